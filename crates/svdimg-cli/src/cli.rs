@@ -1,0 +1,145 @@
+//! Command-line arguments: parsed raw by clap, then validated once by each command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Explore and compress images with the singular value decomposition (SVD).
+///
+/// An image becomes one matrix per colour channel (or one Rec.709 gray matrix), on the
+/// [0, 1] scale. Its SVD, A = U Σ Vᵀ, sorts the image into rank-one components
+/// σᵢ uᵢ vᵢᵀ, largest first. Keeping the first k rebuilds the image from k(m+n+1)
+/// numbers instead of m·n, and no rank-k matrix comes closer (Eckart–Young).
+#[derive(Debug, Parser)]
+#[command(
+    name = "svdimg",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(after_help = "Examples:
+  svdimg info --sample                     singular values of the built-in photo
+  svdimg info photo.jpg --gray --json      the gray plane's spectrum, for scripts
+  svdimg approx --sample -k 20 -o a.png    rebuild the sample from 20 components")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Report an image's size and its singular values per plane.
+    ///
+    /// Prints the top singular values of each plane and the ranks that keep 90%, 99% and
+    /// 99.9% of the energy (the sum of squared singular values).
+    Info(InfoArgs),
+    /// Write the rank-k approximation of an image.
+    ///
+    /// Takes the SVD of each plane, keeps the first k components, clips to the valid range,
+    /// and writes the result in the format of OUT's extension (PNG keeps 16-bit depth and
+    /// alpha). Reports the error of each plane, PSNR, SSIM and the storage k(m+n+1) vs m·n.
+    Approx(ApproxArgs),
+}
+
+/// Where the image comes from.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Source {
+    /// The image file: PNG, JPEG, GIF, BMP, TIFF, WebP or PNM.
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<PathBuf>,
+    /// Use the built-in sample photo (a 256×256 NASA astronaut portrait) instead of a file.
+    #[arg(long)]
+    pub sample: bool,
+}
+
+/// Options shared by every command that reads an image.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Analyse the Rec.709 gray plane (0.2126 R + 0.7152 G + 0.0722 B) instead of the
+    /// colour channels.
+    #[arg(long)]
+    pub gray: bool,
+    /// Floating-point precision of the SVD.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
+    /// Refuse images with more pixels than this.
+    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
+    pub max_pixels: u64,
+    /// Print one JSON object on stdout instead of the report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// Single precision (default): half the memory, about 7 digits.
+    F32,
+    /// Double precision: agrees with LAPACK to about 13 digits.
+    F64,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub source: Source,
+    #[command(flatten)]
+    pub common: Common,
+    /// How many singular values per plane the report shows (--json prints all of them).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproxArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Rank: how many components to keep. Values above min(width, height) are clamped.
+    #[arg(short = 'k', long = "rank", value_name = "K", value_parser = parse_rank)]
+    pub rank: usize,
+    /// Output file; its extension picks the format (png, jpg, gif, bmp, tif, webp, pnm).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Allow OUT to be the input file itself.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+fn parse_rank(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("the rank must be at least 1".into()),
+        Ok(k) => Ok(k),
+        Err(_) => Err(format!("'{s}' is not a positive whole number")),
+    }
+}
+
+/// Prints a clap error: help and version in full, anything else as one `error:` line.
+pub fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A help request is not an error; a bare `svdimg` prints help and exits 2.
+            let _ = e.print();
+            if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            // clap's message spans lines; keep the part before the usage, on one line.
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            eprintln!("{} (see 'svdimg --help')", message.join(" "));
+            ExitCode::from(2)
+        }
+    }
+}

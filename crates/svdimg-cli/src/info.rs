@@ -1,0 +1,112 @@
+//! `svdimg info`: size, colour type and the spectrum of each plane.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+use svdimg::{energy_rank, Decomposition, Picture, Scalar};
+
+use crate::cli::{InfoArgs, PrecisionArg};
+use crate::io::{print_stdout, Input};
+
+/// The energy shares whose ranks `info` reports.
+const ENERGY_LEVELS: [(f64, &str); 3] = [(0.9, "0.9"), (0.99, "0.99"), (0.999, "0.999")];
+
+#[derive(Serialize)]
+struct InfoJson<'a, T> {
+    width: usize,
+    height: usize,
+    bit_depth: u8,
+    color: &'a str,
+    planes: Vec<PlaneJson<'a, T>>,
+}
+
+#[derive(Serialize)]
+struct PlaneJson<'a, T> {
+    name: &'a str,
+    singular_values: &'a [T],
+    energy_ranks: std::collections::BTreeMap<&'a str, usize>,
+}
+
+pub fn run(args: InfoArgs) -> Result<()> {
+    let input = Input::read(&args.source)?;
+    let picture = input.decode(args.common.max_pixels)?;
+    match args.common.precision {
+        PrecisionArg::F32 => report::<f32>(&args, &input, &picture),
+        PrecisionArg::F64 => report::<f64>(&args, &input, &picture),
+    }
+}
+
+fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Picture) -> Result<()> {
+    let start = Instant::now();
+    let planes = picture.planes::<T>(args.common.gray);
+    let svd = Decomposition::compute_with(&planes, faer::Par::rayon(0))
+        .map_err(|e| anyhow::anyhow!("'{}': {e}", input.name))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let json = InfoJson {
+        width: planes.width,
+        height: planes.height,
+        bit_depth: picture.bit_depth(),
+        color: picture.color_model().as_str(),
+        planes: svd
+            .planes
+            .iter()
+            .map(|(name, f)| PlaneJson {
+                name: name.as_str(),
+                singular_values: f.singular_values(),
+                energy_ranks: ENERGY_LEVELS
+                    .iter()
+                    .map(|&(level, key)| (key, energy_rank(f.singular_values(), level)))
+                    .collect(),
+            })
+            .collect(),
+    };
+    if args.common.json {
+        return print_stdout(&(serde_json::to_string(&json)? + "\n"));
+    }
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{}: {}x{} pixels, {}, {}-bit",
+        input.name, json.width, json.height, json.color, json.bit_depth
+    )?;
+    writeln!(
+        out,
+        "SVD of {} plane{} of {}x{} (rank {}) in {} took {:.3} s",
+        json.planes.len(),
+        if json.planes.len() == 1 { "" } else { "s" },
+        planes.height,
+        planes.width,
+        svd.max_rank(),
+        T::PRECISION.as_str(),
+        seconds
+    )?;
+    writeln!(out)?;
+    let top = args.top.max(1);
+    writeln!(
+        out,
+        "{:<6} {:<w$}  rank keeping 90% / 99% / 99.9% of the energy",
+        "plane",
+        format!("largest {top} singular values"),
+        w = top * 9
+    )?;
+    for p in &json.planes {
+        let values: Vec<String> = p
+            .singular_values
+            .iter()
+            .take(top)
+            .map(|s| format!("{:>8.3}", s.to_f64()))
+            .collect();
+        let ranks: Vec<String> = p.energy_ranks.values().map(|k| k.to_string()).collect();
+        writeln!(
+            out,
+            "{:<6} {:<w$}  {}",
+            p.name,
+            values.join(" "),
+            ranks.join(" / "),
+            w = top * 9
+        )?;
+    }
+    print_stdout(&out)
+}

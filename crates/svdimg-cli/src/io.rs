@@ -1,0 +1,182 @@
+//! Files, stdout and error reporting: everything the library leaves to its front ends.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use svdimg::{ErrorKind, Limits, OutputFormat, Picture};
+
+use crate::cli::Source;
+
+/// An error caused by how the command was called: exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Prints `error: ...` on one line and picks the exit code: 2 for usage, 1 otherwise.
+pub fn report_error(e: &anyhow::Error) -> ExitCode {
+    let usage = e.chain().any(|c| {
+        c.is::<UsageError>()
+            || c.downcast_ref::<svdimg::Error>()
+                .is_some_and(|e| e.kind() == ErrorKind::InvalidParameter)
+    });
+    let message = format!("{e:#}").replace('\n', " ");
+    eprintln!("error: {message}");
+    ExitCode::from(if usage { 2 } else { 1 })
+}
+
+/// The image's display name and bytes.
+pub struct Input {
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub bytes: Vec<u8>,
+}
+
+impl Input {
+    pub fn read(source: &Source) -> Result<Input> {
+        match &source.image {
+            None => Ok(Input {
+                name: "sample".into(),
+                path: None,
+                bytes: svdimg::SAMPLE_PNG.to_vec(),
+            }),
+            Some(path) => {
+                let name = path.display().to_string();
+                let bytes =
+                    std::fs::read(path).map_err(|e| anyhow!("'{name}': {}", io_reason(&e)))?;
+                Ok(Input {
+                    name,
+                    path: Some(path.clone()),
+                    bytes,
+                })
+            }
+        }
+    }
+
+    /// Decodes the image, naming the file and hinting at --max-pixels when over the limit.
+    pub fn decode(&self, max_pixels: u64) -> Result<Picture> {
+        let limits = Limits {
+            max_pixels,
+            ..Limits::default()
+        };
+        Picture::decode(&self.bytes, &limits).map_err(|e| {
+            let hint = if e.kind() == ErrorKind::LimitExceeded {
+                " (raise it with --max-pixels)"
+            } else {
+                ""
+            };
+            anyhow!("'{}': {e}{hint}", self.name)
+        })
+    }
+}
+
+/// A short reason for an I/O error, lower-case.
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "no such file or directory".into(),
+        K::PermissionDenied => "permission denied".into(),
+        K::IsADirectory => "is a directory".into(),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Where a result will be written, checked before any work is done.
+pub struct Output {
+    pub path: PathBuf,
+    pub format: OutputFormat,
+}
+
+impl Output {
+    /// Checks the extension, the directory, and that OUT is not the input (unless `force`).
+    pub fn check(path: &Path, input: &Input, force: bool) -> Result<Output> {
+        let name = path.display();
+        let ext = path.extension().and_then(|e| e.to_str()).ok_or_else(|| {
+            UsageError(format!(
+                "'{name}' has no extension to pick a format (try .png)"
+            ))
+        })?;
+        let format =
+            OutputFormat::from_extension(ext).map_err(|e| UsageError(format!("'{name}': {e}")))?;
+        let dir = parent_dir(path);
+        if !dir.is_dir() {
+            bail!(
+                "cannot write '{name}': directory '{}' does not exist",
+                dir.display()
+            );
+        }
+        if let Some(input_path) = &input.path {
+            let same = match (
+                std::fs::canonicalize(input_path),
+                std::fs::canonicalize(path),
+            ) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if same && !force {
+                return Err(UsageError(format!(
+                    "refusing to overwrite the input '{name}' (pass --force to allow it)"
+                ))
+                .into());
+            }
+        }
+        Ok(Output {
+            path: path.to_path_buf(),
+            format,
+        })
+    }
+
+    /// Writes `bytes` to a temporary file beside OUT, then renames it into place, so that
+    /// OUT is never left half written.
+    pub fn write(&self, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.path, bytes)
+    }
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes a file through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path.display();
+    let dir = parent_dir(path);
+    let fail = |e: std::io::Error| anyhow!("cannot write '{name}': {}", io_reason(&e));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".svdimg-")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+/// Prints to stdout; a closed pipe (`svdimg info x | head`) is not an error.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
+}

@@ -1,0 +1,27 @@
+//! `svdimg`: explore and compress images with the singular value decomposition.
+
+mod approx;
+mod cli;
+mod info;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return cli::usage_error(e),
+    };
+    let result = match cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Approx(args) => approx::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => io::report_error(&e),
+    }
+}

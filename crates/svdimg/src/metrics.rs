@@ -1,0 +1,204 @@
+//! Measures of how good an approximation is and what it costs to store.
+
+use crate::Scalar;
+
+/// The share of the energy Σ sᵢ² kept by the first `k` singular values, in [0, 1].
+///
+/// An all-zero spectrum keeps all of its (zero) energy, so this returns 1.
+pub fn retained_energy<T: Scalar>(s: &[T], k: usize) -> f64 {
+    let total: f64 = s.iter().map(|x| x.to_f64().powi(2)).sum();
+    if total == 0.0 {
+        return 1.0;
+    }
+    let kept: f64 = s.iter().take(k).map(|x| x.to_f64().powi(2)).sum();
+    kept / total
+}
+
+/// The smallest rank whose components keep at least `fraction` of the energy.
+pub fn energy_rank<T: Scalar>(s: &[T], fraction: f64) -> usize {
+    let total: f64 = s.iter().map(|x| x.to_f64().powi(2)).sum();
+    if total == 0.0 {
+        return 0;
+    }
+    let mut kept = 0.0;
+    for (i, x) in s.iter().enumerate() {
+        kept += x.to_f64().powi(2);
+        if kept >= fraction * total * (1.0 - 1e-12) {
+            return i + 1;
+        }
+    }
+    s.len()
+}
+
+/// The Eckart–Young optimum: the smallest Frobenius error any rank-`k` matrix can reach,
+/// `sqrt(Σ_{i>k} sᵢ²)`.
+pub fn optimal_error<T: Scalar>(s: &[T], k: usize) -> f64 {
+    s.iter()
+        .skip(k)
+        .map(|x| x.to_f64().powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `‖a − b‖_F`, accumulated in `f64`.
+///
+/// # Panics
+/// If the lengths differ.
+#[track_caller]
+pub fn frobenius_distance<T: Scalar>(a: &[T], b: &[T]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x.to_f64() - y.to_f64()).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `‖a‖_F`, accumulated in `f64`.
+pub fn frobenius_norm<T: Scalar>(a: &[T]) -> f64 {
+    a.iter().map(|x| x.to_f64().powi(2)).sum::<f64>().sqrt()
+}
+
+/// Peak signal-to-noise ratio in dB on the [0, 1] scale, over all the planes together.
+///
+/// Identical planes give `f64::INFINITY`.
+///
+/// # Panics
+/// If the plane counts or lengths differ.
+#[track_caller]
+pub fn psnr<T: Scalar>(reference: &[&[T]], test: &[&[T]]) -> f64 {
+    assert_eq!(reference.len(), test.len());
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    for (a, b) in reference.iter().zip(test) {
+        assert_eq!(a.len(), b.len());
+        sum += a
+            .iter()
+            .zip(b.iter())
+            .map(|(x, y)| (x.to_f64() - y.to_f64()).powi(2))
+            .sum::<f64>();
+        count += a.len();
+    }
+    if count == 0 || sum == 0.0 {
+        return f64::INFINITY;
+    }
+    -10.0 * (sum / count as f64).log10()
+}
+
+/// Mean structural similarity (Wang, Bovik, Sheikh & Simoncelli 2004) of two row-major
+/// `height`×`width` planes on the [0, 1] scale.
+///
+/// Uses an 11×11 Gaussian window with σ = 1.5, K₁ = 0.01, K₂ = 0.03 and dynamic range 1,
+/// averaged over the positions where the window fits inside the image (the "valid" region,
+/// as in the authors' reference code and scikit-image's `structural_similarity` with
+/// `gaussian_weights=True, use_sample_covariance=False, data_range=1`). Planes smaller
+/// than 11 pixels in a direction use the largest odd window that fits.
+///
+/// # Panics
+/// If a plane's length is not `width * height`.
+#[track_caller]
+pub fn ssim<T: Scalar>(a: &[T], b: &[T], width: usize, height: usize) -> f64 {
+    assert!(a.len() == width * height && b.len() == width * height);
+    if width == 0 || height == 0 {
+        return 1.0;
+    }
+    let size = 11.min(width).min(height);
+    let size = if size % 2 == 0 { size - 1 } else { size };
+    let weights = gaussian(size, 1.5);
+    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    let out_w = width - size + 1;
+    // The five horizontally filtered quantities x, y, x², y², xy of one row.
+    let filter_row = |row: usize| -> [Vec<f64>; 5] {
+        let xs = &a[row * width..(row + 1) * width];
+        let ys = &b[row * width..(row + 1) * width];
+        let mut out: [Vec<f64>; 5] = Default::default();
+        for q in out.iter_mut() {
+            q.resize(out_w, 0.0);
+        }
+        for c in 0..out_w {
+            let mut acc = [0.0; 5];
+            for (t, &g) in weights.iter().enumerate() {
+                let x = xs[c + t].to_f64();
+                let y = ys[c + t].to_f64();
+                acc[0] += g * x;
+                acc[1] += g * y;
+                acc[2] += g * x * x;
+                acc[3] += g * y * y;
+                acc[4] += g * x * y;
+            }
+            for (q, v) in out.iter_mut().zip(acc) {
+                q[c] = v;
+            }
+        }
+        out
+    };
+    let mut window: std::collections::VecDeque<[Vec<f64>; 5]> =
+        std::collections::VecDeque::with_capacity(size);
+    let mut total = 0.0;
+    let mut count = 0usize;
+    for row in 0..height {
+        if window.len() == size {
+            window.pop_front();
+        }
+        window.push_back(filter_row(row));
+        if window.len() < size {
+            continue;
+        }
+        for c in 0..out_w {
+            let mut m = [0.0; 5];
+            for (g, rows) in weights.iter().zip(&window) {
+                for (mq, q) in m.iter_mut().zip(rows) {
+                    *mq += g * q[c];
+                }
+            }
+            let [mx, my, exx, eyy, exy] = m;
+            let vx = exx - mx * mx;
+            let vy = eyy - my * my;
+            let cov = exy - mx * my;
+            total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
+                / ((mx * mx + my * my + c1) * (vx + vy + c2));
+            count += 1;
+        }
+    }
+    total / count as f64
+}
+
+/// Normalised 1-D Gaussian weights of odd length `size`.
+fn gaussian(size: usize, sigma: f64) -> Vec<f64> {
+    let r = (size / 2) as f64;
+    let w: Vec<f64> = (0..size)
+        .map(|i| (-(i as f64 - r).powi(2) / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let sum: f64 = w.iter().sum();
+    w.into_iter().map(|x| x / sum).collect()
+}
+
+/// What a rank-k approximation stores: k(m + n + 1) values per plane, against m·n pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Storage {
+    /// Values kept: k(m + n + 1) for each plane.
+    pub stored_values: u64,
+    /// Values in the planes themselves: m·n for each plane.
+    pub pixel_values: u64,
+    /// `stored_values / pixel_values`: below 1 the factors take less room than the pixels.
+    pub ratio: f64,
+}
+
+impl Storage {
+    /// Storage for `planes` planes of m×n at rank `k` (clamped to min(m, n)).
+    pub fn new(k: usize, m: usize, n: usize, planes: usize) -> Self {
+        let k = k.min(m.min(n)) as u64;
+        let (m, n, p) = (m as u64, n as u64, planes as u64);
+        let stored_values = k * (m + n + 1) * p;
+        let pixel_values = m * n * p;
+        Storage {
+            stored_values,
+            pixel_values,
+            ratio: if pixel_values == 0 {
+                0.0
+            } else {
+                stored_values as f64 / pixel_values as f64
+            },
+        }
+    }
+}

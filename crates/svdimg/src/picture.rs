@@ -1,0 +1,420 @@
+//! Decoding images from bytes, splitting them into planes, and encoding results.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+
+use crate::{Error, Limits, Result, Scalar};
+
+/// What a decoded image is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorModel {
+    /// One gray channel.
+    Gray,
+    /// Gray and alpha.
+    GrayAlpha,
+    /// Red, green, blue.
+    Rgb,
+    /// Red, green, blue and alpha.
+    Rgba,
+}
+
+impl ColorModel {
+    /// The name used in reports: `gray`, `gray+alpha`, `rgb` or `rgba`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorModel::Gray => "gray",
+            ColorModel::GrayAlpha => "gray+alpha",
+            ColorModel::Rgb => "rgb",
+            ColorModel::Rgba => "rgba",
+        }
+    }
+
+    /// Whether the model has an alpha channel.
+    pub fn has_alpha(self) -> bool {
+        matches!(self, ColorModel::GrayAlpha | ColorModel::Rgba)
+    }
+
+    /// Whether the model has red, green and blue channels.
+    pub fn is_color(self) -> bool {
+        matches!(self, ColorModel::Rgb | ColorModel::Rgba)
+    }
+}
+
+/// A decoded image, upright (EXIF orientation applied), first frame only.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    image: DynamicImage,
+    format: Option<ImageFormat>,
+}
+
+/// The name of a plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlaneName {
+    /// The gray plane: the only channel of a gray image, or Rec.709 luma of a colour one.
+    Gray,
+    /// Red.
+    R,
+    /// Green.
+    G,
+    /// Blue.
+    B,
+    /// Alpha (opacity).
+    Alpha,
+}
+
+impl PlaneName {
+    /// `gray`, `r`, `g`, `b` or `alpha`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaneName::Gray => "gray",
+            PlaneName::R => "r",
+            PlaneName::G => "g",
+            PlaneName::B => "b",
+            PlaneName::Alpha => "alpha",
+        }
+    }
+}
+
+/// One channel of an image as a row-major height×width matrix on the [0, 1] scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plane<T> {
+    /// Which channel this is.
+    pub name: PlaneName,
+    /// Row-major samples, value / type maximum.
+    pub data: Vec<T>,
+}
+
+/// The planes of an image: colour planes (analysed by the SVD) and an optional alpha plane
+/// (passed through unchanged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planes<T> {
+    /// Width n (columns).
+    pub width: usize,
+    /// Height m (rows).
+    pub height: usize,
+    /// Bits per sample of the source: 8 or 16 (float sources report 32).
+    pub bit_depth: u8,
+    /// `gray`, or `r`, `g`, `b`.
+    pub color: Vec<Plane<T>>,
+    /// The alpha plane, when the image has one.
+    pub alpha: Option<Plane<T>>,
+}
+
+impl<T: Scalar> Planes<T> {
+    /// A zero-copy view of a colour plane as an m×n matrix.
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    #[track_caller]
+    pub fn matrix(&self, index: usize) -> faer::MatRef<'_, T> {
+        faer::MatRef::from_row_major_slice(&self.color[index].data, self.height, self.width)
+    }
+}
+
+/// Rec.709 luma weights, as in NumPy's SVD tutorial.
+pub const REC709: [f64; 3] = [0.2126, 0.7152, 0.0722];
+
+impl Picture {
+    /// Decodes an image from bytes: PNG, JPEG, GIF (first frame), BMP, TIFF, WebP or PNM.
+    ///
+    /// The image's dimensions are checked against `limits` before its pixels are decoded.
+    pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        if bytes.is_empty() {
+            return Err(Error::input("the file is empty"));
+        }
+        let reader = ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| Error::input(format!("cannot read image: {e}")))?;
+        let format = reader.format();
+        if format.is_none() {
+            return Err(Error::input("not a recognised image format"));
+        }
+        let mut reader = reader;
+        let mut image_limits = image::Limits::default();
+        image_limits.max_alloc = Some(limits.max_alloc);
+        reader.limits(image_limits);
+        let mut decoder = reader.into_decoder().map_err(decode_error)?;
+        let (w, h) = decoder.dimensions();
+        check_size(w as u64, h as u64, limits)?;
+        let orientation = decoder.orientation().map_err(decode_error)?;
+        let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+        image.apply_orientation(orientation);
+        Ok(Picture { image, format })
+    }
+
+    /// Wraps an in-memory image.
+    pub fn from_image(image: DynamicImage) -> Self {
+        Picture {
+            image,
+            format: None,
+        }
+    }
+
+    /// The decoded image.
+    pub fn image(&self) -> &DynamicImage {
+        &self.image
+    }
+
+    /// The format the bytes were in, if decoded from bytes.
+    pub fn format(&self) -> Option<ImageFormat> {
+        self.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.image.width() as usize
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.image.height() as usize
+    }
+
+    /// Bits per sample: 8, 16, or 32 for floating-point sources.
+    pub fn bit_depth(&self) -> u8 {
+        let ct = self.image.color();
+        (ct.bits_per_pixel() / u16::from(ct.channel_count())) as u8
+    }
+
+    /// The colour model after decoding (palette images decode to RGB or RGBA).
+    pub fn color_model(&self) -> ColorModel {
+        let ct = self.image.color();
+        match (ct.has_color(), ct.has_alpha()) {
+            (false, false) => ColorModel::Gray,
+            (false, true) => ColorModel::GrayAlpha,
+            (true, false) => ColorModel::Rgb,
+            (true, true) => ColorModel::Rgba,
+        }
+    }
+
+    /// Splits the image into planes on the [0, 1] scale (value / type maximum).
+    ///
+    /// With `gray`, a colour image gives one Rec.709 plane `0.2126 R + 0.7152 G + 0.0722 B`;
+    /// a gray image always gives its one plane. Alpha, when present, comes out unchanged.
+    pub fn planes<T: Scalar>(&self, gray: bool) -> Planes<T> {
+        let (w, h) = (self.width(), self.height());
+        let (color, alpha) = match &self.image {
+            DynamicImage::ImageLuma8(b) => split(b.as_raw(), 1, false, gray, unit_u8),
+            DynamicImage::ImageLumaA8(b) => split(b.as_raw(), 2, true, gray, unit_u8),
+            DynamicImage::ImageRgb8(b) => split(b.as_raw(), 3, false, gray, unit_u8),
+            DynamicImage::ImageRgba8(b) => split(b.as_raw(), 4, true, gray, unit_u8),
+            DynamicImage::ImageLuma16(b) => split(b.as_raw(), 1, false, gray, unit_u16),
+            DynamicImage::ImageLumaA16(b) => split(b.as_raw(), 2, true, gray, unit_u16),
+            DynamicImage::ImageRgb16(b) => split(b.as_raw(), 3, false, gray, unit_u16),
+            DynamicImage::ImageRgba16(b) => split(b.as_raw(), 4, true, gray, unit_u16),
+            DynamicImage::ImageRgb32F(b) => split(b.as_raw(), 3, false, gray, unit_f32),
+            other => {
+                let rgba = other.to_rgba32f();
+                split(rgba.as_raw(), 4, true, gray, unit_f32)
+            }
+        };
+        debug_assert!(color.iter().all(|p| p.data.len() == w * h));
+        Planes {
+            width: w,
+            height: h,
+            bit_depth: self.bit_depth(),
+            color,
+            alpha,
+        }
+    }
+}
+
+fn unit_u8(x: u8) -> f64 {
+    f64::from(x) / 255.0
+}
+
+fn unit_u16(x: u16) -> f64 {
+    f64::from(x) / 65535.0
+}
+
+fn unit_f32(x: f32) -> f64 {
+    f64::from(x)
+}
+
+/// Splits interleaved samples into planes, scaling each sample with `unit`.
+fn split<P: Copy, T: Scalar>(
+    raw: &[P],
+    channels: usize,
+    has_alpha: bool,
+    gray: bool,
+    unit: fn(P) -> f64,
+) -> (Vec<Plane<T>>, Option<Plane<T>>) {
+    let color_channels = if has_alpha { channels - 1 } else { channels };
+    let names: &[PlaneName] = if color_channels == 1 || gray {
+        &[PlaneName::Gray]
+    } else {
+        &[PlaneName::R, PlaneName::G, PlaneName::B]
+    };
+    let pixels = raw.len() / channels;
+    let mut color: Vec<Plane<T>> = names
+        .iter()
+        .map(|&name| Plane {
+            name,
+            data: Vec::with_capacity(pixels),
+        })
+        .collect();
+    let mut alpha = has_alpha.then(|| Plane {
+        name: PlaneName::Alpha,
+        data: Vec::with_capacity(pixels),
+    });
+    for px in raw.chunks_exact(channels) {
+        if color_channels == 3 && gray {
+            let luma = REC709[0] * unit(px[0]) + REC709[1] * unit(px[1]) + REC709[2] * unit(px[2]);
+            color[0].data.push(T::from_f64(luma));
+        } else {
+            for (plane, &x) in color.iter_mut().zip(px) {
+                plane.data.push(T::from_f64(unit(x)));
+            }
+        }
+        if let Some(a) = alpha.as_mut() {
+            a.data.push(T::from_f64(unit(px[channels - 1])));
+        }
+    }
+    (color, alpha)
+}
+
+fn check_size(w: u64, h: u64, limits: &Limits) -> Result<()> {
+    if w == 0 || h == 0 {
+        return Err(Error::input(format!("the image has no pixels ({w}x{h})")));
+    }
+    let pixels = w * h;
+    if pixels > limits.max_pixels {
+        return Err(Error::limit(format!(
+            "the image is {w}x{h} = {pixels} pixels, over the limit of {} pixels",
+            limits.max_pixels
+        )));
+    }
+    Ok(())
+}
+
+fn decode_error(e: image::ImageError) -> Error {
+    use image::ImageError as E;
+    match e {
+        E::Limits(l) => Error::limit(format!("image too large to decode: {l}")),
+        E::Unsupported(u) => Error::unsupported(format!("unsupported image: {u}")),
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::input("the image is truncated")
+        }
+        other => Error::input(format!("cannot decode image: {other}")),
+    }
+}
+
+/// Rounds planes on the [0, 1] scale to an image of the given bit depth (8 or 16).
+///
+/// Values are clipped to [0, 1] first, so they never wrap. One colour plane gives a gray
+/// image, three give RGB; `alpha` adds an alpha channel.
+///
+/// # Panics
+/// If there are not 1 or 3 colour planes or a plane's length is not width × height.
+#[track_caller]
+pub fn to_image<T: Scalar>(
+    width: usize,
+    height: usize,
+    color: &[&[T]],
+    alpha: Option<&[T]>,
+    bit_depth: u8,
+) -> DynamicImage {
+    assert!(color.len() == 1 || color.len() == 3);
+    let n = width * height;
+    assert!(color.iter().all(|p| p.len() == n) && alpha.is_none_or(|a| a.len() == n));
+    let mut planes: Vec<&[T]> = color.to_vec();
+    planes.extend(alpha);
+    let (w, h) = (width as u32, height as u32);
+    if bit_depth <= 8 {
+        let raw = interleave(&planes, n, |x| quantize(x, 255.0) as u8);
+        match (planes.len(), alpha.is_some()) {
+            (1, _) => DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            (2, _) => DynamicImage::ImageLumaA8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            (3, _) => DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            _ => DynamicImage::ImageRgba8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+        }
+    } else {
+        let raw = interleave(&planes, n, |x| quantize(x, 65535.0) as u16);
+        match planes.len() {
+            1 => DynamicImage::ImageLuma16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            2 => DynamicImage::ImageLumaA16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            3 => DynamicImage::ImageRgb16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+            _ => DynamicImage::ImageRgba16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+        }
+    }
+}
+
+/// Clips to [0, 1] and rounds to the nearest level of `max`; NaN becomes 0.
+pub fn quantize<T: Scalar>(x: T, max: f64) -> f64 {
+    let x = x.to_f64();
+    if x.is_nan() {
+        return 0.0;
+    }
+    (x.clamp(0.0, 1.0) * max).round()
+}
+
+fn interleave<T: Copy, P>(planes: &[&[T]], n: usize, f: impl Fn(T) -> P) -> Vec<P> {
+    let mut raw = Vec::with_capacity(n * planes.len());
+    for i in 0..n {
+        for p in planes {
+            raw.push(f(p[i]));
+        }
+    }
+    raw
+}
+
+/// An output format, chosen from a file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputFormat(ImageFormat);
+
+impl OutputFormat {
+    /// The format for a file extension such as `png` or `JPG`.
+    pub fn from_extension(ext: &str) -> Result<Self> {
+        let format = ImageFormat::from_extension(ext)
+            .filter(|f| f.writing_enabled())
+            .ok_or_else(|| {
+                Error::parameter(format!(
+                    "cannot write '.{ext}' files (use png, jpg, gif, bmp, tif, webp or pnm)"
+                ))
+            })?;
+        Ok(OutputFormat(format))
+    }
+
+    /// The underlying `image` format.
+    pub fn image_format(self) -> ImageFormat {
+        self.0
+    }
+}
+
+/// Encodes an image, converting it to what the format can hold.
+///
+/// PNG and TIFF keep 16-bit depth and alpha; JPEG drops alpha and writes 8 bits;
+/// other formats fall back to 8 bits (and drop alpha when they cannot hold it).
+pub fn encode(image: &DynamicImage, format: OutputFormat) -> Result<Vec<u8>> {
+    let format = format.0;
+    let has_alpha = image.color().has_alpha();
+    let gray = !image.color().has_color();
+    // Try the image as it is, then 8 bits with the same channels, then 8 bits without alpha.
+    let as_is = |i: &DynamicImage| i.clone();
+    let eight = |i: &DynamicImage| match (gray, has_alpha) {
+        (true, false) => DynamicImage::ImageLuma8(i.to_luma8()),
+        (true, true) => DynamicImage::ImageLumaA8(i.to_luma_alpha8()),
+        (false, false) => DynamicImage::ImageRgb8(i.to_rgb8()),
+        (false, true) => DynamicImage::ImageRgba8(i.to_rgba8()),
+    };
+    let opaque = |i: &DynamicImage| match gray {
+        true => DynamicImage::ImageLuma8(i.to_luma8()),
+        false => DynamicImage::ImageRgb8(i.to_rgb8()),
+    };
+    let rgb = |i: &DynamicImage| DynamicImage::ImageRgb8(i.to_rgb8());
+    let conversions: [&dyn Fn(&DynamicImage) -> DynamicImage; 4] = [&as_is, &eight, &opaque, &rgb];
+    let mut last = None;
+    for convert in conversions {
+        let mut out = Vec::new();
+        match convert(image).write_to(&mut Cursor::new(&mut out), format) {
+            Ok(()) => return Ok(out),
+            Err(image::ImageError::Unsupported(e)) => last = Some(e.to_string()),
+            Err(e) => return Err(Error::input(format!("cannot encode image: {e}"))),
+        }
+    }
+    Err(Error::unsupported(format!(
+        "cannot encode this image as {format:?}: {}",
+        last.unwrap_or_default()
+    )))
+}
