@@ -89,7 +89,7 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         "{:<6} {:<w$}  rank keeping 90% / 99% / 99.9% of the energy",
         "plane",
         format!("largest {top} singular values"),
-        w = top * 9
+        w = top * 9 - 1
     )?;
     for p in &json.planes {
         let values: Vec<String> = p
@@ -105,7 +105,7 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
             p.name,
             values.join(" "),
             ranks.join(" / "),
-            w = top * 9
+            w = top * 9 - 1
         )?;
     }
     print_stdout(&out)
