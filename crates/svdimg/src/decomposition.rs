@@ -5,7 +5,7 @@ use image::DynamicImage;
 use rayon::prelude::*;
 
 use crate::metrics::{self, Storage};
-use crate::picture::{quantize, to_image};
+use crate::picture::{quantize, ImageWriter};
 use crate::{Error, Factors, PlaneName, Planes, Result, Scalar};
 
 /// The exact thin SVD of each colour plane of an image.
@@ -60,6 +60,9 @@ pub struct PlaneReport {
     pub relative_error: f64,
     /// The share of the energy kept, Σ_{i≤k} sᵢ² / Σ sᵢ².
     pub energy: f64,
+    /// The smallest and largest value of the unclipped reconstruction: outside [0, 1]
+    /// is what clipping removes.
+    pub range: (f64, f64),
 }
 
 /// What a rank-k approximation achieved.
@@ -91,6 +94,132 @@ pub struct Approximation {
     pub report: Report,
 }
 
+/// Running sums of components, one per colour plane: grows a rank-j approximation to rank k
+/// by adding components j+1..k, so that one SVD serves every rank.
+pub struct Approximator<'a, T: Scalar> {
+    planes: &'a Planes<T>,
+    svd: &'a Decomposition<T>,
+    sums: Vec<Vec<T>>,
+    rank: usize,
+    par: Par,
+}
+
+impl<'a, T: Scalar> Approximator<'a, T> {
+    /// Starts at rank 0 (all sums zero).
+    ///
+    /// # Panics
+    /// If `svd` was not computed from `planes`.
+    #[track_caller]
+    pub fn new(planes: &'a Planes<T>, svd: &'a Decomposition<T>, par: Par) -> Self {
+        assert!(planes.color.len() == svd.planes.len());
+        assert!(planes.width == svd.width && planes.height == svd.height);
+        let n = planes.width * planes.height;
+        Approximator {
+            planes,
+            svd,
+            sums: vec![vec![T::from_f64(0.0); n]; planes.color.len()],
+            rank: 0,
+            par,
+        }
+    }
+
+    /// The rank reached so far.
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Adds components up to rank `k` (clamped to min(m, n)); a lower `k` does nothing.
+    pub fn advance_to(&mut self, k: usize) {
+        let k = k.min(self.svd.max_rank());
+        if k <= self.rank {
+            return;
+        }
+        let (m, n) = (self.planes.height, self.planes.width);
+        let (rank, par) = (self.rank, self.par);
+        self.sums
+            .par_iter_mut()
+            .zip(&self.svd.planes)
+            .for_each(|(sum, (_, f))| {
+                f.add_components(rank..k, MatMut::from_row_major_slice_mut(sum, m, n), par)
+            });
+        self.rank = k;
+    }
+
+    /// The unclipped running sum of one colour plane, row-major.
+    pub fn plane(&self, index: usize) -> &[T] {
+        &self.sums[index]
+    }
+
+    /// The image at the current rank, with its report.
+    pub fn approximation(&self) -> Result<Approximation> {
+        if self.rank == 0 {
+            return Err(Error::parameter("the rank must be at least 1"));
+        }
+        let planes = self.planes;
+        let (m, n) = (planes.height, planes.width);
+        let channels = planes.color.len() + usize::from(planes.alpha.is_some());
+        let mut writer = ImageWriter::new(n, m, channels, planes.bit_depth);
+        let max = writer.max();
+        let mut reports = Vec::with_capacity(planes.color.len());
+        let (mut squared_error, mut ssim_sum) = (0.0, 0.0);
+        for (c, ((plane, (name, factors)), sum)) in planes
+            .color
+            .iter()
+            .zip(&self.svd.planes)
+            .zip(&self.sums)
+            .enumerate()
+        {
+            let frobenius_error = metrics::frobenius_distance(&plane.data, sum);
+            let norm = metrics::frobenius_norm(&plane.data);
+            let (lo, hi) = sum
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x.to_f64()), hi.max(x.to_f64()))
+                });
+            reports.push(PlaneReport {
+                name: *name,
+                frobenius_error,
+                relative_error: if norm > 0.0 {
+                    frobenius_error / norm
+                } else {
+                    0.0
+                },
+                energy: metrics::retained_energy(factors.singular_values(), self.rank),
+                range: (lo, hi),
+            });
+            // What is written: clipped and rounded to the output depth.
+            let written: Vec<T> = sum
+                .iter()
+                .map(|&x| T::from_f64(quantize(x, max) / max))
+                .collect();
+            squared_error += metrics::frobenius_distance(&plane.data, &written).powi(2);
+            ssim_sum += metrics::ssim(&plane.data, &written, n, m);
+            writer.set_channel(c, &written);
+        }
+        if let Some(alpha) = &planes.alpha {
+            writer.set_channel(channels - 1, &alpha.data);
+        }
+        let count = (m * n * planes.color.len()) as f64;
+        let psnr_db = if squared_error == 0.0 {
+            f64::INFINITY
+        } else {
+            -10.0 * (squared_error / count).log10()
+        };
+        Ok(Approximation {
+            image: writer.finish(),
+            report: Report {
+                rank: self.rank,
+                width: n,
+                height: m,
+                planes: reports,
+                psnr_db,
+                ssim: ssim_sum / planes.color.len() as f64,
+                storage: Storage::new(self.rank, m, n, planes.color.len()),
+            },
+        })
+    }
+}
+
 /// Builds the rank-`k` approximation of `planes` from their decomposition.
 ///
 /// `k` is clamped to min(m, n). Errors are measured on the unclipped reconstruction; PSNR
@@ -105,61 +234,32 @@ pub fn approximate<T: Scalar>(
     k: usize,
     par: Par,
 ) -> Result<Approximation> {
-    assert!(planes.color.len() == decomposition.planes.len());
-    assert!(planes.width == decomposition.width && planes.height == decomposition.height);
-    let (m, n) = (planes.height, planes.width);
-    let k = k.min(m.min(n));
-    if k == 0 {
-        return Err(Error::parameter("the rank must be at least 1"));
+    let mut approximator = Approximator::new(planes, decomposition, par);
+    approximator.advance_to(k);
+    approximator.approximation()
+}
+
+/// The approximations at each of `ranks` (each clamped to min(m, n)), built by accumulating
+/// components from one decomposition. Ranks may come in any order; each result matches its
+/// rank's position in `ranks`.
+pub fn approximations<T: Scalar>(
+    planes: &Planes<T>,
+    decomposition: &Decomposition<T>,
+    ranks: &[usize],
+    par: Par,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Approximation>> {
+    let mut order: Vec<usize> = (0..ranks.len()).collect();
+    order.sort_by_key(|&i| ranks[i]);
+    let mut approximator = Approximator::new(planes, decomposition, par);
+    let mut out: Vec<Option<Approximation>> = vec![None; ranks.len()];
+    for (done, i) in order.into_iter().enumerate() {
+        approximator.advance_to(ranks[i]);
+        out[i] = Some(approximator.approximation()?);
+        progress(done + 1);
     }
-    let max = if planes.bit_depth <= 8 {
-        255.0
-    } else {
-        65535.0
-    };
-    let mut reports = Vec::with_capacity(planes.color.len());
-    let mut written: Vec<Vec<T>> = Vec::with_capacity(planes.color.len());
-    for (plane, (name, factors)) in planes.color.iter().zip(&decomposition.planes) {
-        let mut buf = vec![T::from_f64(0.0); m * n];
-        factors.reconstruct_into(k, MatMut::from_row_major_slice_mut(&mut buf, m, n), par);
-        let frobenius_error = metrics::frobenius_distance(&plane.data, &buf);
-        let norm = metrics::frobenius_norm(&plane.data);
-        reports.push(PlaneReport {
-            name: *name,
-            frobenius_error,
-            relative_error: if norm > 0.0 {
-                frobenius_error / norm
-            } else {
-                0.0
-            },
-            energy: metrics::retained_energy(factors.singular_values(), k),
-        });
-        for x in buf.iter_mut() {
-            *x = T::from_f64(quantize(*x, max) / max);
-        }
-        written.push(buf);
-    }
-    let written_refs: Vec<&[T]> = written.iter().map(Vec::as_slice).collect();
-    let input_refs: Vec<&[T]> = planes.color.iter().map(|p| p.data.as_slice()).collect();
-    let psnr_db = metrics::psnr(&input_refs, &written_refs);
-    let ssim = input_refs
-        .par_iter()
-        .zip(written_refs.par_iter())
-        .map(|(a, b)| metrics::ssim(a, b, n, m))
-        .sum::<f64>()
-        / input_refs.len() as f64;
-    let alpha = planes.alpha.as_ref().map(|a| a.data.as_slice());
-    let image = to_image(n, m, &written_refs, alpha, planes.bit_depth);
-    Ok(Approximation {
-        image,
-        report: Report {
-            rank: k,
-            width: n,
-            height: m,
-            planes: reports,
-            psnr_db,
-            ssim,
-            storage: Storage::new(k, m, n, planes.color.len()),
-        },
-    })
+    Ok(out
+        .into_iter()
+        .map(|a| a.expect("every rank was built"))
+        .collect())
 }

@@ -153,12 +153,22 @@ impl<T: Scalar> Factors<T> {
     /// If `out` is not m×n.
     #[track_caller]
     pub fn components_into(&self, range: std::ops::Range<usize>, mut out: MatMut<'_, T>, par: Par) {
+        out.fill(T::from_f64(0.0));
+        self.add_components(range, out, par);
+    }
+
+    /// Adds the components `σᵢ uᵢ vᵢᵀ` for `i` in `range` (0-based) to `out`, with one
+    /// matrix product. Growing a rank-j approximation to rank k this way costs
+    /// O(mn(k − j)), so one SVD serves every rank.
+    ///
+    /// # Panics
+    /// If `out` is not m×n.
+    #[track_caller]
+    pub fn add_components(&self, range: std::ops::Range<usize>, out: MatMut<'_, T>, par: Par) {
         assert!(out.nrows() == self.nrows() && out.ncols() == self.ncols());
         let end = range.end.min(self.rank());
         let start = range.start.min(end);
-        let k = end - start;
-        if k == 0 {
-            out.fill(T::from_f64(0.0));
+        if start == end {
             return;
         }
         let mut us = self.u.get(.., start..end).to_owned();
@@ -169,7 +179,7 @@ impl<T: Scalar> Factors<T> {
         }
         faer::linalg::matmul::matmul(
             out,
-            Accum::Replace,
+            Accum::Add,
             us.as_ref(),
             self.v.get(.., start..end).transpose(),
             T::from_f64(1.0),

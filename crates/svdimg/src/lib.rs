@@ -53,7 +53,9 @@ mod metrics;
 mod picture;
 mod scalar;
 
-pub use decomposition::{approximate, Approximation, Decomposition, PlaneReport, Report};
+pub use decomposition::{
+    approximate, approximations, Approximation, Approximator, Decomposition, PlaneReport, Report,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use factors::Factors;
 pub use limits::Limits;

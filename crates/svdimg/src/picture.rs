@@ -316,26 +316,113 @@ pub fn to_image<T: Scalar>(
     bit_depth: u8,
 ) -> DynamicImage {
     assert!(color.len() == 1 || color.len() == 3);
-    let n = width * height;
-    assert!(color.iter().all(|p| p.len() == n) && alpha.is_none_or(|a| a.len() == n));
-    let mut planes: Vec<&[T]> = color.to_vec();
-    planes.extend(alpha);
-    let (w, h) = (width as u32, height as u32);
-    if bit_depth <= 8 {
-        let raw = interleave(&planes, n, |x| quantize(x, 255.0) as u8);
-        match (planes.len(), alpha.is_some()) {
-            (1, _) => DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            (2, _) => DynamicImage::ImageLumaA8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            (3, _) => DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            _ => DynamicImage::ImageRgba8(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+    let mut writer = ImageWriter::new(
+        width,
+        height,
+        color.len() + usize::from(alpha.is_some()),
+        bit_depth,
+    );
+    for (c, plane) in color.iter().chain(alpha.as_ref()).enumerate() {
+        writer.set_channel(c, plane);
+    }
+    writer.finish()
+}
+
+/// Builds an 8- or 16-bit image one channel at a time, so that only one plane of floats
+/// needs to exist at once.
+pub(crate) struct ImageWriter {
+    width: u32,
+    height: u32,
+    channels: usize,
+    raw: Raw,
+}
+
+enum Raw {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+impl ImageWriter {
+    /// `channels` is 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA); depths above 8 give 16.
+    pub(crate) fn new(width: usize, height: usize, channels: usize, bit_depth: u8) -> Self {
+        assert!((1..=4).contains(&channels));
+        let n = width * height * channels;
+        let raw = if bit_depth <= 8 {
+            Raw::U8(vec![0; n])
+        } else {
+            Raw::U16(vec![0; n])
+        };
+        ImageWriter {
+            width: width as u32,
+            height: height as u32,
+            channels,
+            raw,
         }
-    } else {
-        let raw = interleave(&planes, n, |x| quantize(x, 65535.0) as u16);
-        match planes.len() {
-            1 => DynamicImage::ImageLuma16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            2 => DynamicImage::ImageLumaA16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            3 => DynamicImage::ImageRgb16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
-            _ => DynamicImage::ImageRgba16(image::ImageBuffer::from_raw(w, h, raw).unwrap()),
+    }
+
+    /// The largest sample value: 255 or 65535.
+    pub(crate) fn max(&self) -> f64 {
+        match self.raw {
+            Raw::U8(_) => 255.0,
+            Raw::U16(_) => 65535.0,
+        }
+    }
+
+    /// Clips, rounds and stores `plane` as channel `c`.
+    #[track_caller]
+    pub(crate) fn set_channel<T: Scalar>(&mut self, c: usize, plane: &[T]) {
+        let max = self.max();
+        let channels = self.channels;
+        assert!(c < channels && plane.len() * channels == self.len());
+        match &mut self.raw {
+            Raw::U8(raw) => {
+                for (dst, &x) in raw[c..].iter_mut().step_by(channels).zip(plane) {
+                    *dst = quantize(x, max) as u8;
+                }
+            }
+            Raw::U16(raw) => {
+                for (dst, &x) in raw[c..].iter_mut().step_by(channels).zip(plane) {
+                    *dst = quantize(x, max) as u16;
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match &self.raw {
+            Raw::U8(r) => r.len(),
+            Raw::U16(r) => r.len(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> DynamicImage {
+        let (w, h) = (self.width, self.height);
+        // The buffer sizes match by construction, so `from_raw` cannot fail.
+        match (self.raw, self.channels) {
+            (Raw::U8(r), 1) => {
+                DynamicImage::ImageLuma8(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U8(r), 2) => {
+                DynamicImage::ImageLumaA8(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U8(r), 3) => {
+                DynamicImage::ImageRgb8(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U8(r), _) => {
+                DynamicImage::ImageRgba8(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U16(r), 1) => {
+                DynamicImage::ImageLuma16(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U16(r), 2) => {
+                DynamicImage::ImageLumaA16(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U16(r), 3) => {
+                DynamicImage::ImageRgb16(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
+            (Raw::U16(r), _) => {
+                DynamicImage::ImageRgba16(image::ImageBuffer::from_raw(w, h, r).unwrap())
+            }
         }
     }
 }
@@ -347,16 +434,6 @@ pub fn quantize<T: Scalar>(x: T, max: f64) -> f64 {
         return 0.0;
     }
     (x.clamp(0.0, 1.0) * max).round()
-}
-
-fn interleave<T: Copy, P>(planes: &[&[T]], n: usize, f: impl Fn(T) -> P) -> Vec<P> {
-    let mut raw = Vec::with_capacity(n * planes.len());
-    for i in 0..n {
-        for p in planes {
-            raw.push(f(p[i]));
-        }
-    }
-    raw
 }
 
 /// An output format, chosen from a file extension.
