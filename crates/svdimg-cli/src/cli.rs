@@ -21,7 +21,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(after_help = "Examples:
   svdimg info --sample                     singular values of the built-in photo
   svdimg info photo.jpg --gray --json      the gray plane's spectrum, for scripts
-  svdimg approx --sample -k 20 -o a.png    rebuild the sample from 20 components")]
+  svdimg approx --sample -k 20 -o a.png    rebuild the sample from 20 components
+  svdimg tour                              the lessons, step by step, into ./svdimg-tour/")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -40,6 +41,29 @@ pub enum Command {
     /// and writes the result in the format of OUT's extension (PNG keeps 16-bit depth and
     /// alpha). Reports the error of each plane, PSNR, SSIM and the storage k(m+n+1) vs m·n.
     Approx(ApproxArgs),
+    /// Walk through both SVD lessons on a photo, with numbers, figures and an HTML report.
+    ///
+    /// Prints each step of NumPy's "Linear algebra on n-dimensional arrays" tutorial and
+    /// the SVD image-compression lesson with the numbers it produces, and writes into DIR:
+    /// original.png, gray.png, spectrum.svg, approx_gray_k{K}.png, reconstruction_color.png,
+    /// approx_color_k{K}.png, gallery.png, components.png and index.html (open it in a
+    /// browser; it works offline).
+    Tour(TourArgs),
+    /// Plot the singular values (log scale) and the cumulative energy.
+    ///
+    /// One line per colour channel plus the Rec.709 gray plane, with markers where each
+    /// keeps 90%, 99% and 99.9% of the energy. Writes SVG or PNG by OUT's extension.
+    Spectrum(SpectrumArgs),
+    /// Show the image rebuilt at several ranks in one labelled grid.
+    ///
+    /// One SVD serves every rank: each tile adds the next components to the previous one.
+    /// Each tile is labelled rank=k with its PSNR.
+    Gallery(GalleryArgs),
+    /// Show the rank-one components σᵢ uᵢ vᵢᵀ of the gray plane, each above its row vᵢ.
+    ///
+    /// Components have negative values, so they are drawn with a diverging colour map
+    /// (blue negative, white zero, red positive), each scaled to its own largest value.
+    Components(ComponentsArgs),
 }
 
 /// Where the image comes from.
@@ -106,6 +130,82 @@ pub struct ApproxArgs {
     pub force: bool,
     #[command(flatten)]
     pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct TourArgs {
+    /// The image file; the built-in sample photo when left out.
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<PathBuf>,
+    /// Use the built-in sample photo (the default when no IMAGE is given).
+    #[arg(long, conflicts_with = "image")]
+    pub sample: bool,
+    /// Directory to write the report into (created if missing).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "DIR",
+        default_value = "svdimg-tour"
+    )]
+    pub output: PathBuf,
+    /// The rank of the approximations the tour writes and checks.
+    #[arg(short = 'k', long = "rank", value_name = "K", default_value_t = 10, value_parser = parse_rank)]
+    pub rank: usize,
+    /// Refuse images with more pixels than this.
+    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SpectrumArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Output file: .svg or .png.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Allow OUT to be the input file itself.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct GalleryArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// The ranks to show, comma-separated; each is clamped to min(width, height).
+    #[arg(long, value_name = "K,K,...", value_delimiter = ',', default_value = "1,2,3,4,5,10,20,50", value_parser = parse_rank)]
+    pub ranks: Vec<usize>,
+    /// Output image file (its extension picks the format).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Allow OUT to be the input file itself.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub struct ComponentsArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// How many components to show (1 to 20).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub count: usize,
+    /// Output image file (its extension picks the format).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Allow OUT to be the input file itself.
+    #[arg(long)]
+    pub force: bool,
+    /// Refuse images with more pixels than this.
+    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
+    pub max_pixels: u64,
+    /// Print one JSON object on stdout instead of the report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_rank(s: &str) -> Result<usize, String> {

@@ -114,28 +114,7 @@ impl Output {
         })?;
         let format =
             OutputFormat::from_extension(ext).map_err(|e| UsageError(format!("'{name}': {e}")))?;
-        let dir = parent_dir(path);
-        if !dir.is_dir() {
-            bail!(
-                "cannot write '{name}': directory '{}' does not exist",
-                dir.display()
-            );
-        }
-        if let Some(input_path) = &input.path {
-            let same = match (
-                std::fs::canonicalize(input_path),
-                std::fs::canonicalize(path),
-            ) {
-                (Ok(a), Ok(b)) => a == b,
-                _ => false,
-            };
-            if same && !force {
-                return Err(UsageError(format!(
-                    "refusing to overwrite the input '{name}' (pass --force to allow it)"
-                ))
-                .into());
-            }
-        }
+        check_target(path, input, force)?;
         Ok(Output {
             path: path.to_path_buf(),
             format,
@@ -147,6 +126,49 @@ impl Output {
     pub fn write(&self, bytes: &[u8]) -> Result<()> {
         write_atomic(&self.path, bytes)
     }
+}
+
+/// Checks that OUT's directory exists and that OUT is not the input (unless `force`).
+pub fn check_target(path: &Path, input: &Input, force: bool) -> Result<()> {
+    let name = path.display();
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        bail!(
+            "cannot write '{name}': directory '{}' does not exist",
+            dir.display()
+        );
+    }
+    if let Some(input_path) = &input.path {
+        let same = match (
+            std::fs::canonicalize(input_path),
+            std::fs::canonicalize(path),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same && !force {
+            return Err(UsageError(format!(
+                "refusing to overwrite the input '{name}' (pass --force to allow it)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -161,10 +183,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.display();
     let dir = parent_dir(path);
     let fail = |e: std::io::Error| anyhow!("cannot write '{name}': {}", io_reason(&e));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".svdimg-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".svdimg-");
+    // Temporary files are private (0600); the result gets the usual 0666 less the umask.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;

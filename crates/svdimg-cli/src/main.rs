@@ -2,8 +2,11 @@
 
 mod approx;
 mod cli;
+mod explore;
+mod figures;
 mod info;
 mod io;
+mod tour;
 
 use std::process::ExitCode;
 
@@ -19,6 +22,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info(args) => info::run(args),
         Command::Approx(args) => approx::run(args),
+        Command::Tour(args) => tour::run(args),
+        Command::Spectrum(args) => explore::spectrum(args),
+        Command::Gallery(args) => explore::gallery(args),
+        Command::Components(args) => explore::components(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,64 +1,8 @@
-//! Runs the real `svdimg` binary in temporary directories and checks exit codes, messages
-//! and the files written.
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+//! `info` and `approx`: output, JSON contracts and every error path.
 
 use serde_json::Value;
 
-fn svdimg(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_svdimg"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-/// Asserts a failure with `code` and exactly one `error: ...` line containing `needle`.
-#[track_caller]
-fn assert_error(o: &Output, code: i32, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
-    assert!(err.contains(needle), "{err:?} lacks {needle:?}");
-    assert!(o.stdout.is_empty());
-}
-
-/// The names of the files in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn write_png(dir: &Path, name: &str, image: &image::DynamicImage) -> PathBuf {
-    let path = dir.join(name);
-    image.save(&path).unwrap();
-    path
-}
-
-fn gradient(w: u32, h: u32) -> image::DynamicImage {
-    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb([
-            (x * 7 % 256) as u8,
-            (y * 5 % 256) as u8,
-            ((x * y) % 256) as u8,
-        ])
-    }))
-}
+use crate::*;
 
 #[test]
 fn info_on_the_sample() {

@@ -1,0 +1,558 @@
+//! `svdimg tour`: both SVD lessons, step by step, on any photo, with an HTML report.
+
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use svdimg::{approximate, encode, to_image, Decomposition, OutputFormat, Picture, Planes};
+
+use crate::cli::{Source, TourArgs};
+use crate::explore::{
+    component_items, component_sum_difference, gallery_tiles, psnr_text, spectrum_series,
+};
+use crate::figures;
+use crate::io::{io_reason, print_stdout, progress, write_atomic, Input};
+
+/// The ranks of the second lesson's gallery.
+const GALLERY_RANKS: [usize; 8] = [1, 2, 3, 4, 5, 10, 20, 50];
+/// How many rank-one components the tour shows.
+const COMPONENTS: usize = 5;
+
+/// NumPy's `allclose(a, b, rtol=1e-5, atol=1e-8)`: |a − b| ≤ atol + rtol·|b| everywhere.
+fn allclose(a: &[f64], b: &[f64]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| (x - y).abs() <= 1e-8 + 1e-5 * y.abs())
+}
+
+fn shape(dims: &[usize]) -> String {
+    match dims {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            dims.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Everything the tour measured, for the terminal and the HTML report.
+struct Facts {
+    name: String,
+    width: usize,
+    height: usize,
+    channels: usize,
+    dtype: &'static str,
+    type_max: f64,
+    raw_range: (f64, f64),
+    rank: usize,
+    full_rank: usize,
+    gray_error: f64,
+    gray_allclose: bool,
+    stored: u64,
+    pixels: u64,
+    rank_error: f64,
+    optimum: f64,
+    color_planes: usize,
+    color_error: f64,
+    color_allclose: bool,
+    color_range: (f64, f64),
+    gallery: Vec<(usize, f64, f64)>,
+    sigmas: Vec<f64>,
+    component_difference: f64,
+    energy_ranks: Vec<(String, [usize; 3])>,
+}
+
+pub fn run(args: TourArgs) -> Result<()> {
+    let source = Source {
+        image: args.image.clone(),
+        sample: args.image.is_none(),
+    };
+    let input = Input::read(&source)?;
+    let picture = input.decode(args.max_pixels)?;
+    let dir = &args.output;
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write the tour into '{}': it is not a directory",
+            dir.display()
+        );
+    }
+    let (facts, files) = compute(&input, &picture, args.rank)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow!("cannot create '{}': {}", dir.display(), io_reason(&e)))?;
+    let html = report_html(
+        &facts,
+        &files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+    );
+    for (name, bytes) in files.iter().chain(std::iter::once(&(
+        "index.html".to_string(),
+        html.into_bytes(),
+    ))) {
+        write_atomic(&dir.join(name), bytes)?;
+    }
+    let mut out = steps_text(&facts);
+    let mut names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    names.push("index.html");
+    writeln!(
+        out,
+        "\nWrote {} files to {}/: {}",
+        names.len(),
+        dir.display(),
+        names.join(", ")
+    )?;
+    writeln!(
+        out,
+        "Open {} in a browser for the illustrated report.",
+        dir.join("index.html").display()
+    )?;
+    print_stdout(&out)
+}
+
+type Files = Vec<(String, Vec<u8>)>;
+
+fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)> {
+    let par = faer::Par::rayon(0);
+    let png = OutputFormat::from_extension("png")?;
+    let fail = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
+    let bar = progress(6, "tour");
+    let (m, n) = (picture.height(), picture.width());
+    let r = m.min(n);
+    let k = k.min(r);
+
+    // Steps 1–2: the image as an array, and its gray plane.
+    let color: Planes<f64> = picture.planes(false);
+    let gray: Planes<f64> = picture.planes(true);
+    let type_max = match picture.bit_depth() {
+        8 => 255.0,
+        16 => 65535.0,
+        _ => 1.0,
+    };
+    let raw_range = color
+        .color
+        .iter()
+        .flat_map(|p| p.data.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    let raw_range = (raw_range.0 * type_max, raw_range.1 * type_max);
+
+    // Step 3: the SVD of the gray plane, and of every colour plane (batched).
+    let gray_svd = Decomposition::compute_with(&gray, par).map_err(fail)?;
+    bar.inc(1);
+    let color_svd = Decomposition::compute_with(&color, par).map_err(fail)?;
+    bar.inc(1);
+    let gf = &gray_svd.planes[0].1;
+
+    // Step 4: the full reconstruction U Σ Vᵀ, checked with allclose.
+    let full = gf.reconstruct(r, par);
+    let full: Vec<f64> = (0..m)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| full[(i, j)])
+        .collect();
+    let gray_error = svdimg::frobenius_distance(&gray.color[0].data, &full);
+    let gray_allclose = allclose(&gray.color[0].data, &full);
+
+    // Steps 5–6: rank k, its storage and its error next to the Eckart–Young optimum.
+    let approx_gray = approximate(&gray, &gray_svd, k, par).map_err(fail)?;
+    let storage = svdimg::Storage::new(k, m, n, 1);
+
+    // Step 7: colour, batched: full reconstruction and the rank-k range before clipping.
+    let reconstruction = approximate(&color, &color_svd, r, par).map_err(fail)?;
+    let color_error = reconstruction
+        .report
+        .planes
+        .iter()
+        .map(|p| p.frobenius_error.powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let mut color_allclose = true;
+    for (i, (_, f)) in color_svd.planes.iter().enumerate() {
+        let rebuilt = f.reconstruct(r, par);
+        let rebuilt: Vec<f64> = (0..m)
+            .flat_map(|a| (0..n).map(move |b| (a, b)))
+            .map(|(a, b)| rebuilt[(a, b)])
+            .collect();
+        color_allclose &= allclose(&color.color[i].data, &rebuilt);
+    }
+    let approx_color = approximate(&color, &color_svd, k, par).map_err(fail)?;
+    let color_range = approx_color
+        .report
+        .planes
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.range.0), hi.max(p.range.1))
+        });
+    bar.inc(1);
+
+    // Step 8: the gallery, one SVD for every rank.
+    let ranks: Vec<usize> = GALLERY_RANKS.iter().map(|&g| g.min(r)).collect();
+    let mut ranks_unique = ranks.clone();
+    ranks_unique.dedup();
+    let (tiles, reports) = gallery_tiles(&color, &color_svd, &ranks_unique)?;
+    let gallery = figures::gallery(&tiles, 4)?;
+    bar.inc(1);
+
+    // Step 9: rank-one components, and the check that they add up.
+    let items = component_items(gf, COMPONENTS);
+    let component_difference = component_sum_difference(gf, &items);
+    let components = figures::components(&items)?;
+    bar.inc(1);
+
+    let series = spectrum_series(
+        &color_svd,
+        picture.color_model().is_color().then_some(&gray_svd),
+    );
+    let spectrum = figures::spectrum_svg(&series)?;
+    let energy_ranks = series
+        .iter()
+        .map(|s| {
+            let ranks = [0.9, 0.99, 0.999].map(|level| svdimg::energy_rank(&s.values, level));
+            (s.name.to_string(), ranks)
+        })
+        .collect();
+    let gray_image = to_image(
+        n,
+        m,
+        &[gray.color[0].data.as_slice()],
+        None,
+        picture.bit_depth(),
+    );
+    let files = vec![
+        ("original.png".to_string(), encode(picture.image(), png)?),
+        ("gray.png".to_string(), encode(&gray_image, png)?),
+        ("spectrum.svg".to_string(), spectrum.into_bytes()),
+        (
+            format!("approx_gray_k{k}.png"),
+            encode(&approx_gray.image, png)?,
+        ),
+        (
+            "reconstruction_color.png".to_string(),
+            encode(&reconstruction.image, png)?,
+        ),
+        (
+            format!("approx_color_k{k}.png"),
+            encode(&approx_color.image, png)?,
+        ),
+        ("gallery.png".to_string(), encode(&gallery, png)?),
+        ("components.png".to_string(), encode(&components, png)?),
+    ];
+    bar.inc(1);
+    bar.finish_and_clear();
+
+    let channels = color.color.len() + usize::from(color.alpha.is_some());
+    let facts = Facts {
+        name: input.name.clone(),
+        width: n,
+        height: m,
+        channels,
+        dtype: match picture.bit_depth() {
+            8 => "uint8",
+            16 => "uint16",
+            _ => "float32",
+        },
+        type_max,
+        raw_range,
+        rank: k,
+        full_rank: r,
+        gray_error,
+        gray_allclose,
+        stored: storage.stored_values,
+        pixels: storage.pixel_values,
+        rank_error: approx_gray.report.planes[0].frobenius_error,
+        optimum: svdimg::optimal_error(gf.singular_values(), k),
+        color_planes: color.color.len(),
+        color_error,
+        color_allclose,
+        color_range,
+        gallery: reports
+            .iter()
+            .map(|r| (r.rank, r.psnr_db, r.ssim))
+            .collect(),
+        sigmas: items.iter().map(|c| c.sigma).collect(),
+        component_difference,
+        energy_ranks,
+    };
+    Ok((facts, files))
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+fn steps_text(f: &Facts) -> String {
+    let (m, n, r, k) = (f.height, f.width, f.full_rank, f.rank);
+    let mut o = String::new();
+    let img_shape = if f.channels == 1 {
+        shape(&[m, n])
+    } else {
+        shape(&[m, n, f.channels])
+    };
+    let _ = writeln!(o, "svdimg tour of {}", f.name);
+    let _ = writeln!(o, "\n1. The image is an array");
+    let _ = writeln!(
+        o,
+        "   shape {img_shape}, {}, values {:.0}..{:.0}; divided by {:.0} it becomes floats in [{:.4}, {:.4}]",
+        f.dtype,
+        f.raw_range.0,
+        f.raw_range.1,
+        f.type_max,
+        f.raw_range.0 / f.type_max,
+        f.raw_range.1 / f.type_max
+    );
+    let _ = writeln!(o, "\n2. Gray plane: 0.2126 R + 0.7152 G + 0.0722 B");
+    let _ = writeln!(o, "   img_gray.shape = {}", shape(&[m, n]));
+    let _ = writeln!(o, "\n3. SVD: A = U Σ Vᵀ");
+    let _ = writeln!(
+        o,
+        "   full (np.linalg.svd default): U {}  s {}  Vᵀ {}",
+        shape(&[m, m]),
+        shape(&[r]),
+        shape(&[n, n])
+    );
+    let _ = writeln!(
+        o,
+        "   thin (what svdimg stores):    U {}  s {}  Vᵀ {}",
+        shape(&[m, r]),
+        shape(&[r]),
+        shape(&[r, n])
+    );
+    let _ = writeln!(o, "\n4. Reconstruction");
+    let _ = writeln!(o, "   ‖A − U Σ Vᵀ‖ = {:.3e}", f.gray_error);
+    let _ = writeln!(
+        o,
+        "   np.allclose(A, U Σ Vᵀ) (rtol 1e-5, atol 1e-8): {}",
+        yes_no(f.gray_allclose)
+    );
+    let _ = writeln!(o, "\n5. Storage at rank k = {k}");
+    let _ = writeln!(
+        o,
+        "   k(m+n+1) = {k}·({m}+{n}+1) = {} numbers instead of m·n = {} ({:.1}%)",
+        f.stored,
+        f.pixels,
+        100.0 * f.stored as f64 / f.pixels as f64
+    );
+    let _ = writeln!(o, "\n6. Rank-{k} error");
+    let _ = writeln!(
+        o,
+        "   ‖A − A_{k}‖ = {:.6}; Eckart–Young optimum sqrt(Σ_{{i>{k}}} σᵢ²) = {:.6}",
+        f.rank_error, f.optimum
+    );
+    let _ = writeln!(
+        o,
+        "\n7. Colour, batched: one SVD per channel ({} planes)",
+        f.color_planes
+    );
+    let _ = writeln!(
+        o,
+        "   ‖A − U Σ Vᵀ‖ over all planes = {:.3e}; allclose: {}",
+        f.color_error,
+        yes_no(f.color_allclose)
+    );
+    let _ = writeln!(
+        o,
+        "   the rank-{k} colour approximation ranges over [{:.4}, {:.4}] before clipping: {}",
+        f.color_range.0,
+        f.color_range.1,
+        if f.color_range.0 < 0.0 || f.color_range.1 > 1.0 {
+            "values outside [0, 1] must be clipped before saving"
+        } else {
+            "inside [0, 1] this time, but clipping is still applied"
+        }
+    );
+    let _ = writeln!(o, "\n8. Gallery: one SVD, components added rank by rank");
+    for (rank, psnr, ssim) in &f.gallery {
+        let _ = writeln!(
+            o,
+            "   rank={rank:<4} PSNR {:>9}  SSIM {ssim:.4}",
+            psnr_text(*psnr)
+        );
+    }
+    let _ = writeln!(o, "\n9. Rank-one components σᵢ uᵢ vᵢᵀ of the gray plane");
+    let sig: Vec<String> = f.sigmas.iter().map(|s| format!("{s:.4}")).collect();
+    let _ = writeln!(
+        o,
+        "   σ₁..σ{} = {}",
+        figures::subscript(f.sigmas.len()),
+        sig.join(", ")
+    );
+    let _ = writeln!(
+        o,
+        "   the first {} components add up to the rank-{} approximation: max |difference| = {:.3e}",
+        f.sigmas.len(),
+        f.sigmas.len(),
+        f.component_difference
+    );
+    o
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn report_html(f: &Facts, files: &[&str]) -> String {
+    let (m, n, r, k) = (f.height, f.width, f.full_rank, f.rank);
+    let name = escape(&f.name);
+    let file = |prefix: &str| {
+        files
+            .iter()
+            .find(|x| x.starts_with(prefix))
+            .copied()
+            .unwrap_or(prefix)
+            .to_string()
+    };
+    let gallery_rows: String = f
+        .gallery
+        .iter()
+        .map(|(rank, psnr, ssim)| {
+            let stored = svdimg::Storage::new(*rank, m, n, f.color_planes);
+            format!(
+                "<tr><td>{rank}</td><td>{}</td><td>{ssim:.4}</td><td>{:.1}%</td></tr>",
+                psnr_text(*psnr),
+                100.0 * stored.ratio
+            )
+        })
+        .collect();
+    let energy_rows: String = f
+        .energy_ranks
+        .iter()
+        .map(|(p, [a, b, c])| format!("<tr><td>{p}</td><td>{a}</td><td>{b}</td><td>{c}</td></tr>"))
+        .collect();
+    let sigmas: Vec<String> = f.sigmas.iter().map(|s| format!("{s:.4}")).collect();
+    let clip_note = if f.color_range.0 < 0.0 || f.color_range.1 > 1.0 {
+        "Some values fall outside [0, 1], which no pixel can hold: they are clipped before saving."
+    } else {
+        "This time every value stays inside [0, 1]; svdimg clips anyway, since at other ranks they may not."
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>svdimg tour: {name}</title>
+<style>
+  :root {{ --ink: #1d2330; --muted: #5b6475; --accent: #2f6fb3; --paper: #fbfbfd; --card: #fff; --line: #e2e5ec; }}
+  * {{ box-sizing: border-box; }}
+  body {{ margin: 0; font: 17px/1.6 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: var(--paper); }}
+  header {{ background: linear-gradient(120deg, #1f3b63, #2f6fb3); color: #fff; padding: 2.5rem 1.5rem 2rem; }}
+  header h1 {{ margin: 0 0 .3rem; font-size: 2rem; }}
+  header p {{ margin: 0; opacity: .9; max-width: 60rem; }}
+  main {{ max-width: 64rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; }}
+  section {{ background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 1.2rem 1.5rem; margin: 1.5rem 0; box-shadow: 0 1px 3px rgba(0,0,0,.04); }}
+  h2 {{ margin-top: .2rem; font-size: 1.3rem; }}
+  h2 .n {{ display: inline-block; width: 1.8rem; height: 1.8rem; line-height: 1.8rem; text-align: center; border-radius: 50%; background: var(--accent); color: #fff; font-size: 1rem; margin-right: .5rem; }}
+  code, .num {{ font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .92em; }}
+  .num {{ background: #eef3fa; padding: .05rem .35rem; border-radius: 4px; }}
+  figure {{ margin: 1rem 0; text-align: center; }}
+  figure img {{ max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }}
+  figcaption {{ color: var(--muted); font-size: .92rem; margin-top: .4rem; }}
+  .pair img, .single img {{ width: 100%; max-width: 26rem; image-rendering: auto; }}
+  .pair {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: 1rem; }}
+  table {{ border-collapse: collapse; margin: .6rem 0; }}
+  th, td {{ padding: .25rem .9rem; border-bottom: 1px solid var(--line); text-align: right; }}
+  th:first-child, td:first-child {{ text-align: left; }}
+  .ok {{ color: #1e7d32; font-weight: 600; }} .bad {{ color: #b3261e; font-weight: 600; }}
+  footer {{ color: var(--muted); text-align: center; font-size: .85rem; }}
+</style>
+</head>
+<body>
+<header>
+  <h1>The SVD of {name}</h1>
+  <p>A walk through NumPy's “Linear algebra on n-dimensional arrays” and the SVD image-compression lesson, with this image's own numbers. Every number below was measured by svdimg on this image.</p>
+</header>
+<main>
+<section>
+  <h2><span class="n">1</span>The image is an array</h2>
+  <p>A picture is a grid of numbers: this one has shape <span class="num">{img_shape}</span> of type <code>{dtype}</code>, with values from <span class="num">{lo:.0}</span> to <span class="num">{hi:.0}</span>. Dividing by {tmax:.0} puts them on the [0, 1] scale that every later step uses.</p>
+  <div class="pair">
+    <figure><img src="original.png" alt="the original image"><figcaption>original.png</figcaption></figure>
+    <figure><img src="gray.png" alt="the gray plane"><figcaption>gray.png: 0.2126 R + 0.7152 G + 0.0722 B</figcaption></figure>
+  </div>
+</section>
+<section>
+  <h2><span class="n">2</span>One matrix: the gray plane</h2>
+  <p>Weighting red, green and blue the way our eyes do (Rec.709) gives a single matrix <i>A</i> of shape <span class="num">({m}, {n})</span>: {m} rows, {n} columns.</p>
+</section>
+<section>
+  <h2><span class="n">3</span>The decomposition A = U Σ Vᵀ</h2>
+  <p>The SVD writes <i>A</i> as a sum of simple layers, strongest first. NumPy's default returns the <em>full</em> matrices, U <span class="num">({m}, {m})</span>, s <span class="num">({r},)</span>, Vᵀ <span class="num">({n}, {n})</span>; only the first {r} columns of U and rows of Vᵀ ever meet a singular value, so svdimg keeps the <em>thin</em> ones: U <span class="num">({m}, {r})</span>, s <span class="num">({r},)</span>, Vᵀ <span class="num">({r}, {n})</span>.</p>
+</section>
+<section>
+  <h2><span class="n">4</span>Nothing is lost</h2>
+  <p>Multiplying the three factors back gives <i>A</i> again: ‖A − U Σ Vᵀ‖ = <span class="num">{gerr:.3e}</span>, and <code>np.allclose(A, U Σ Vᵀ)</code> is <span class="{gcls}">{gok}</span>. The tiny difference is floating-point rounding.</p>
+</section>
+<section>
+  <h2><span class="n">5</span>The spectrum: how much each layer matters</h2>
+  <p>The singular values σ₁ ≥ σ₂ ≥ … measure each layer's strength. They fall fast: a few layers carry most of the <em>energy</em> Σσᵢ², the image's total squared brightness.</p>
+  <figure><img src="spectrum.svg" alt="singular values and cumulative energy"><figcaption>spectrum.svg: singular values on a log scale (top) and the energy kept by the first k (bottom)</figcaption></figure>
+  <table><tr><th>plane</th><th>rank for 90%</th><th>99%</th><th>99.9%</th></tr>{energy_rows}</table>
+</section>
+<section>
+  <h2><span class="n">6</span>Keep k layers: the rank-{k} approximation</h2>
+  <p>Keeping the first k = {k} layers stores k(m+n+1) = <span class="num">{stored}</span> numbers instead of m·n = <span class="num">{pixels}</span>, or <span class="num">{pct:.1}%</span>. The error ‖A − A<sub>{k}</sub>‖ = <span class="num">{rerr:.6}</span> equals the Eckart–Young optimum √(Σ<sub>i&gt;{k}</sub> σᵢ²) = <span class="num">{opt:.6}</span>: no rank-{k} matrix can do better.</p>
+  <figure class="single"><img src="{agray}" alt="rank-{k} gray approximation"><figcaption>{agray}</figcaption></figure>
+</section>
+<section>
+  <h2><span class="n">7</span>Colour, batched</h2>
+  <p>A colour image is {cp} matrices, one per channel, decomposed together. All of them rebuild exactly (error <span class="num">{cerr:.3e}</span>, allclose <span class="{ccls}">{cok}</span>). At rank {k} the values range over <span class="num">[{clo:.4}, {chi:.4}]</span>. {clip_note}</p>
+  <div class="pair">
+    <figure><img src="reconstruction_color.png" alt="full-rank colour reconstruction"><figcaption>reconstruction_color.png (all {r} layers)</figcaption></figure>
+    <figure><img src="{acolor}" alt="rank-{k} colour approximation"><figcaption>{acolor}</figcaption></figure>
+  </div>
+</section>
+<section>
+  <h2><span class="n">8</span>The rank gallery</h2>
+  <p>The same image with 1, 2, 3, 4, 5, 10, 20 and 50 layers. One SVD serves every tile: each adds the next layers to the one before. PSNR (peak signal-to-noise ratio) grows with the rank; around 30 dB most people stop seeing a difference.</p>
+  <figure><img src="gallery.png" alt="rank gallery"><figcaption>gallery.png</figcaption></figure>
+  <table><tr><th>rank</th><th>PSNR</th><th>SSIM</th><th>storage</th></tr>{gallery_rows}</table>
+</section>
+<section>
+  <h2><span class="n">9</span>The layers themselves</h2>
+  <p>Each layer σᵢ uᵢ vᵢᵀ is a rank-one image: a column pattern uᵢ times a row pattern vᵢ. Layers have negative values too, so blue means negative, white zero and red positive. Below each is its own row vᵢ of Vᵀ. The strengths are σ₁..σ{ncs} = {sigmas}, and the first {nc} layers add up to the rank-{nc} approximation (max |difference| <span class="num">{cdiff:.3e}</span>).</p>
+  <figure><img src="components.png" alt="rank-one components"><figcaption>components.png</figcaption></figure>
+</section>
+<footer>Made by svdimg {version}. All figures are local files; this page works offline.</footer>
+</main>
+</body>
+</html>
+"#,
+        img_shape = if f.channels == 1 {
+            shape(&[m, n])
+        } else {
+            shape(&[m, n, f.channels])
+        },
+        dtype = f.dtype,
+        lo = f.raw_range.0,
+        hi = f.raw_range.1,
+        tmax = f.type_max,
+        gerr = f.gray_error,
+        gcls = if f.gray_allclose { "ok" } else { "bad" },
+        gok = yes_no(f.gray_allclose),
+        stored = f.stored,
+        pixels = f.pixels,
+        pct = 100.0 * f.stored as f64 / f.pixels as f64,
+        rerr = f.rank_error,
+        opt = f.optimum,
+        agray = file("approx_gray_k"),
+        acolor = file("approx_color_k"),
+        cp = f.color_planes,
+        cerr = f.color_error,
+        ccls = if f.color_allclose { "ok" } else { "bad" },
+        cok = yes_no(f.color_allclose),
+        clo = f.color_range.0,
+        chi = f.color_range.1,
+        nc = f.sigmas.len(),
+        ncs = figures::subscript(f.sigmas.len()),
+        sigmas = sigmas.join(", "),
+        cdiff = f.component_difference,
+        version = env!("CARGO_PKG_VERSION"),
+    )
+}
