@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use crate::metrics::{self, Storage};
 use crate::picture::{quantize, ImageWriter};
-use crate::{Error, Factors, PlaneName, Planes, Result, Scalar};
+use crate::{Error, Factors, Method, PlaneName, Planes, Randomized, Result, Scalar};
 
 /// The exact thin SVD of each colour plane of an image.
 #[derive(Debug, Clone)]
@@ -43,9 +43,38 @@ impl<T: Scalar> Decomposition<T> {
         })
     }
 
-    /// The full rank r = min(m, n).
+    /// Factors every colour plane by `method` for approximations up to rank `k`: the exact
+    /// SVD keeps every component, the randomized one only the first `k`.
+    pub fn compute_truncated(
+        planes: &Planes<T>,
+        k: usize,
+        method: Method,
+        settings: &Randomized,
+        par: Par,
+    ) -> Result<Self> {
+        let factors = (0..planes.color.len())
+            .into_par_iter()
+            .map(|i| {
+                let f = Factors::compute_truncated(planes.matrix(i), k, method, settings, par)?;
+                Ok((planes.color[i].name, f))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Decomposition {
+            width: planes.width,
+            height: planes.height,
+            planes: factors,
+        })
+    }
+
+    /// How many components every plane has: min(m, n) for the exact SVD, k for a truncated
+    /// one.
     pub fn max_rank(&self) -> usize {
-        self.width.min(self.height)
+        self.planes
+            .iter()
+            .map(|(_, f)| f.rank())
+            .min()
+            .unwrap_or(0)
+            .min(self.width.min(self.height))
     }
 }
 
@@ -58,7 +87,7 @@ pub struct PlaneReport {
     pub frobenius_error: f64,
     /// `frobenius_error / ‖A‖_F` (0 for an all-zero plane).
     pub relative_error: f64,
-    /// The share of the energy kept, Σ_{i≤k} sᵢ² / Σ sᵢ².
+    /// The share of the energy kept, Σ_{i≤k} sᵢ² / ‖A‖²_F (= Σ sᵢ² over all i).
     pub energy: f64,
     /// The smallest and largest value of the unclipped reconstruction: outside [0, 1]
     /// is what clipping removes.
@@ -155,68 +184,106 @@ impl<'a, T: Scalar> Approximator<'a, T> {
         if self.rank == 0 {
             return Err(Error::parameter("the rank must be at least 1"));
         }
+        let mut builder = ReportBuilder::new(self.planes, self.rank);
+        for (c, sum) in self.sums.iter().enumerate() {
+            builder.add_plane(c, &self.svd.planes[c].1, sum);
+        }
+        Ok(builder.finish())
+    }
+}
+
+/// Measures planes one at a time and writes them into the output image, so that only one
+/// reconstructed plane needs to exist at once.
+struct ReportBuilder<'a, T: Scalar> {
+    planes: &'a Planes<T>,
+    rank: usize,
+    writer: ImageWriter,
+    reports: Vec<PlaneReport>,
+    squared_error: f64,
+    ssim_sum: f64,
+}
+
+impl<'a, T: Scalar> ReportBuilder<'a, T> {
+    fn new(planes: &'a Planes<T>, rank: usize) -> Self {
+        let channels = planes.color.len() + usize::from(planes.alpha.is_some());
+        ReportBuilder {
+            planes,
+            rank,
+            writer: ImageWriter::new(planes.width, planes.height, channels, planes.bit_depth),
+            reports: Vec::with_capacity(planes.color.len()),
+            squared_error: 0.0,
+            ssim_sum: 0.0,
+        }
+    }
+
+    /// Measures colour plane `c`, whose unclipped rank-k reconstruction is `sum`.
+    fn add_plane(&mut self, c: usize, factors: &Factors<T>, sum: &[T]) {
+        let plane = &self.planes.color[c];
+        let (m, n) = (self.planes.height, self.planes.width);
+        let max = self.writer.max();
+        let frobenius_error = metrics::frobenius_distance(&plane.data, sum);
+        let norm = metrics::frobenius_norm(&plane.data);
+        let (lo, hi) = sum
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x.to_f64()), hi.max(x.to_f64()))
+            });
+        let kept: f64 = factors
+            .singular_values()
+            .iter()
+            .take(self.rank)
+            .map(|s| s.to_f64().powi(2))
+            .sum();
+        self.reports.push(PlaneReport {
+            name: plane.name,
+            frobenius_error,
+            relative_error: if norm > 0.0 {
+                frobenius_error / norm
+            } else {
+                0.0
+            },
+            energy: if norm > 0.0 {
+                (kept / (norm * norm)).min(1.0)
+            } else {
+                1.0
+            },
+            range: (lo, hi),
+        });
+        // What is written: clipped and rounded to the output depth.
+        let written: Vec<T> = sum
+            .iter()
+            .map(|&x| T::from_f64(quantize(x, max) / max))
+            .collect();
+        self.squared_error += metrics::frobenius_distance(&plane.data, &written).powi(2);
+        self.ssim_sum += metrics::ssim(&plane.data, &written, n, m);
+        self.writer.set_channel(c, &written);
+    }
+
+    fn finish(mut self) -> Approximation {
         let planes = self.planes;
         let (m, n) = (planes.height, planes.width);
-        let channels = planes.color.len() + usize::from(planes.alpha.is_some());
-        let mut writer = ImageWriter::new(n, m, channels, planes.bit_depth);
-        let max = writer.max();
-        let mut reports = Vec::with_capacity(planes.color.len());
-        let (mut squared_error, mut ssim_sum) = (0.0, 0.0);
-        for (c, ((plane, (name, factors)), sum)) in planes
-            .color
-            .iter()
-            .zip(&self.svd.planes)
-            .zip(&self.sums)
-            .enumerate()
-        {
-            let frobenius_error = metrics::frobenius_distance(&plane.data, sum);
-            let norm = metrics::frobenius_norm(&plane.data);
-            let (lo, hi) = sum
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                    (lo.min(x.to_f64()), hi.max(x.to_f64()))
-                });
-            reports.push(PlaneReport {
-                name: *name,
-                frobenius_error,
-                relative_error: if norm > 0.0 {
-                    frobenius_error / norm
-                } else {
-                    0.0
-                },
-                energy: metrics::retained_energy(factors.singular_values(), self.rank),
-                range: (lo, hi),
-            });
-            // What is written: clipped and rounded to the output depth.
-            let written: Vec<T> = sum
-                .iter()
-                .map(|&x| T::from_f64(quantize(x, max) / max))
-                .collect();
-            squared_error += metrics::frobenius_distance(&plane.data, &written).powi(2);
-            ssim_sum += metrics::ssim(&plane.data, &written, n, m);
-            writer.set_channel(c, &written);
-        }
+        let colors = planes.color.len();
         if let Some(alpha) = &planes.alpha {
-            writer.set_channel(channels - 1, &alpha.data);
+            self.writer.set_channel(colors, &alpha.data);
         }
-        let count = (m * n * planes.color.len()) as f64;
-        let psnr_db = if squared_error == 0.0 {
+        let count = (m * n * colors) as f64;
+        let psnr_db = if self.squared_error == 0.0 {
             f64::INFINITY
         } else {
-            -10.0 * (squared_error / count).log10()
+            -10.0 * (self.squared_error / count).log10()
         };
-        Ok(Approximation {
-            image: writer.finish(),
+        Approximation {
+            image: self.writer.finish(),
             report: Report {
                 rank: self.rank,
                 width: n,
                 height: m,
-                planes: reports,
+                planes: self.reports,
                 psnr_db,
-                ssim: ssim_sum / planes.color.len() as f64,
-                storage: Storage::new(self.rank, m, n, planes.color.len()),
+                ssim: self.ssim_sum / colors as f64,
+                storage: Storage::new(self.rank, m, n, colors),
             },
-        })
+        }
     }
 }
 
@@ -234,9 +301,20 @@ pub fn approximate<T: Scalar>(
     k: usize,
     par: Par,
 ) -> Result<Approximation> {
-    let mut approximator = Approximator::new(planes, decomposition, par);
-    approximator.advance_to(k);
-    approximator.approximation()
+    assert!(planes.color.len() == decomposition.planes.len());
+    assert!(planes.width == decomposition.width && planes.height == decomposition.height);
+    let k = k.min(decomposition.max_rank());
+    if k == 0 {
+        return Err(Error::parameter("the rank must be at least 1"));
+    }
+    let (m, n) = (planes.height, planes.width);
+    let mut builder = ReportBuilder::new(planes, k);
+    let mut sum = vec![T::from_f64(0.0); m * n];
+    for (c, (_, factors)) in decomposition.planes.iter().enumerate() {
+        factors.reconstruct_into(k, MatMut::from_row_major_slice_mut(&mut sum, m, n), par);
+        builder.add_plane(c, factors, &sum);
+    }
+    Ok(builder.finish())
 }
 
 /// The approximations at each of `ranks` (each clamped to min(m, n)), built by accumulating

@@ -80,7 +80,7 @@ impl<T: Scalar> Factors<T> {
     }
 
     /// Makes the largest-magnitude entry of each column of `U` positive.
-    fn fix_signs(&mut self) {
+    pub(crate) fn fix_signs(&mut self) {
         for j in 0..self.s.len() {
             let col = self.u.col(j);
             let mut best = T::from_f64(0.0);

@@ -51,6 +51,7 @@ mod factors;
 mod limits;
 mod metrics;
 mod picture;
+mod randomized;
 mod scalar;
 
 pub use decomposition::{
@@ -66,6 +67,7 @@ pub use metrics::{
 pub use picture::{
     encode, quantize, to_image, ColorModel, OutputFormat, Picture, Plane, PlaneName, Planes, REC709,
 };
+pub use randomized::{Method, Randomized};
 pub use scalar::{Precision, Scalar};
 
 pub use faer;
