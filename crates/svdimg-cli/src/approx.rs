@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 use serde::Serialize;
-use svdimg::{approximate, encode, Decomposition, Picture, Report, Scalar};
+use svdimg::{approximate, encode, Decomposition, Method, Picture, Report, Scalar};
 
 use crate::cli::{ApproxArgs, PrecisionArg};
 use crate::io::{print_stdout, Input, Output};
@@ -23,6 +23,8 @@ struct ApproxJson<'a> {
     pixel_values: u64,
     ratio: f64,
     seconds: f64,
+    /// The SVD algorithm used: `exact` or `randomized`.
+    method: &'a str,
 }
 
 #[derive(Serialize)]
@@ -35,35 +37,49 @@ struct PlaneJson<'a> {
 
 pub fn run(args: ApproxArgs) -> Result<()> {
     let start = Instant::now();
-    let input = Input::read(&args.source)?;
+    let mut input = Input::read(&args.source)?;
     let output = Output::check(&args.output, &input, args.force)?;
     let picture = input.decode(args.common.max_pixels)?;
-    let report = match args.common.precision {
-        PrecisionArg::F32 => write::<f32>(&args, &input, &picture, &output)?,
-        PrecisionArg::F64 => write::<f64>(&args, &input, &picture, &output)?,
+    input.bytes = Vec::new(); // the file's bytes are decoded: free them
+    let (report, method) = match args.common.precision {
+        PrecisionArg::F32 => write::<f32>(&args, &input, picture, &output)?,
+        PrecisionArg::F64 => write::<f64>(&args, &input, picture, &output)?,
     };
     let seconds = start.elapsed().as_secs_f64();
-    print_report(&args, &input, &report, seconds)
+    print_report(&args, &input, &report, method, seconds)
 }
 
 fn write<T: Scalar>(
     args: &ApproxArgs,
     input: &Input,
-    picture: &Picture,
+    picture: Picture,
     output: &Output,
-) -> Result<Report> {
+) -> Result<(Report, Method)> {
     let par = faer::Par::rayon(0);
     let planes = picture.planes::<T>(args.common.gray);
+    // The decoded pixels are not needed once the planes exist: free them before the SVD.
+    drop(picture);
+    let method = args
+        .svd
+        .method()
+        .resolve(planes.height, planes.width, args.rank);
     let svd =
-        Decomposition::compute_with(&planes, par).map_err(|e| anyhow!("'{}': {e}", input.name))?;
+        Decomposition::compute_truncated(&planes, args.rank, method, &args.svd.settings(), par)
+            .map_err(|e| anyhow!("'{}': {e}", input.name))?;
     let approx = approximate(&planes, &svd, args.rank, par)?;
     let bytes = encode(&approx.image, output.format)
         .map_err(|e| anyhow!("'{}': {e}", output.path.display()))?;
     output.write(&bytes)?;
-    Ok(approx.report)
+    Ok((approx.report, method))
 }
 
-fn print_report(args: &ApproxArgs, input: &Input, r: &Report, seconds: f64) -> Result<()> {
+fn print_report(
+    args: &ApproxArgs,
+    input: &Input,
+    r: &Report,
+    method: Method,
+    seconds: f64,
+) -> Result<()> {
     if args.common.json {
         let json = ApproxJson {
             rank: r.rank,
@@ -85,6 +101,7 @@ fn print_report(args: &ApproxArgs, input: &Input, r: &Report, seconds: f64) -> R
             pixel_values: r.storage.pixel_values,
             ratio: r.storage.ratio,
             seconds,
+            method: method.as_str(),
         };
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
@@ -96,8 +113,12 @@ fn print_report(args: &ApproxArgs, input: &Input, r: &Report, seconds: f64) -> R
     };
     writeln!(
         out,
-        "{}: {}x{}, rank {}{clamped}",
-        input.name, r.width, r.height, r.rank
+        "{}: {}x{}, rank {}{clamped}, {} SVD",
+        input.name,
+        r.width,
+        r.height,
+        r.rank,
+        method.as_str()
     )?;
     writeln!(
         out,

@@ -96,6 +96,46 @@ pub struct Common {
     pub json: bool,
 }
 
+/// How the SVD is computed.
+#[derive(Debug, Args)]
+pub struct SvdArgs {
+    /// SVD algorithm: `exact` computes every component; `randomized` only the first k
+    /// (fast on large images, error within 1% of the optimum); `auto` picks randomized
+    /// when the short side is at least 300 pixels and k at most a fifth of it.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
+    /// Seed of the randomized SVD's test matrix (same seed, same result).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SvdArgs {
+    pub fn method(&self) -> svdimg::Method {
+        match self.method {
+            MethodArg::Auto => svdimg::Method::Auto,
+            MethodArg::Exact => svdimg::Method::Exact,
+            MethodArg::Randomized => svdimg::Method::Randomized,
+        }
+    }
+
+    pub fn settings(&self) -> svdimg::Randomized {
+        svdimg::Randomized {
+            seed: self.seed,
+            ..svdimg::Randomized::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Randomized for large images at small k, else exact.
+    Auto,
+    /// Every component, to working precision.
+    Exact,
+    /// Only the first k components, by randomized subspace iteration.
+    Randomized,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrecisionArg {
     /// Single precision (default): half the memory, about 7 digits.
@@ -110,9 +150,14 @@ pub struct InfoArgs {
     pub source: Source,
     #[command(flatten)]
     pub common: Common,
-    /// How many singular values per plane the report shows (--json prints all of them).
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    /// How many singular values per plane the report shows (--json prints all of them,
+    /// unless --method randomized computes only these).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = parse_rank)]
     pub top: usize,
+    /// `exact` (what `auto` means here, since info reports the whole spectrum) or
+    /// `randomized`: only the top N singular values, fast on large images.
+    #[command(flatten)]
+    pub svd: SvdArgs,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +175,8 @@ pub struct ApproxArgs {
     pub force: bool,
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub svd: SvdArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +232,8 @@ pub struct GalleryArgs {
     pub force: bool,
     #[command(flatten)]
     pub common: Common,
+    #[command(flatten)]
+    pub svd: SvdArgs,
 }
 
 #[derive(Debug, Args)]

@@ -216,8 +216,16 @@ fn gallery_of<T: Scalar>(
     output: &Output,
 ) -> Result<Vec<svdimg::Report>> {
     let planes = picture.planes::<T>(args.common.gray);
-    let svd = Decomposition::compute_with(&planes, faer::Par::rayon(0))
-        .map_err(|e| anyhow!("'{}': {e}", input.name))?;
+    // One factorisation at the largest requested rank serves every smaller one.
+    let top = args.ranks.iter().copied().max().unwrap_or(1);
+    let svd = Decomposition::compute_truncated(
+        &planes,
+        top,
+        args.svd.method(),
+        &args.svd.settings(),
+        faer::Par::rayon(0),
+    )
+    .map_err(|e| anyhow!("'{}': {e}", input.name))?;
     let (tiles, reports) = gallery_tiles(&planes, &svd, &args.ranks)?;
     let image = figures::gallery(&tiles, 4)?;
     output.write(&svdimg::encode(&image, output.format)?)?;

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use svdimg::{energy_rank, Decomposition, Picture, Scalar};
+use svdimg::{Decomposition, Picture, Scalar};
 
 use crate::cli::{InfoArgs, PrecisionArg};
 use crate::io::{print_stdout, Input};
@@ -26,7 +26,8 @@ struct InfoJson<'a, T> {
 struct PlaneJson<'a, T> {
     name: &'a str,
     singular_values: &'a [T],
-    energy_ranks: std::collections::BTreeMap<&'a str, usize>,
+    /// `null` when the rank lies beyond the singular values computed (randomized SVD).
+    energy_ranks: std::collections::BTreeMap<&'a str, Option<usize>>,
 }
 
 pub fn run(args: InfoArgs) -> Result<()> {
@@ -41,8 +42,19 @@ pub fn run(args: InfoArgs) -> Result<()> {
 fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Picture) -> Result<()> {
     let start = Instant::now();
     let planes = picture.planes::<T>(args.common.gray);
-    let svd = Decomposition::compute_with(&planes, faer::Par::rayon(0))
-        .map_err(|e| anyhow::anyhow!("'{}': {e}", input.name))?;
+    // The whole spectrum needs the exact SVD, so `auto` means exact here.
+    let method = match args.svd.method() {
+        svdimg::Method::Randomized => svdimg::Method::Randomized,
+        _ => svdimg::Method::Exact,
+    };
+    let svd = Decomposition::compute_truncated(
+        &planes,
+        args.top,
+        method,
+        &args.svd.settings(),
+        faer::Par::rayon(0),
+    )
+    .map_err(|e| anyhow::anyhow!("'{}': {e}", input.name))?;
     let seconds = start.elapsed().as_secs_f64();
     let json = InfoJson {
         width: planes.width,
@@ -52,13 +64,17 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         planes: svd
             .planes
             .iter()
-            .map(|(name, f)| PlaneJson {
-                name: name.as_str(),
-                singular_values: f.singular_values(),
-                energy_ranks: ENERGY_LEVELS
-                    .iter()
-                    .map(|&(level, key)| (key, energy_rank(f.singular_values(), level)))
-                    .collect(),
+            .zip(&planes.color)
+            .map(|((name, f), plane)| {
+                let total = svdimg::frobenius_norm(&plane.data).powi(2);
+                PlaneJson {
+                    name: name.as_str(),
+                    singular_values: f.singular_values(),
+                    energy_ranks: ENERGY_LEVELS
+                        .iter()
+                        .map(|&(level, key)| (key, energy_rank(f.singular_values(), total, level)))
+                        .collect(),
+                }
             })
             .collect(),
     };
@@ -98,7 +114,11 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
             .take(top)
             .map(|s| format!("{:>8.3}", s.to_f64()))
             .collect();
-        let ranks: Vec<String> = p.energy_ranks.values().map(|k| k.to_string()).collect();
+        let ranks: Vec<String> = p
+            .energy_ranks
+            .values()
+            .map(|k| k.map_or("-".into(), |k| k.to_string()))
+            .collect();
         writeln!(
             out,
             "{:<6} {:<w$}  {}",
@@ -109,4 +129,20 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         )?;
     }
     print_stdout(&out)
+}
+
+/// The smallest rank whose singular values keep `level` of the energy `total` (= ‖A‖²_F),
+/// or `None` when the values computed do not reach it.
+fn energy_rank<T: Scalar>(s: &[T], total: f64, level: f64) -> Option<usize> {
+    if total == 0.0 {
+        return Some(0);
+    }
+    let mut kept = 0.0;
+    for (i, x) in s.iter().enumerate() {
+        kept += x.to_f64().powi(2);
+        if kept >= level * total * (1.0 - 1e-12) {
+            return Some(i + 1);
+        }
+    }
+    None
 }

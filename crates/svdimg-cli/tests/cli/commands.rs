@@ -82,6 +82,7 @@ fn approx_writes_the_rank_k_image_and_reports_json() {
         keys,
         [
             "height",
+            "method",
             "pixel_values",
             "planes",
             "psnr_db",
@@ -94,6 +95,7 @@ fn approx_writes_the_rank_k_image_and_reports_json() {
         ]
     );
     assert_eq!(v["rank"], 20);
+    assert_eq!(v["method"], "exact", "auto picks exact below 300 pixels");
     assert_eq!(v["stored_values"], 20 * (256 + 256 + 1) * 3);
     assert_eq!(v["pixel_values"], 256 * 256 * 3);
     let ratio = v["ratio"].as_f64().unwrap();
@@ -400,5 +402,46 @@ fn broken_pipe_exits_quietly() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn approx_method_randomized_is_near_exact_and_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |method: &str, seed: &str, out: &str| {
+        let o = svdimg(
+            dir.path(),
+            &[
+                "approx", "--sample", "-k", "20", "-o", out, "--json", "--method", method,
+                "--seed", seed,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()
+    };
+    let exact = run("exact", "0", "e.png");
+    let a = run("randomized", "7", "a.png");
+    let b = run("randomized", "7", "b.png");
+    assert_eq!(a["method"], "randomized");
+    assert_eq!(
+        a["planes"], b["planes"],
+        "the same seed gives the same errors"
+    );
+    for (pe, pr) in exact["planes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(a["planes"].as_array().unwrap())
+    {
+        let (e, r) = (
+            pe["frobenius_error"].as_f64().unwrap(),
+            pr["frobenius_error"].as_f64().unwrap(),
+        );
+        assert!(r >= e * (1.0 - 1e-6) && r <= 1.01 * e, "{r} vs exact {e}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("a.png")).unwrap(),
+        std::fs::read(dir.path().join("b.png")).unwrap(),
+        "the same seed gives the same image"
     );
 }

@@ -2,6 +2,7 @@
 
 mod degenerate;
 mod metrics;
+mod randomized;
 mod reference;
 
 use std::path::PathBuf;
