@@ -185,8 +185,11 @@ impl<'a, T: Scalar> Approximator<'a, T> {
             return Err(Error::parameter("the rank must be at least 1"));
         }
         let mut builder = ReportBuilder::new(self.planes, self.rank);
+        let mut scratch = Vec::new();
         for (c, sum) in self.sums.iter().enumerate() {
-            builder.add_plane(c, &self.svd.planes[c].1, sum);
+            // The running sums go on growing: measure and round a copy.
+            scratch.clone_from(sum);
+            builder.add_plane(c, &self.svd.planes[c].1, &mut scratch);
         }
         Ok(builder.finish())
     }
@@ -216,8 +219,9 @@ impl<'a, T: Scalar> ReportBuilder<'a, T> {
         }
     }
 
-    /// Measures colour plane `c`, whose unclipped rank-k reconstruction is `sum`.
-    fn add_plane(&mut self, c: usize, factors: &Factors<T>, sum: &[T]) {
+    /// Measures colour plane `c`, whose unclipped rank-k reconstruction is `sum`, then
+    /// rounds `sum` in place to what is written.
+    fn add_plane(&mut self, c: usize, factors: &Factors<T>, sum: &mut [T]) {
         let plane = &self.planes.color[c];
         let (m, n) = (self.planes.height, self.planes.width);
         let max = self.writer.max();
@@ -312,7 +316,7 @@ pub fn approximate<T: Scalar>(
     let mut sum = vec![T::from_f64(0.0); m * n];
     for (c, (_, factors)) in decomposition.planes.iter().enumerate() {
         factors.reconstruct_into(k, MatMut::from_row_major_slice_mut(&mut sum, m, n), par);
-        builder.add_plane(c, factors, &sum);
+        builder.add_plane(c, factors, &mut sum);
     }
     Ok(builder.finish())
 }

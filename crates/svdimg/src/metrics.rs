@@ -1,5 +1,7 @@
 //! Measures of how good an approximation is and what it costs to store.
 
+use rayon::prelude::*;
+
 use crate::Scalar;
 
 /// The share of the energy Σ sᵢ² kept by the first `k` singular values, in [0, 1].
@@ -105,62 +107,94 @@ pub fn ssim<T: Scalar>(a: &[T], b: &[T], width: usize, height: usize) -> f64 {
     let size = 11.min(width).min(height);
     let size = if size % 2 == 0 { size - 1 } else { size };
     let weights = gaussian(size, 1.5);
+    let (out_h, out_w) = (height - size + 1, width - size + 1);
+    // Tiles of output pixels in parallel; each filters the input it needs. Tiles are narrow
+    // enough for their rows of filtered values to stay in cache.
+    const ROWS: usize = 64;
+    const COLS: usize = 512;
+    let tiles: Vec<(usize, usize)> = (0..out_h)
+        .step_by(ROWS)
+        .flat_map(|r| (0..out_w).step_by(COLS).map(move |c| (r, c)))
+        .collect();
+    let (total, count) = tiles
+        .par_iter()
+        .map(|&(r, c)| {
+            let rows = r..(r + ROWS).min(out_h);
+            let cols = c..(c + COLS).min(out_w);
+            ssim_tile(a, b, width, &weights, rows, cols)
+        })
+        .reduce(|| (0.0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
+    total / count as f64
+}
+
+/// The sum and count of SSIM values over the windows whose top-left corners are in
+/// `rows` × `cols`.
+///
+/// Loops run along rows over plain `f64` arrays so that the compiler vectorises them.
+fn ssim_tile<T: Scalar>(
+    a: &[T],
+    b: &[T],
+    width: usize,
+    weights: &[f64],
+    rows: std::ops::Range<usize>,
+    cols: std::ops::Range<usize>,
+) -> (f64, usize) {
+    let size = weights.len();
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let out_w = width - size + 1;
-    // The five horizontally filtered quantities x, y, x², y², xy of one row.
-    let filter_row = |row: usize| -> [Vec<f64>; 5] {
-        let xs = &a[row * width..(row + 1) * width];
-        let ys = &b[row * width..(row + 1) * width];
-        let mut out: [Vec<f64>; 5] = Default::default();
-        for q in out.iter_mut() {
-            q.resize(out_w, 0.0);
+    let out_w = cols.len();
+    let in_w = out_w + size - 1;
+    let mut raw: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; in_w]);
+    // Horizontally filters the five quantities x, y, x², y², xy of one row into `out`.
+    let mut filter_row = |row: usize, out: &mut [Vec<f64>; 5]| {
+        let xs = &a[row * width + cols.start..][..in_w];
+        let ys = &b[row * width + cols.start..][..in_w];
+        for (c, (&x, &y)) in xs.iter().zip(ys).enumerate() {
+            let (x, y) = (x.to_f64(), y.to_f64());
+            raw[0][c] = x;
+            raw[1][c] = y;
+            raw[2][c] = x * x;
+            raw[3][c] = y * y;
+            raw[4][c] = x * y;
         }
-        for c in 0..out_w {
-            let mut acc = [0.0; 5];
+        for (q, input) in out.iter_mut().zip(&raw) {
+            q.iter_mut().for_each(|v| *v = 0.0);
             for (t, &g) in weights.iter().enumerate() {
-                let x = xs[c + t].to_f64();
-                let y = ys[c + t].to_f64();
-                acc[0] += g * x;
-                acc[1] += g * y;
-                acc[2] += g * x * x;
-                acc[3] += g * y * y;
-                acc[4] += g * x * y;
-            }
-            for (q, v) in out.iter_mut().zip(acc) {
-                q[c] = v;
-            }
-        }
-        out
-    };
-    let mut window: std::collections::VecDeque<[Vec<f64>; 5]> =
-        std::collections::VecDeque::with_capacity(size);
-    let mut total = 0.0;
-    let mut count = 0usize;
-    for row in 0..height {
-        if window.len() == size {
-            window.pop_front();
-        }
-        window.push_back(filter_row(row));
-        if window.len() < size {
-            continue;
-        }
-        for c in 0..out_w {
-            let mut m = [0.0; 5];
-            for (g, rows) in weights.iter().zip(&window) {
-                for (mq, q) in m.iter_mut().zip(rows) {
-                    *mq += g * q[c];
+                for (o, &v) in q.iter_mut().zip(&input[t..t + out_w]) {
+                    *o += g * v;
                 }
             }
-            let [mx, my, exx, eyy, exy] = m;
-            let vx = exx - mx * mx;
-            let vy = eyy - my * my;
-            let cov = exy - mx * my;
+        }
+    };
+    // A ring of `size` filtered rows: row r lives in slot r % size.
+    let mut ring: Vec<[Vec<f64>; 5]> = (0..size)
+        .map(|_| std::array::from_fn(|_| vec![0.0; out_w]))
+        .collect();
+    for row in rows.start..rows.start + size - 1 {
+        filter_row(row, &mut ring[row % size]);
+    }
+    let mut total = 0.0;
+    let mut m: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; out_w]);
+    for top in rows.clone() {
+        let bottom = top + size - 1;
+        filter_row(bottom, &mut ring[bottom % size]);
+        for (q, mq) in m.iter_mut().enumerate() {
+            mq.iter_mut().for_each(|v| *v = 0.0);
+            for (t, &g) in weights.iter().enumerate() {
+                for (o, &v) in mq.iter_mut().zip(&ring[(top + t) % size][q]) {
+                    *o += g * v;
+                }
+            }
+        }
+        for c in 0..out_w {
+            let (mx, my) = (m[0][c], m[1][c]);
+            let vx = m[2][c] - mx * mx;
+            let vy = m[3][c] - my * my;
+            let cov = m[4][c] - mx * my;
             total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
                 / ((mx * mx + my * my + c1) * (vx + vy + c2));
-            count += 1;
         }
     }
-    total / count as f64
+    (total, rows.len() * out_w)
 }
 
 /// Normalised 1-D Gaussian weights of odd length `size`.
