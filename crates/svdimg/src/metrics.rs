@@ -185,11 +185,11 @@ fn ssim_tile<T: Scalar>(
                 }
             }
         }
-        for c in 0..out_w {
-            let (mx, my) = (m[0][c], m[1][c]);
-            let vx = m[2][c] - mx * mx;
-            let vy = m[3][c] - my * my;
-            let cov = m[4][c] - mx * my;
+        let [m0, m1, m2, m3, m4] = &m;
+        for ((((&mx, &my), &exx), &eyy), &exy) in m0.iter().zip(m1).zip(m2).zip(m3).zip(m4) {
+            let vx = exx - mx * mx;
+            let vy = eyy - my * my;
+            let cov = exy - mx * my;
             total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
                 / ((mx * mx + my * my + c1) * (vx + vy + c2));
         }
