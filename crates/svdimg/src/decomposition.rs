@@ -195,6 +195,9 @@ impl<'a, T: Scalar> Approximator<'a, T> {
     }
 }
 
+/// Elements per parallel work item in the per-pixel passes.
+const CHUNK: usize = 1 << 16;
+
 /// Measures planes one at a time and writes them into the output image, so that only one
 /// reconstructed plane needs to exist at once.
 struct ReportBuilder<'a, T: Scalar> {
@@ -225,13 +228,30 @@ impl<'a, T: Scalar> ReportBuilder<'a, T> {
         let plane = &self.planes.color[c];
         let (m, n) = (self.planes.height, self.planes.width);
         let max = self.writer.max();
-        let frobenius_error = metrics::frobenius_distance(&plane.data, sum);
-        let norm = metrics::frobenius_norm(&plane.data);
-        let (lo, hi) = sum
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                (lo.min(x.to_f64()), hi.max(x.to_f64()))
-            });
+        // One parallel pass for ‖A − A_k‖², ‖A‖² and the range of A_k.
+        let (err2, norm2, lo, hi) = plane
+            .data
+            .par_chunks(CHUNK)
+            .zip(sum.par_chunks(CHUNK))
+            .map(|(a, s)| {
+                a.iter().zip(s).fold(
+                    (0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY),
+                    |acc, (&x, &y)| {
+                        let (x, y) = (x.to_f64(), y.to_f64());
+                        (
+                            acc.0 + (x - y) * (x - y),
+                            acc.1 + x * x,
+                            acc.2.min(y),
+                            acc.3.max(y),
+                        )
+                    },
+                )
+            })
+            .reduce(
+                || (0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY),
+                |p, q| (p.0 + q.0, p.1 + q.1, p.2.min(q.2), p.3.max(q.3)),
+            );
+        let (frobenius_error, norm) = (err2.sqrt(), norm2.sqrt());
         let kept: f64 = factors
             .singular_values()
             .iter()

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Side-by-side timings of svdimg against NumPy, SciPy and scikit-learn, in one run.
+
+Usage: python3 scripts/compare.py [--repeats 3] [--e2e-thin] [--skip-e2e]
+
+Creates its own virtual environment (.venv-bench) with numpy, scipy, scikit-learn,
+threadpoolctl and pillow on first use. Runs every case on the same matrices, interleaved
+(one repeat of every case, then the next), and reports the best of the repeats:
+
+* a 2000x3000 matrix: coffee.png from ../shared/images, gray, upscaled (bicubic), on [0, 1];
+* end to end, a 24-megapixel RGB JPEG (6000x4000) made the same way: the tutorial's Python
+  pipeline (decode, SVD per channel, rank-100 reconstruction, clip, encode PNG) against
+  `svdimg approx -k 100`.
+
+NumPy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (for this process only), and
+the BLAS it uses is printed.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv-bench"
+PACKAGES = ["numpy", "scipy", "scikit-learn", "threadpoolctl", "pillow"]
+
+
+def ensure_venv():
+    """Re-executes this script inside its venv, with OpenBLAS's overrides unset."""
+    python = VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    os.execve(str(python), [str(python), __file__, *sys.argv[1:]], env)
+
+
+ensure_venv()
+
+import numpy as np  # noqa: E402
+import scipy.linalg  # noqa: E402
+from PIL import Image  # noqa: E402
+from sklearn.utils.extmath import randomized_svd  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
+
+
+def cargo_build():
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "svdimg-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "svdimg", "--example", "bench_svd"], cwd=ROOT, check=True)
+    return ROOT / "target/release/svdimg", ROOT / "target/release/examples/bench_svd"
+
+
+def shared_image(name):
+    path = ROOT.parent / "shared" / "images" / name
+    if not path.exists():
+        sys.exit(f"compare.py: {path} not found (the shared/ folder beside the checkout)")
+    return Image.open(path).convert("RGB")
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def main():
+    repeats = 3
+    if "--repeats" in sys.argv:
+        repeats = int(sys.argv[sys.argv.index("--repeats") + 1])
+    svdimg, bench = cargo_build()
+    print("BLAS used by NumPy:")
+    for lib in threadpool_info():
+        print(f"  {lib.get('internal_api')} {lib.get('version')} threads={lib.get('num_threads')} "
+              f"kernel={lib.get('architecture')}")
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}, cores {os.cpu_count()}")
+
+    img = shared_image("coffee.png").convert("L").resize((3000, 2000), Image.BICUBIC)
+    a = np.asarray(img, dtype=np.float64) / 255.0
+    m, n = a.shape
+    a32 = a.astype(np.float32)
+    tmp = Path(tempfile.mkdtemp(prefix="svdimg-compare-"))
+    raw = tmp / "a.f64"
+    a.astype("<f8").tofile(raw)
+    s_ref = np.linalg.svd(a, compute_uv=False)
+
+    def optimum(k):
+        return float(np.sqrt(np.sum(s_ref[k:] ** 2)))
+
+    def rank_error(u, s, vt, k):
+        return float(np.linalg.norm(a - (u[:, :k] * s[:k]) @ vt[:k]))
+
+    def rust(mode, k):
+        out = subprocess.run([str(bench), str(raw), str(m), str(n), mode, str(k)], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout)
+        return r["seconds"], r
+
+    cases = {
+        "numpy svd thin f64": lambda: (*timed(lambda: np.linalg.svd(a, full_matrices=False)), None),
+        "numpy svd full f64": lambda: (*timed(lambda: np.linalg.svd(a)), None),
+        "numpy svd thin f32": lambda: (*timed(lambda: np.linalg.svd(a32, full_matrices=False)), None),
+        "scipy gesdd thin f64": lambda: (*timed(lambda: scipy.linalg.svd(a, full_matrices=False, lapack_driver="gesdd")), None),
+        "svdimg exact f64": lambda: (*rust("exact-f64", 50), None),
+        "svdimg exact f32": lambda: (*rust("exact-f32", 50), None),
+    }
+    for k in (10, 50, 200):
+        cases[f"sklearn randomized_svd k={k} f64"] = (lambda k=k: (*timed(lambda: randomized_svd(a, k, random_state=0)), k))
+        cases[f"sklearn randomized_svd k={k} f32"] = (lambda k=k: (*timed(lambda: randomized_svd(a32, k, random_state=0)), k))
+        cases[f"svdimg randomized k={k} f32"] = (lambda k=k: (*rust("randomized-f32", k), k))
+    best = {}
+    ratio = {}
+    extra = {}
+    for rep in range(repeats):
+        for name, case in cases.items():
+            if name == "numpy svd full f64" and rep > 0:
+                continue  # slow, and only a reference point
+            seconds, out, k = case()
+            best[name] = min(best.get(name, float("inf")), seconds)
+            if k is not None:
+                if name.startswith("svdimg"):
+                    ratio[name] = out["error"] / optimum(k)
+                    extra[name] = out.get("sketch_gflops")
+                else:
+                    u, s, vt = out
+                    ratio[name] = rank_error(u.astype(np.float64), s.astype(np.float64), vt.astype(np.float64), k) / optimum(k)
+        print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr)
+    _, mm = rust("matmul-f32", 50)
+
+    print(f"\n### {m}x{n} (coffee.png, gray, upscaled), best of {repeats}\n")
+    print("| case | seconds | error / optimum |")
+    print("|---|---:|---:|")
+    for name in cases:
+        r = f"{ratio[name]:.5f}" if name in ratio else ""
+        print(f"| {name} | {best[name]:.3f} | {r} |")
+    print("\nRatios (other / svdimg, higher is faster for svdimg):\n")
+    pairs = [
+        ("exact thin f64 vs NumPy f64", "numpy svd thin f64", "svdimg exact f64"),
+        ("exact thin f32 vs NumPy f32", "numpy svd thin f32", "svdimg exact f32"),
+        ("exact thin f64 vs SciPy gesdd f64", "scipy gesdd thin f64", "svdimg exact f64"),
+        ("k=50 vs sklearn randomized_svd (f64 input)", "sklearn randomized_svd k=50 f64", "svdimg randomized k=50 f32"),
+        ("k=50 vs sklearn randomized_svd (f32 input)", "sklearn randomized_svd k=50 f32", "svdimg randomized k=50 f32"),
+        ("k=50 vs NumPy thin f64", "numpy svd thin f64", "svdimg randomized k=50 f32"),
+    ]
+    for label, other, ours in pairs:
+        print(f"- {label}: {best[other] / best[ours]:.1f}x")
+    sk = extra.get("svdimg randomized k=50 f32")
+    print(f"- sketch A·Ω at k=50: {sk:.1f} GFLOP/s vs a plain faer f32 matmul of the same shapes: "
+          f"{mm['gflops']:.1f} GFLOP/s ({100 * sk / mm['gflops']:.0f}%)")
+
+    if "--skip-e2e" in sys.argv:
+        return
+    big = shared_image("coffee.png").resize((6000, 4000), Image.BICUBIC)
+    jpg = tmp / "photo24.jpg"
+    big.save(jpg, quality=92)
+    full = "--e2e-thin" not in sys.argv
+
+    def tutorial():
+        img = np.asarray(Image.open(jpg)) / 255
+        img_t = np.transpose(img, (2, 0, 1))
+        u, s, vt = np.linalg.svd(img_t, full_matrices=full)
+        k = 100
+        approx = u[..., :k] @ (s[..., :k, None] * vt[..., :k, :])
+        out = np.clip(np.transpose(approx, (1, 2, 0)), 0, 1)
+        Image.fromarray((out * 255).round().astype(np.uint8)).save(tmp / "tutorial.png")
+
+    def ours():
+        subprocess.run([str(svdimg), "approx", str(jpg), "-k", "100", "-o", str(tmp / "svdimg.png")], check=True, capture_output=True)
+
+    t_ours = min(timed(ours)[0] for _ in range(2))
+    t_py, _ = timed(tutorial)
+    t_ours = min(t_ours, timed(ours)[0])
+    print(f"\n### End to end: 6000x4000 RGB JPEG -> rank-100 PNG\n")
+    print(f"- tutorial pipeline in Python (np.linalg.svd, full_matrices={full}): {t_py:.1f} s")
+    print(f"- svdimg approx -k 100: {t_ours:.2f} s")
+    print(f"- ratio: {t_py / t_ours:.0f}x")
+
+
+if __name__ == "__main__":
+    main()
