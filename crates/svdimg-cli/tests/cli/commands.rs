@@ -33,12 +33,7 @@ fn info_json_has_the_contracted_keys() {
     let names: Vec<&str> = planes.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["r", "g", "b"]);
     for p in planes {
-        let s: Vec<f64> = p["singular_values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
+        let s: Vec<f64> = floats(&p["singular_values"]);
         assert_eq!(s.len(), 256);
         assert!(s.windows(2).all(|w| w[0] >= w[1]));
         let ranks = &p["energy_ranks"];

@@ -7,6 +7,15 @@ mod tour;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// A JSON array of numbers as `f64`s.
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
 /// Runs `svdimg ARGS` in `dir`.
 pub fn svdimg(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_svdimg"))

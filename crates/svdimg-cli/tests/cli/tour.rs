@@ -130,12 +130,7 @@ fn spectrum_is_non_increasing_and_has_gray() {
             .collect();
         assert_eq!(names, ["r", "g", "b", "gray"]);
         for p in v["planes"].as_array().unwrap() {
-            let s: Vec<f64> = p["singular_values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
+            let s: Vec<f64> = floats(&p["singular_values"]);
             assert_eq!(s.len(), 256);
             assert!(
                 s.windows(2).all(|w| w[0] >= w[1]),
@@ -220,12 +215,7 @@ fn components_add_up_to_the_rank_n_approximation() {
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["max_abs_difference"].as_f64().unwrap() < 1e-4);
-    let sigmas: Vec<f64> = v["sigmas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
+    let sigmas: Vec<f64> = floats(&v["sigmas"]);
     assert_eq!(sigmas.len(), 5);
     assert!(sigmas.windows(2).all(|w| w[0] >= w[1]));
     let c = image::open(dir.path().join("c.png")).unwrap();
