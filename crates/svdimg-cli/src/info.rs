@@ -72,7 +72,12 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
                     singular_values: f.singular_values(),
                     energy_ranks: ENERGY_LEVELS
                         .iter()
-                        .map(|&(level, key)| (key, energy_rank(f.singular_values(), total, level)))
+                        .map(|&(level, key)| {
+                            (
+                                key,
+                                svdimg::energy_rank_of(f.singular_values(), total, level),
+                            )
+                        })
                         .collect(),
                 }
             })
@@ -129,20 +134,4 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         )?;
     }
     print_stdout(&out)
-}
-
-/// The smallest rank whose singular values keep `level` of the energy `total` (= ‖A‖²_F),
-/// or `None` when the values computed do not reach it.
-fn energy_rank<T: Scalar>(s: &[T], total: f64, level: f64) -> Option<usize> {
-    if total == 0.0 {
-        return Some(0);
-    }
-    let mut kept = 0.0;
-    for (i, x) in s.iter().enumerate() {
-        kept += x.to_f64().powi(2);
-        if kept >= level * total * (1.0 - 1e-12) {
-            return Some(i + 1);
-        }
-    }
-    None
 }

@@ -61,8 +61,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use factors::Factors;
 pub use limits::Limits;
 pub use metrics::{
-    energy_rank, frobenius_distance, frobenius_norm, optimal_error, psnr, retained_energy, ssim,
-    Storage,
+    energy_rank, energy_rank_of, frobenius_distance, frobenius_norm, optimal_error, psnr,
+    retained_energy, ssim, Storage,
 };
 pub use picture::{
     encode, quantize, to_image, ColorModel, OutputFormat, Picture, Plane, PlaneName, Planes, REC709,

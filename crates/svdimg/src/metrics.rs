@@ -19,17 +19,24 @@ pub fn retained_energy<T: Scalar>(s: &[T], k: usize) -> f64 {
 /// The smallest rank whose components keep at least `fraction` of the energy.
 pub fn energy_rank<T: Scalar>(s: &[T], fraction: f64) -> usize {
     let total: f64 = s.iter().map(|x| x.to_f64().powi(2)).sum();
+    energy_rank_of(s, total, fraction).unwrap_or(s.len())
+}
+
+/// The smallest rank whose leading singular values `s` keep at least `fraction` of the
+/// energy `total` (= ‖A‖²_F), or `None` when the values given do not reach it, as with a
+/// truncated SVD.
+pub fn energy_rank_of<T: Scalar>(s: &[T], total: f64, fraction: f64) -> Option<usize> {
     if total == 0.0 {
-        return 0;
+        return Some(0);
     }
     let mut kept = 0.0;
     for (i, x) in s.iter().enumerate() {
         kept += x.to_f64().powi(2);
         if kept >= fraction * total * (1.0 - 1e-12) {
-            return i + 1;
+            return Some(i + 1);
         }
     }
-    s.len()
+    None
 }
 
 /// The Eckart–Young optimum: the smallest Frobenius error any rank-`k` matrix can reach,
