@@ -24,6 +24,17 @@ fn allclose(a: &[f64], b: &[f64]) -> bool {
         .all(|(x, y)| (x - y).abs() <= 1e-8 + 1e-5 * y.abs())
 }
 
+/// `U_k Σ_k V_kᵀ` as a row-major buffer, laid out like a plane.
+fn rebuild_row_major(f: &svdimg::Factors<f64>, k: usize, par: faer::Par) -> Vec<f64> {
+    let mut out = vec![0.0; f.nrows() * f.ncols()];
+    f.reconstruct_into(
+        k,
+        faer::MatMut::from_row_major_slice_mut(&mut out, f.nrows(), f.ncols()),
+        par,
+    );
+    out
+}
+
 fn shape(dims: &[usize]) -> String {
     match dims {
         [one] => format!("({one},)"),
@@ -145,11 +156,7 @@ fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)>
     let gf = &gray_svd.planes[0].1;
 
     // Step 4: the full reconstruction U Σ Vᵀ, checked with allclose.
-    let full = gf.reconstruct(r, par);
-    let full: Vec<f64> = (0..m)
-        .flat_map(|i| (0..n).map(move |j| (i, j)))
-        .map(|(i, j)| full[(i, j)])
-        .collect();
+    let full = rebuild_row_major(gf, r, par);
     let gray_error = svdimg::frobenius_distance(&gray.color[0].data, &full);
     let gray_allclose = allclose(&gray.color[0].data, &full);
 
@@ -168,12 +175,7 @@ fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)>
         .sqrt();
     let mut color_allclose = true;
     for (i, (_, f)) in color_svd.planes.iter().enumerate() {
-        let rebuilt = f.reconstruct(r, par);
-        let rebuilt: Vec<f64> = (0..m)
-            .flat_map(|a| (0..n).map(move |b| (a, b)))
-            .map(|(a, b)| rebuilt[(a, b)])
-            .collect();
-        color_allclose &= allclose(&color.color[i].data, &rebuilt);
+        color_allclose &= allclose(&color.color[i].data, &rebuild_row_major(f, r, par));
     }
     let approx_color = approximate(&color, &color_svd, k, par).map_err(fail)?;
     let color_range = approx_color

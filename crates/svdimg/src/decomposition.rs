@@ -290,12 +290,7 @@ impl<'a, T: Scalar> ReportBuilder<'a, T> {
         if let Some(alpha) = &planes.alpha {
             self.writer.set_channel(colors, &alpha.data);
         }
-        let count = (m * n * colors) as f64;
-        let psnr_db = if self.squared_error == 0.0 {
-            f64::INFINITY
-        } else {
-            -10.0 * (self.squared_error / count).log10()
-        };
+        let psnr_db = metrics::psnr_from_squared_error(self.squared_error, m * n * colors);
         Approximation {
             image: self.writer.finish(),
             report: Report {

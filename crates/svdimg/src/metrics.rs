@@ -88,6 +88,12 @@ pub fn psnr<T: Scalar>(reference: &[&[T]], test: &[&[T]]) -> f64 {
             .sum::<f64>();
         count += a.len();
     }
+    psnr_from_squared_error(sum, count)
+}
+
+/// PSNR in dB on the [0, 1] scale from a sum of squared errors over `count` samples;
+/// infinite when the error is zero.
+pub(crate) fn psnr_from_squared_error(sum: f64, count: usize) -> f64 {
     if count == 0 || sum == 0.0 {
         return f64::INFINITY;
     }
