@@ -48,6 +48,7 @@
 mod decomposition;
 mod error;
 mod factors;
+mod format;
 mod limits;
 mod metrics;
 mod picture;
@@ -59,6 +60,10 @@ pub use decomposition::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use factors::Factors;
+pub use format::{
+    compress, decompress, inspect, is_svdz, ColorChoice, CompressOptions, Compressed,
+    DecompressOptions, StoredColor, SvdzInfo, Target,
+};
 pub use limits::Limits;
 pub use metrics::{
     energy_rank, energy_rank_of, frobenius_distance, frobenius_norm, optimal_error, psnr,
