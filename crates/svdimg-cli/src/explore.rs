@@ -104,18 +104,7 @@ struct SpectrumPlane<'a> {
 pub fn spectrum(args: SpectrumArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
     let path = &args.output;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if ext != "svg" && ext != "png" {
-        return Err(crate::io::UsageError(format!(
-            "'{}': the spectrum is written as .svg or .png",
-            path.display()
-        ))
-        .into());
-    }
+    let ext = crate::io::plot_extension(path, "the spectrum")?;
     check_target(path, &input, args.force)?;
     let picture = input.decode(args.common.max_pixels)?;
     let series = match args.common.precision {

@@ -364,3 +364,99 @@ pub fn subscript(i: usize) -> String {
         .map(|c| char::from_u32(0x2080 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
         .collect()
 }
+
+const RD_SIZE: (u32, u32) = (960, 620);
+
+fn curve_color(name: &str) -> RGBColor {
+    match name {
+        "svdz-ycbcr" | "svdz-gray" => RGBColor(214, 39, 40),
+        "svdz-rgb" => RGBColor(255, 127, 14),
+        "jpeg" => RGBColor(31, 119, 180),
+        _ => RGBColor(110, 110, 110),
+    }
+}
+
+/// The rate–distortion plot as SVG: PSNR against bits per pixel, one line per curve.
+pub fn rd_svg(curves: &[svdimg::RdCurve], pixels: f64) -> Result<String> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, RD_SIZE).into_drawing_area();
+        draw_rd(&root, curves, pixels)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
+/// The rate–distortion plot as a PNG-ready image.
+pub fn rd_image(curves: &[svdimg::RdCurve], pixels: f64) -> Result<DynamicImage> {
+    register_font();
+    let (w, h) = RD_SIZE;
+    let mut canvas = RgbImage::from_pixel(w, h, Rgb([255, 255, 255]));
+    {
+        let root = BitMapBackend::with_buffer(&mut canvas, (w, h)).into_drawing_area();
+        draw_rd(&root, curves, pixels)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(DynamicImage::ImageRgb8(canvas))
+}
+
+fn draw_rd<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    curves: &[svdimg::RdCurve],
+    pixels: f64,
+) -> Result<()> {
+    root.fill(&WHITE).map_err(plot_error)?;
+    let bpp = |bytes: u64| 8.0 * bytes as f64 / pixels;
+    // The interesting range: up to 50 dB, and the bit rates that reach it.
+    let points = || {
+        curves
+            .iter()
+            .flat_map(|c| c.points.iter())
+            .filter(|p| p.psnr_db <= 50.0)
+    };
+    let x_max = points().map(|p| bpp(p.bytes)).fold(0.5, f64::max).min(16.0);
+    let y_min = points().map(|p| p.psnr_db).fold(50.0, f64::min).max(15.0);
+    let mut chart = ChartBuilder::on(root)
+        .caption("Rate–distortion: PSNR against bits per pixel", (FAMILY, 22))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..x_max * 1.02, (y_min.floor() - 1.0)..50.0)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("bits per pixel (file bytes × 8 / pixels)")
+        .y_desc("PSNR of the decoded image (dB)")
+        .label_style((FAMILY, 14))
+        .draw()
+        .map_err(plot_error)?;
+    for c in curves {
+        let color = curve_color(c.name);
+        let line: Vec<(f64, f64)> = c
+            .points
+            .iter()
+            .map(|p| (bpp(p.bytes), p.psnr_db))
+            .filter(|&(x, y)| x <= x_max * 1.02 && y <= 50.0)
+            .collect();
+        chart
+            .draw_series(LineSeries::new(line.iter().copied(), color.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(c.name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+        chart
+            .draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(plot_error)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FAMILY, 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    Ok(())
+}

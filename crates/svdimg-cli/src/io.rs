@@ -171,6 +171,36 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// The extension of a plot's output, `svg` or `png`, or a usage error naming `what`.
+pub fn plot_extension(path: &Path, what: &str) -> Result<String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext != "svg" && ext != "png" {
+        return Err(UsageError(format!(
+            "'{}': {what} is written as .svg or .png",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(ext)
+}
+
+/// A spinner on stderr for work of unknown length, drawn only when stderr is a terminal.
+pub fn spinner(what: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

@@ -2,10 +2,12 @@
 
 mod approx;
 mod cli;
+mod compress;
 mod explore;
 mod figures;
 mod info;
 mod io;
+mod rd;
 mod tour;
 
 use std::process::ExitCode;
@@ -26,6 +28,9 @@ fn main() -> ExitCode {
         Command::Spectrum(args) => explore::spectrum(args),
         Command::Gallery(args) => explore::gallery(args),
         Command::Components(args) => explore::components(args),
+        Command::Compress(args) => compress::compress(args),
+        Command::Decompress(args) => compress::decompress(args),
+        Command::Rd(args) => rd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,7 @@ mod limits;
 mod metrics;
 mod picture;
 mod randomized;
+mod rd;
 mod scalar;
 
 pub use decomposition::{
@@ -73,6 +74,7 @@ pub use picture::{
     encode, quantize, to_image, ColorModel, OutputFormat, Picture, Plane, PlaneName, Planes, REC709,
 };
 pub use randomized::{Method, Randomized};
+pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 
 pub use faer;

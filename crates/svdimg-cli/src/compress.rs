@@ -1,0 +1,235 @@
+//! `svdimg compress`, `svdimg decompress` and `svdimg info FILE.svdz`: the `.svdz` format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+use svdimg::{CompressOptions, DecompressOptions, Limits, SvdzInfo};
+
+use crate::cli::{CompressArgs, DecompressArgs, Source};
+use crate::io::{check_target, print_stdout, write_atomic, Input, Output, UsageError};
+
+#[derive(Serialize)]
+struct CompressJson<'a> {
+    bytes: usize,
+    bpp: f64,
+    /// `bytes` over the raw samples (width × height × channels × bytes per sample).
+    ratio_raw: f64,
+    /// `bytes` over the input file's size.
+    ratio_input: f64,
+    /// `null` when the decoded image equals the input.
+    psnr_db: Option<f64>,
+    ssim: f64,
+    color: &'a str,
+    ranks: BTreeMap<&'a str, usize>,
+    seconds: f64,
+}
+
+pub fn compress(args: CompressArgs) -> Result<()> {
+    let start = Instant::now();
+    let input = Input::read(&args.source)?;
+    if args.output.extension().and_then(|e| e.to_str()) != Some("svdz") {
+        return Err(UsageError(format!(
+            "'{}': the output of compress must end in .svdz",
+            args.output.display()
+        ))
+        .into());
+    }
+    check_target(&args.output, &input, args.force)?;
+    let picture = input.decode(args.max_pixels)?;
+    let planes = picture.planes::<f32>(false);
+    let color_model = picture.color_model();
+    drop(picture);
+    let options = CompressOptions {
+        target: args.target.target(),
+        color: args.color.choice(),
+        method: args.svd.method(),
+        randomized: args.svd.settings(),
+        ..CompressOptions::default()
+    };
+    let bar = crate::io::spinner("compress");
+    let result = svdimg::compress(&planes, &options);
+    bar.finish_and_clear();
+    let c = result.map_err(|e| anyhow!("'{}': {e}", input.name))?;
+    write_atomic(&args.output, &c.bytes)?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    let (w, h) = (planes.width, planes.height);
+    let channels = planes.color.len() + usize::from(planes.alpha.is_some());
+    let raw = (w * h * channels * usize::from(planes.bit_depth / 8)) as f64;
+    let bytes = c.bytes.len();
+    if bytes > input.bytes.len() {
+        eprintln!(
+            "warning: '{}' ({bytes} bytes) is larger than the input '{}' ({} bytes)",
+            args.output.display(),
+            input.name,
+            input.bytes.len()
+        );
+    }
+    let json = CompressJson {
+        bytes,
+        bpp: 8.0 * bytes as f64 / (w * h) as f64,
+        ratio_raw: bytes as f64 / raw,
+        ratio_input: bytes as f64 / input.bytes.len() as f64,
+        psnr_db: c.psnr_db.is_finite().then_some(c.psnr_db),
+        ssim: c.ssim,
+        color: c.color.as_str(),
+        ranks: c.ranks.iter().copied().collect(),
+        seconds,
+    };
+    if args.json {
+        return print_stdout(&(serde_json::to_string(&json)? + "\n"));
+    }
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{}: {w}x{h} {}, {}-bit, stored as {}",
+        input.name,
+        color_model.as_str(),
+        planes.bit_depth,
+        json.color
+    )?;
+    let ranks: Vec<String> = c.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
+    writeln!(out, "ranks: {}", ranks.join(", "))?;
+    writeln!(
+        out,
+        "{bytes} bytes: {:.3} bpp, {:.1}% of the raw pixels, {:.1}% of the input file",
+        json.bpp,
+        100.0 * json.ratio_raw,
+        100.0 * json.ratio_input
+    )?;
+    writeln!(
+        out,
+        "decoded: PSNR {}, SSIM {:.4}",
+        crate::explore::psnr_text(c.psnr_db),
+        c.ssim
+    )?;
+    writeln!(out, "wrote {} in {seconds:.3} s", args.output.display())?;
+    print_stdout(&out)
+}
+
+#[derive(Serialize)]
+struct DecompressJson<'a> {
+    width: usize,
+    height: usize,
+    bit_depth: u8,
+    color: &'a str,
+    /// The components decoded per plane.
+    ranks: BTreeMap<&'a str, usize>,
+    seconds: f64,
+}
+
+pub fn decompress(args: DecompressArgs) -> Result<()> {
+    let start = Instant::now();
+    let input = Input::read(&Source {
+        image: Some(args.input.clone()),
+        sample: false,
+    })?;
+    let output = Output::check(&args.output, &input, args.force)?;
+    let limits = Limits {
+        max_pixels: args.max_pixels,
+        ..Limits::default()
+    };
+    let named = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
+    let info = svdimg::inspect(&input.bytes, &limits).map_err(named)?;
+    let options = DecompressOptions {
+        rank: args.rank,
+        limits,
+    };
+    let planes = svdimg::decompress(&input.bytes, &options).map_err(named)?;
+    let color: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
+    let image = svdimg::to_image(
+        planes.width,
+        planes.height,
+        &color,
+        planes.alpha.as_ref().map(|a| &a.data[..]),
+        planes.bit_depth,
+    );
+    let bytes = svdimg::encode(&image, output.format)
+        .map_err(|e| anyhow!("'{}': {e}", output.path.display()))?;
+    output.write(&bytes)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let json = DecompressJson {
+        width: info.width,
+        height: info.height,
+        bit_depth: info.bit_depth,
+        color: info.color.as_str(),
+        ranks: info
+            .ranks
+            .iter()
+            .map(|&(p, k)| (p, args.rank.map_or(k, |j| j.min(k))))
+            .collect(),
+        seconds,
+    };
+    if args.json {
+        return print_stdout(&(serde_json::to_string(&json)? + "\n"));
+    }
+    let ranks: Vec<String> = json.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
+    print_stdout(&format!(
+        "{}: {}x{} {}, {}-bit, ranks {}\nwrote {} in {seconds:.3} s\n",
+        input.name,
+        info.width,
+        info.height,
+        json.color,
+        info.bit_depth,
+        ranks.join(", "),
+        args.output.display()
+    ))
+}
+
+#[derive(Serialize)]
+struct SvdzInfoJson<'a> {
+    format: &'a str,
+    width: usize,
+    height: usize,
+    bit_depth: u8,
+    color: &'a str,
+    alpha: bool,
+    ranks: BTreeMap<&'a str, usize>,
+    block_size: usize,
+    bytes: usize,
+    bpp: f64,
+}
+
+/// `svdimg info FILE.svdz`: what the header says.
+pub fn info(input: &Input, json: bool, max_pixels: u64) -> Result<()> {
+    let limits = Limits {
+        max_pixels,
+        ..Limits::default()
+    };
+    let i: SvdzInfo =
+        svdimg::inspect(&input.bytes, &limits).map_err(|e| anyhow!("'{}': {e}", input.name))?;
+    let bpp = 8.0 * i.bytes as f64 / (i.width * i.height) as f64;
+    if json {
+        let j = SvdzInfoJson {
+            format: "svdz",
+            width: i.width,
+            height: i.height,
+            bit_depth: i.bit_depth,
+            color: i.color.as_str(),
+            alpha: i.alpha,
+            ranks: i.ranks.iter().copied().collect(),
+            block_size: i.block_size,
+            bytes: i.bytes,
+            bpp,
+        };
+        return print_stdout(&(serde_json::to_string(&j)? + "\n"));
+    }
+    let ranks: Vec<String> = i.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
+    print_stdout(&format!(
+        "{}: .svdz file, {}x{} pixels, {}-bit, stored as {}{}\n\
+         ranks: {} (in blocks of {} components)\n\
+         {} bytes: {bpp:.3} bpp\n",
+        input.name,
+        i.width,
+        i.height,
+        i.bit_depth,
+        i.color.as_str(),
+        if i.alpha { " with lossless alpha" } else { "" },
+        ranks.join(", "),
+        i.block_size,
+        i.bytes,
+    ))
+}

@@ -1,0 +1,118 @@
+//! `svdimg rd`: rate–distortion curves of .svdz, float32 factors and JPEG.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+
+use crate::cli::RdArgs;
+use crate::figures;
+use crate::io::{check_target, plot_extension, print_stdout, write_atomic, Input};
+
+/// The PSNR levels whose byte counts are tabulated.
+const LEVELS: [(f64, &str); 3] = [(30.0, "30"), (35.0, "35"), (40.0, "40")];
+
+#[derive(Serialize)]
+struct RdJson<'a> {
+    output: String,
+    width: usize,
+    height: usize,
+    curves: Vec<CurveJson<'a>>,
+    /// For each PSNR level, the bytes each curve needs (interpolated), or `null` when the
+    /// curve does not reach it.
+    bytes_at: BTreeMap<&'a str, BTreeMap<&'a str, Option<u64>>>,
+}
+
+#[derive(Serialize)]
+struct CurveJson<'a> {
+    name: &'a str,
+    points: Vec<PointJson>,
+}
+
+#[derive(Serialize)]
+struct PointJson {
+    bytes: u64,
+    bpp: f64,
+    psnr_db: f64,
+}
+
+pub fn run(args: RdArgs) -> Result<()> {
+    let input = Input::read(&args.source)?;
+    let ext = plot_extension(&args.output, "the rate–distortion plot")?;
+    check_target(&args.output, &input, args.force)?;
+    let picture = input.decode(args.max_pixels)?;
+    let planes = picture.planes::<f32>(false);
+    let (w, h) = (planes.width, planes.height);
+    let pixels = (w * h) as f64;
+    let bar = crate::io::progress(1, "measure");
+    let curves = svdimg::rate_distortion(&planes, faer::Par::rayon(0), |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .map_err(|e| anyhow!("'{}': {e}", input.name))?;
+    bar.finish_and_clear();
+    let bytes = if ext == "svg" {
+        figures::rd_svg(&curves, pixels)?.into_bytes()
+    } else {
+        let png = svdimg::OutputFormat::from_extension("png")?;
+        svdimg::encode(&figures::rd_image(&curves, pixels)?, png)?
+    };
+    write_atomic(&args.output, &bytes)?;
+
+    let bytes_at: BTreeMap<&str, BTreeMap<&str, Option<u64>>> = LEVELS
+        .iter()
+        .map(|&(db, key)| {
+            let row = curves
+                .iter()
+                .map(|c| (c.name, c.bytes_at(db).map(|b| b.round() as u64)))
+                .collect();
+            (key, row)
+        })
+        .collect();
+    if args.json {
+        let json = RdJson {
+            output: args.output.display().to_string(),
+            width: w,
+            height: h,
+            curves: curves
+                .iter()
+                .map(|c| CurveJson {
+                    name: c.name,
+                    points: c
+                        .points
+                        .iter()
+                        .map(|p| PointJson {
+                            bytes: p.bytes,
+                            bpp: 8.0 * p.bytes as f64 / pixels,
+                            psnr_db: p.psnr_db,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            bytes_at,
+        };
+        return print_stdout(&(serde_json::to_string(&json)? + "\n"));
+    }
+    let mut out = String::new();
+    writeln!(
+        out,
+        "{}: {w}x{h}, bytes needed for each PSNR (measured on the decoded image)",
+        input.name
+    )?;
+    write!(out, "{:<8}", "PSNR")?;
+    for c in &curves {
+        write!(out, " {:>16}", c.name)?;
+    }
+    writeln!(out)?;
+    for (key, row) in &bytes_at {
+        write!(out, "{:<8}", format!("{key} dB"))?;
+        for c in &curves {
+            let cell = row[c.name].map_or("-".to_string(), |b| b.to_string());
+            write!(out, " {cell:>16}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "wrote {}", args.output.display())?;
+    print_stdout(&out)
+}
