@@ -28,10 +28,7 @@ use crate::{
     metrics, Error, Factors, Limits, Method, Plane, PlaneName, Planes, Randomized, Result, REC709,
 };
 
-/// The quantisation step relative to the threshold: `Δ = t / (c √max(m, n))`.
-///
-/// Measured with `cargo run --release -p svdimg --example tune_svdz`: among 0.35 to 1.4 it
-/// gives the smallest files at 30, 35 and 40 dB on the shared photos.
+/// The default of [`CompressOptions::step_factor`].
 const STEP_FACTOR: f64 = 0.7;
 /// Components per zstd block: small enough for `--rank J` to skip most of a file, large
 /// enough for zstd to find the statistics of the integers.
@@ -165,6 +162,10 @@ pub struct CompressOptions {
     pub randomized: Randomized,
     /// Parallelism of the SVD and the matrix products. Default: all cores.
     pub par: Par,
+    /// The constant c in the quantisation step `Δ = t / (c √max(m, n))` for threshold t:
+    /// larger means finer steps and fewer components for the same quality.
+    /// Default: 0.7, measured with `cargo run --release -p svdimg --example tune_svdz`.
+    pub step_factor: f64,
 }
 
 impl Default for CompressOptions {
@@ -175,6 +176,7 @@ impl Default for CompressOptions {
             method: Method::Auto,
             randomized: Randomized::default(),
             par: Par::rayon(0),
+            step_factor: STEP_FACTOR,
         }
     }
 }
@@ -432,6 +434,7 @@ struct Search<'a> {
     max: f64,
     /// Whether every plane has all its components (an exact SVD).
     complete: bool,
+    step_factor: f64,
     par: Par,
 }
 
@@ -463,7 +466,7 @@ impl Search<'_> {
             .singular_values()
             .first()
             .map_or(0.0, |&s| f64::from(s));
-        let delta = tau / (STEP_FACTOR * (self.m.max(self.n) as f64).sqrt());
+        let delta = tau / (self.step_factor * (self.m.max(self.n) as f64).sqrt());
         // Keep entries within MAX_ENTRY; an all-zero plane needs no particular step.
         delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE)
     }
@@ -583,6 +586,12 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
             )))
         }
         Target::MaxBytes(0) => return Err(Error::parameter("the byte budget must be at least 1")),
+        _ if !(options.step_factor.is_finite() && options.step_factor > 0.0) => {
+            return Err(Error::parameter(format!(
+                "the step factor {} is not positive",
+                options.step_factor
+            )))
+        }
         _ => {}
     }
     if planes.width == 0 || planes.height == 0 || !matches!(planes.color.len(), 1 | 3) {
@@ -666,6 +675,7 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
             n,
             max,
             par: options.par,
+            step_factor: options.step_factor,
         };
         let decided = match options.target {
             Target::Rank(k) => Some(search.rank_plan(k, &totals)),
