@@ -307,7 +307,7 @@ pub struct CompressArgs {
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct TargetArgs {
-    /// Keep K components per plane (chroma may keep fewer, by the same threshold).
+    /// Keep K components per plane, quantised to stay close to the exact rank-K image.
     #[arg(short = 'k', long = "rank", value_name = "K", value_parser = parse_rank)]
     pub rank: Option<usize>,
     /// Keep this share of the energy (the sum of squared singular values), in (0, 1].

@@ -2,6 +2,7 @@
 //! and the files written.
 
 mod commands;
+mod svdz;
 mod tour;
 
 use std::path::{Path, PathBuf};

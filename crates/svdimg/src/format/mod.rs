@@ -45,7 +45,8 @@ const SEARCH_STEPS: usize = 14;
 /// What to compress to.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Target {
-    /// Keep k components per plane (chroma planes may keep fewer, by the same threshold).
+    /// Keep k components per plane (clamped to min(m, n)), each quantised finely enough
+    /// to stay within 0.2 dB of the exact rank-k approximation.
     Rank(usize),
     /// Keep this share of the colour-weighted energy Σ wₚ σᵢ², in (0, 1].
     Energy(f64),
@@ -140,11 +141,6 @@ impl StoredColor {
                 ]
             }
         }
-    }
-
-    /// Whether plane `p` is a chroma plane, whose rank follows luma's threshold.
-    fn is_chroma(self, p: usize) -> bool {
-        self == StoredColor::YCbCr && p > 0
     }
 }
 
@@ -483,23 +479,16 @@ impl Search<'_> {
             .collect()
     }
 
-    /// Rank `k` for every plane but chroma, which keeps its components above luma's
-    /// threshold (at most k). When the rank is given, the image should be close to the
+    /// Rank `k` for every plane. When the rank is given, the image should be close to the
     /// rank-k approximation: each plane's step keeps the quantisation noise of its
-    /// components, about Δ²(m + n)/12 each, to `RANK_NOISE` of its truncation error.
+    /// components, about Δ²(m + n)/12 each, to `RANK_NOISE` of its truncation error. (A
+    /// chroma plane that needs fewer components gets a coarse step, and its extra
+    /// components cost little.)
     fn rank_plan(&self, k: usize, totals: &[f64]) -> Plan {
-        let s0 = self.factors[0].singular_values();
-        let luma_t = self.weights[0].sqrt()
-            * s0.get(k.min(s0.len()).saturating_sub(1))
-                .map_or(0.0, |&x| f64::from(x));
         (0..self.factors.len())
             .map(|p| {
-                let rank = if self.color.is_chroma(p) {
-                    self.plan(luma_t)[p].0.min(k)
-                } else {
-                    k.min(self.factors[p].rank())
-                };
                 let s = self.factors[p].singular_values();
+                let rank = k.min(s.len());
                 let kept: f64 = s[..rank].iter().map(|&x| f64::from(x).powi(2)).sum();
                 let tail = (totals[p] - kept).max(0.0);
                 let per_component = RANK_NOISE * tail / rank.max(1) as f64;

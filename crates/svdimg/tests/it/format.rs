@@ -152,6 +152,19 @@ fn rank_target_keeps_k_components_close_to_the_exact_approximation() {
 }
 
 #[test]
+fn a_flat_colour_image_keeps_its_colour_at_rank_one() {
+    let flat = Picture::from_image(DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        64,
+        48,
+        image::Rgb([9, 200, 30]),
+    )))
+    .planes::<f32>(false);
+    let c = compress(&flat, &options(Target::Rank(1), ColorChoice::Auto)).unwrap();
+    assert_eq!(c.ranks, vec![("y", 1), ("cb", 1), ("cr", 1)]);
+    assert!(c.psnr_db > 50.0, "{}", c.psnr_db);
+}
+
+#[test]
 fn energy_target_keeps_the_share_asked_for() {
     let planes = sample();
     let gray = Planes {

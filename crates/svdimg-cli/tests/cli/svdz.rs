@@ -1,0 +1,271 @@
+//! `compress`, `decompress`, `info FILE.svdz` and `rd`.
+
+use serde_json::Value;
+use tempfile::tempdir;
+
+use crate::{assert_error, files, gradient, stderr, stdout, svdimg, write_png};
+
+fn json(o: &std::process::Output) -> Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[test]
+fn compress_json_has_the_contracted_keys_and_meets_the_psnr() {
+    let dir = tempdir().unwrap();
+    let o = svdimg(
+        dir.path(),
+        &[
+            "compress", "--sample", "-o", "s.svdz", "--psnr", "33", "--json",
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(
+        keys(&v),
+        [
+            "bpp",
+            "bytes",
+            "color",
+            "psnr_db",
+            "ranks",
+            "ratio_input",
+            "ratio_raw",
+            "seconds",
+            "ssim"
+        ]
+    );
+    let bytes = v["bytes"].as_u64().unwrap();
+    assert_eq!(
+        std::fs::metadata(dir.path().join("s.svdz")).unwrap().len(),
+        bytes
+    );
+    assert!(v["psnr_db"].as_f64().unwrap() >= 33.0);
+    assert_eq!(v["color"], "ycbcr");
+    assert_eq!(keys(&v["ranks"]), ["cb", "cr", "y"]);
+    let bpp = v["bpp"].as_f64().unwrap();
+    assert!((bpp - 8.0 * bytes as f64 / 65536.0).abs() < 1e-9);
+    assert!(v["ratio_input"].as_f64().unwrap() < 1.0);
+    assert!((v["ratio_raw"].as_f64().unwrap() - bytes as f64 / (3.0 * 65536.0)).abs() < 1e-12);
+    assert!(stderr(&o).is_empty());
+    assert_eq!(files(dir.path()), ["s.svdz"]);
+}
+
+#[test]
+fn compress_then_decompress_round_trips_and_prefixes_decode() {
+    let dir = tempdir().unwrap();
+    let o = svdimg(
+        dir.path(),
+        &[
+            "compress", "--sample", "-o", "s.svdz", "--rank", "30", "--color", "rgb",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("stored as rgb") && text.contains("ranks: r 30, g 30, b 30"),
+        "{text}"
+    );
+
+    let v = json(&svdimg(dir.path(), &["info", "s.svdz", "--json"]));
+    assert_eq!(v["format"], "svdz");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(256), Some(256))
+    );
+    assert_eq!(v["ranks"]["g"], 30);
+
+    let v = json(&svdimg(
+        dir.path(),
+        &["decompress", "s.svdz", "-o", "back.png", "--json"],
+    ));
+    assert_eq!(v["ranks"]["r"], 30);
+    let v = json(&svdimg(
+        dir.path(),
+        &[
+            "decompress",
+            "s.svdz",
+            "-o",
+            "ten.png",
+            "-k",
+            "10",
+            "--json",
+        ],
+    ));
+    assert_eq!(v["ranks"]["b"], 10);
+    let full = image::open(dir.path().join("back.png")).unwrap().to_rgb8();
+    let ten = image::open(dir.path().join("ten.png")).unwrap().to_rgb8();
+    let sample = image::load_from_memory(svdimg::SAMPLE_PNG)
+        .unwrap()
+        .to_rgb8();
+    let mse = |a: &image::RgbImage| {
+        a.as_raw()
+            .iter()
+            .zip(sample.as_raw())
+            .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+            .sum::<f64>()
+            / a.as_raw().len() as f64
+    };
+    assert_eq!(full.dimensions(), (256, 256));
+    assert!(
+        mse(&ten) > 2.0 * mse(&full),
+        "{} vs {}",
+        mse(&ten),
+        mse(&full)
+    );
+}
+
+#[test]
+fn max_bytes_is_honoured_and_a_larger_output_warns() {
+    let dir = tempdir().unwrap();
+    let v = json(&svdimg(
+        dir.path(),
+        &[
+            "compress",
+            "--sample",
+            "-o",
+            "s.svdz",
+            "--max-bytes",
+            "9000",
+            "--json",
+        ],
+    ));
+    assert!(v["bytes"].as_u64().unwrap() <= 9000);
+    // Noise at full rank and high quality: PNG's lossless coding beats any factor file.
+    let noise = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(32, 32, |x, y| {
+        image::Luma([((x * 7919 + y * 104729) % 251) as u8])
+    }));
+    // Written with the best compression, as an optimised PNG would be.
+    let mut png = Vec::new();
+    noise
+        .write_with_encoder(image::codecs::png::PngEncoder::new_with_quality(
+            &mut png,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::Adaptive,
+        ))
+        .unwrap();
+    std::fs::write(dir.path().join("noise.png"), &png).unwrap();
+    let o = svdimg(
+        dir.path(),
+        &["compress", "noise.png", "-o", "noise.svdz", "--psnr", "60"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("warning: 'noise.svdz' ("),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("is larger than the input 'noise.png'"));
+}
+
+#[test]
+fn compress_and_decompress_errors_leave_no_files() {
+    let dir = tempdir().unwrap();
+    write_png(dir.path(), "g.png", &gradient(40, 30));
+    let cases: [(&[&str], i32, &str); 7] = [
+        (
+            &["compress", "g.png", "-o", "g.png"],
+            2,
+            "the output of compress must end in .svdz",
+        ),
+        (
+            &[
+                "compress", "g.png", "-o", "g.svdz", "--rank", "3", "--psnr", "30",
+            ],
+            2,
+            "cannot be used with",
+        ),
+        (
+            &["compress", "g.png", "-o", "g.svdz", "--energy", "1.5"],
+            2,
+            "'1.5' is not a share in (0, 1]",
+        ),
+        (
+            &["compress", "g.png", "-o", "g.svdz", "--max-bytes", "40"],
+            1,
+            "'g.png': cannot fit in 40 bytes: the smallest file for this image is",
+        ),
+        (
+            &["decompress", "g.png", "-o", "out.png"],
+            1,
+            "'g.png': not an .svdz file",
+        ),
+        (
+            &["decompress", "none.svdz", "-o", "out.png"],
+            1,
+            "'none.svdz': no such file or directory",
+        ),
+        (
+            &["decompress", "g.png", "-o", "out.xyz"],
+            2,
+            "cannot write '.xyz' files",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let o = svdimg(dir.path(), args);
+        assert_error(&o, code, needle);
+    }
+    assert_eq!(files(dir.path()), ["g.png"]);
+}
+
+#[test]
+fn a_damaged_file_is_refused_without_output() {
+    let dir = tempdir().unwrap();
+    assert!(svdimg(
+        dir.path(),
+        &["compress", "--sample", "-o", "s.svdz", "--psnr", "25"]
+    )
+    .status
+    .success());
+    let path = dir.path().join("s.svdz");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(dir.path().join("cut.svdz"), &bytes[..bytes.len() / 2]).unwrap();
+    let o = svdimg(dir.path(), &["decompress", "cut.svdz", "-o", "out.png"]);
+    assert_error(&o, 1, "'cut.svdz': the .svdz file is truncated");
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    std::fs::write(dir.path().join("bad.svdz"), &flipped).unwrap();
+    let o = svdimg(dir.path(), &["decompress", "bad.svdz", "-o", "out.png"]);
+    assert_error(&o, 1, "'bad.svdz': corrupt .svdz block: checksum mismatch");
+    let o = svdimg(dir.path(), &["info", "cut.svdz"]);
+    assert_error(&o, 1, "'cut.svdz': the .svdz file is truncated");
+    assert_eq!(files(dir.path()), ["bad.svdz", "cut.svdz", "s.svdz"]);
+}
+
+#[test]
+fn rd_writes_the_plot_and_tabulates_bytes() {
+    let dir = tempdir().unwrap();
+    write_png(dir.path(), "g.png", &gradient(96, 64));
+    let v = json(&svdimg(
+        dir.path(),
+        &["rd", "g.png", "-o", "rd.svg", "--json"],
+    ));
+    let names: Vec<&str> = v["curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["svdz-ycbcr", "svdz-rgb", "float32-factors", "jpeg"]);
+    for c in v["curves"].as_array().unwrap() {
+        let psnr: Vec<f64> = c["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["psnr_db"].as_f64().unwrap())
+            .collect();
+        assert!(psnr.windows(2).all(|w| w[0] <= w[1]), "{psnr:?}");
+        assert!(!psnr.is_empty());
+    }
+    assert_eq!(keys(&v["bytes_at"]), ["30", "35", "40"]);
+    let svg = std::fs::read_to_string(dir.path().join("rd.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("jpeg") && svg.contains("svdz-ycbcr"));
+    let o = svdimg(dir.path(), &["rd", "g.png", "-o", "rd.jpg"]);
+    assert_error(&o, 2, "the rate–distortion plot is written as .svg or .png");
+}
