@@ -27,46 +27,21 @@ impl<T: Scalar> Factors<T> {
     ///
     /// Never builds a full m×m or n×n matrix. An empty matrix gives empty factors.
     pub fn compute_with(a: MatRef<'_, T>, par: Par) -> Result<Self> {
-        let (m, n) = a.shape();
-        let r = m.min(n);
-        let mut u = Mat::<T>::zeros(m, r);
-        let mut v = Mat::<T>::zeros(n, r);
-        let mut s = faer::diag::Diag::<T>::zeros(r);
-        if r > 0 {
-            let scratch = svd::svd_scratch::<T>(
-                m,
-                n,
-                ComputeSvdVectors::Thin,
-                ComputeSvdVectors::Thin,
-                par,
-                Default::default(),
-            );
-            let mut buffer = MemBuffer::try_new(scratch).map_err(|_| {
-                Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!("not enough memory for the svd of a {m}x{n} matrix"),
-                )
-            })?;
-            svd::svd(
-                a,
-                s.as_mut(),
-                Some(u.as_mut()),
-                Some(v.as_mut()),
-                par,
-                MemStack::new(&mut buffer),
-                Default::default(),
-            )
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Numerical,
-                    format!("the svd of a {m}x{n} matrix did not converge"),
-                )
-            })?;
-        }
-        let s: Vec<T> = s.column_vector().iter().copied().collect();
-        let mut factors = Factors { u, s, v };
-        factors.fix_signs();
-        Ok(factors)
+        let (u, s, v) = run_svd(a, ComputeSvdVectors::Thin, par)?;
+        let (u, v) = (u.expect("thin U"), v.expect("thin V"));
+        Ok(Factors { u, s, v })
+    }
+
+    /// The full SVD, as NumPy's `svd(a, full_matrices=True)`: `U` m×m, the min(m, n)
+    /// singular values, and `V` n×n (so `Vᵀ` is n×n), with the same sign convention.
+    pub fn compute_full(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+        let (u, s, v) = run_svd(a, ComputeSvdVectors::Full, par)?;
+        Ok((u.expect("full U"), s, v.expect("full V")))
+    }
+
+    /// The singular values of `a` alone, in descending order (no vectors: less work).
+    pub fn singular_values_of(a: MatRef<'_, T>, par: Par) -> Result<Vec<T>> {
+        Ok(run_svd(a, ComputeSvdVectors::No, par)?.1)
     }
 
     /// Builds factors from parts, for example ones read back from a file.
@@ -81,26 +56,7 @@ impl<T: Scalar> Factors<T> {
 
     /// Makes the largest-magnitude entry of each column of `U` positive.
     pub(crate) fn fix_signs(&mut self) {
-        for j in 0..self.s.len() {
-            let col = self.u.col(j);
-            let mut best = T::from_f64(0.0);
-            let mut best_abs = T::from_f64(-1.0);
-            for &x in col.iter() {
-                let ax = if x < T::from_f64(0.0) { -x } else { x };
-                if ax > best_abs {
-                    best_abs = ax;
-                    best = x;
-                }
-            }
-            if best < T::from_f64(0.0) {
-                for x in self.u.col_mut(j).iter_mut() {
-                    *x = -*x;
-                }
-                for x in self.v.col_mut(j).iter_mut() {
-                    *x = -*x;
-                }
-            }
-        }
+        fix_signs(self.u.as_mut(), self.v.as_mut(), self.s.len());
     }
 
     /// Number of rows m of the factored matrix.
@@ -192,5 +148,77 @@ impl<T: Scalar> Factors<T> {
         let mut out = Mat::zeros(self.nrows(), self.ncols());
         self.reconstruct_into(k, out.as_mut(), par);
         out
+    }
+}
+
+/// Runs faer's SVD with vectors computed as `vectors` (the same for U and V). Vectors come
+/// back with the sign convention of [`Factors`] applied to the first min(m, n) columns.
+#[allow(clippy::type_complexity)]
+fn run_svd<T: Scalar>(
+    a: MatRef<'_, T>,
+    vectors: ComputeSvdVectors,
+    par: Par,
+) -> Result<(Option<Mat<T>>, Vec<T>, Option<Mat<T>>)> {
+    let (m, n) = a.shape();
+    let r = m.min(n);
+    let cols = |dim: usize| match vectors {
+        ComputeSvdVectors::No => None,
+        ComputeSvdVectors::Thin => Some(Mat::<T>::zeros(dim, r)),
+        ComputeSvdVectors::Full => Some(Mat::<T>::zeros(dim, dim)),
+    };
+    let (mut u, mut v) = (cols(m), cols(n));
+    let mut s = faer::diag::Diag::<T>::zeros(r);
+    if r > 0 {
+        let scratch = svd::svd_scratch::<T>(m, n, vectors, vectors, par, Default::default());
+        let mut buffer = MemBuffer::try_new(scratch).map_err(|_| {
+            Error::new(
+                ErrorKind::LimitExceeded,
+                format!("not enough memory for the svd of a {m}x{n} matrix"),
+            )
+        })?;
+        svd::svd(
+            a,
+            s.as_mut(),
+            u.as_mut().map(|u| u.as_mut()),
+            v.as_mut().map(|v| v.as_mut()),
+            par,
+            MemStack::new(&mut buffer),
+            Default::default(),
+        )
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Numerical,
+                format!("the svd of a {m}x{n} matrix did not converge"),
+            )
+        })?;
+    }
+    if let (Some(u), Some(v)) = (u.as_mut(), v.as_mut()) {
+        fix_signs(u.as_mut(), v.as_mut(), r);
+    }
+    Ok((u, s.column_vector().iter().copied().collect(), v))
+}
+
+/// Makes the largest-magnitude entry of each of the first `r` columns of `u` positive,
+/// flipping the matching column of `v` with it.
+fn fix_signs<T: Scalar>(mut u: MatMut<'_, T>, mut v: MatMut<'_, T>, r: usize) {
+    let zero = T::from_f64(0.0);
+    for j in 0..r {
+        let mut best = zero;
+        let mut best_abs = T::from_f64(-1.0);
+        for &x in u.as_ref().col(j).iter() {
+            let ax = if x < zero { -x } else { x };
+            if ax > best_abs {
+                best_abs = ax;
+                best = x;
+            }
+        }
+        if best < zero {
+            for x in u.as_mut().col_mut(j).iter_mut() {
+                *x = -*x;
+            }
+            for x in v.as_mut().col_mut(j).iter_mut() {
+                *x = -*x;
+            }
+        }
     }
 }

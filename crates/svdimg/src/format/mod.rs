@@ -538,7 +538,8 @@ impl Search<'_> {
         to_output(planes, self.color)
     }
 
-    /// PSNR of the decoded image, rounded to the output depth, against the reference.
+    /// PSNR of the decoded image against the reference, both rounded to the output depth
+    /// (the input's samples are at those levels already, up to f32 rounding).
     fn psnr(&self, decoded: &[&[f32]]) -> f64 {
         let max = self.max;
         let sum: f64 = decoded
@@ -547,7 +548,7 @@ impl Search<'_> {
             .map(|(d, r)| {
                 d.par_iter()
                     .zip(*r)
-                    .map(|(&x, &y)| (quantize(x, max) / max - f64::from(y)).powi(2))
+                    .map(|(&x, &y)| ((quantize(x, max) - quantize(y, max)) / max).powi(2))
                     .sum::<f64>()
             })
             .sum();

@@ -1,0 +1,423 @@
+//! `svdimg._native`: the Rust half of the svdimg Python package.
+//!
+//! Thin glue: each function takes C-contiguous NumPy arrays (the Python layer in
+//! `python/svdimg/__init__.py` validates, converts and reshapes), releases the GIL, and
+//! calls the svdimg library. Arrays are read in place, without a copy.
+
+use faer::{MatMut, MatRef, Par};
+use numpy::ndarray::{Array1, Array2, Array3};
+use numpy::{Element, IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use svdimg::image::DynamicImage;
+use svdimg::{ErrorKind, Factors, Limits, Method, Randomized, Scalar};
+
+/// A library error as a Python exception: numerical failures are `RuntimeError`, the rest
+/// `ValueError`.
+fn py_err(e: svdimg::Error) -> PyErr {
+    match e.kind() {
+        ErrorKind::Numerical => PyRuntimeError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+fn contiguous<'a, T: Element>(slice: Result<&'a [T], numpy::AsSliceError>) -> PyResult<&'a [T]> {
+    slice.map_err(|_| PyValueError::new_err("the array must be C-contiguous"))
+}
+
+/// A 2-D NumPy array as a faer matrix view, without a copy.
+fn matrix<'a, T: Element + Scalar>(a: &'a PyReadonlyArray2<'_, T>) -> PyResult<MatRef<'a, T>> {
+    let (m, n) = a.as_array().dim();
+    Ok(MatRef::from_row_major_slice(
+        contiguous(a.as_slice())?,
+        m,
+        n,
+    ))
+}
+
+/// A faer matrix (or its transpose) as a new row-major NumPy array.
+fn to_numpy<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    a: MatRef<'_, T>,
+    transpose: bool,
+) -> Bound<'py, numpy::PyArray2<T>> {
+    let a = if transpose { a.transpose() } else { a };
+    Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)]).into_pyarray(py)
+}
+
+/// Calls `$body` with `$a` extracted as a float32 or float64 2-D array.
+macro_rules! with_float {
+    ($a:expr, |$x:ident| $body:expr) => {
+        if let Ok($x) = $a.extract::<PyReadonlyArray2<f32>>() {
+            $body
+        } else if let Ok($x) = $a.extract::<PyReadonlyArray2<f64>>() {
+            $body
+        } else {
+            Err(PyTypeError::new_err(
+                "expected a float32 or float64 2-D array",
+            ))
+        }
+    };
+}
+
+fn svd_impl<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, T>,
+    full_matrices: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = matrix(&a)?;
+    let (u, s, v) = py
+        .detach(|| {
+            if full_matrices {
+                Factors::compute_full(view, Par::rayon(0))
+            } else {
+                Factors::compute_with(view, Par::rayon(0)).map(|f| {
+                    (
+                        f.u().to_owned(),
+                        f.singular_values().to_vec(),
+                        f.v().to_owned(),
+                    )
+                })
+            }
+        })
+        .map_err(py_err)?;
+    let s = Array1::from_vec(s).into_pyarray(py);
+    Ok((
+        to_numpy(py, u.as_ref(), false),
+        s,
+        to_numpy(py, v.as_ref(), true),
+    )
+        .into_pyobject(py)?
+        .into_any())
+}
+
+/// `(U, S, Vh)` of a 2-D float array: full (U m×m, Vh n×n) or thin (r = min(m, n)).
+#[pyfunction]
+fn svd<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    full_matrices: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    with_float!(a, |x| svd_impl(py, x, full_matrices))
+}
+
+fn singular_values_impl<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = matrix(&a)?;
+    let s = py
+        .detach(|| Factors::singular_values_of(view, Par::rayon(0)))
+        .map_err(py_err)?;
+    Ok(Array1::from_vec(s).into_pyarray(py).into_any())
+}
+
+/// The singular values of a 2-D float array, descending.
+#[pyfunction]
+fn singular_values<'py>(py: Python<'py>, a: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    with_float!(a, |x| singular_values_impl(py, x))
+}
+
+fn parse_method(method: &str) -> PyResult<Method> {
+    match method {
+        "auto" => Ok(Method::Auto),
+        "exact" => Ok(Method::Exact),
+        "randomized" => Ok(Method::Randomized),
+        other => Err(PyValueError::new_err(format!(
+            "method must be 'auto', 'exact' or 'randomized', got '{other}'"
+        ))),
+    }
+}
+
+fn truncated_impl<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, T>,
+    k: usize,
+    method: Method,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let view = matrix(&a)?;
+    let settings = Randomized {
+        seed,
+        ..Randomized::default()
+    };
+    let f = py
+        .detach(|| Factors::compute_truncated(view, k, method, &settings, Par::rayon(0)))
+        .map_err(py_err)?;
+    let k = k.min(f.rank());
+    let s = Array1::from_vec(f.singular_values()[..k].to_vec()).into_pyarray(py);
+    let u = to_numpy(py, f.u().get(.., ..k), false);
+    let vh = to_numpy(py, f.v().get(.., ..k), true);
+    Ok((u, s, vh).into_pyobject(py)?.into_any())
+}
+
+/// `(U, S, Vh)` with only the first k components, by `method` (`auto`, `exact` or
+/// `randomized`).
+#[pyfunction]
+fn truncated_svd<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    k: usize,
+    method: &str,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let method = parse_method(method)?;
+    with_float!(a, |x| truncated_impl(py, x, k, method, seed))
+}
+
+fn approximate_impl<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    planes: PyReadonlyArray3<'py, T>,
+    rank: usize,
+    method: Method,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (c, m, n) = planes.as_array().dim();
+    let data = contiguous(planes.as_slice())?;
+    let settings = Randomized {
+        seed,
+        ..Randomized::default()
+    };
+    let out = py
+        .detach(|| -> svdimg::Result<Vec<T>> {
+            let mut out = vec![T::from_f64(0.0); c * m * n];
+            for (plane, dst) in data.chunks(m * n).zip(out.chunks_mut(m * n)) {
+                let a = MatRef::from_row_major_slice(plane, m, n);
+                let f = Factors::compute_truncated(a, rank, method, &settings, Par::rayon(0))?;
+                f.reconstruct_into(
+                    rank,
+                    MatMut::from_row_major_slice_mut(dst, m, n),
+                    Par::rayon(0),
+                );
+            }
+            Ok(out)
+        })
+        .map_err(py_err)?;
+    let out = Array3::from_shape_vec((c, m, n), out).expect("c·m·n values");
+    Ok(out.into_pyarray(py).into_any())
+}
+
+/// The rank-k approximation of each plane of a (C, H, W) float array, unclipped.
+#[pyfunction]
+fn approximate_planes<'py>(
+    py: Python<'py>,
+    planes: &Bound<'py, PyAny>,
+    rank: usize,
+    method: &str,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let method = parse_method(method)?;
+    if let Ok(x) = planes.extract::<PyReadonlyArray3<f32>>() {
+        approximate_impl(py, x, rank, method, seed)
+    } else {
+        let x = planes.extract::<PyReadonlyArray3<f64>>()?;
+        approximate_impl(py, x, rank, method, seed)
+    }
+}
+
+/// Interleaved samples as an (H, W) or (H, W, C) array.
+fn samples<'py, T: Element + Copy>(
+    py: Python<'py>,
+    raw: &[T],
+    h: usize,
+    w: usize,
+) -> Bound<'py, PyAny> {
+    let c = raw.len() / (h * w).max(1);
+    if c == 1 {
+        Array2::from_shape_vec((h, w), raw.to_vec())
+            .expect("h·w samples")
+            .into_pyarray(py)
+            .into_any()
+    } else {
+        Array3::from_shape_vec((h, w, c), raw.to_vec())
+            .expect("h·w·c samples")
+            .into_pyarray(py)
+            .into_any()
+    }
+}
+
+/// An image as a uint8 or uint16 array of its own channels.
+fn image_array<'py>(py: Python<'py>, image: &DynamicImage) -> Bound<'py, PyAny> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    match image {
+        DynamicImage::ImageLuma8(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageLumaA8(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageRgb8(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageRgba8(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageLuma16(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageLumaA16(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageRgb16(b) => samples(py, b.as_raw(), h, w),
+        DynamicImage::ImageRgba16(b) => samples(py, b.as_raw(), h, w),
+        other if other.color().has_alpha() => samples(py, other.to_rgba16().as_raw(), h, w),
+        other => samples(py, other.to_rgb16().as_raw(), h, w),
+    }
+}
+
+/// Decodes image file bytes: `(array, metadata)`.
+#[pyfunction]
+fn decode<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    let picture = py
+        .detach(|| svdimg::Picture::decode(data, &Limits::default()))
+        .map_err(py_err)?;
+    let meta = PyDict::new(py);
+    meta.set_item("width", picture.width())?;
+    meta.set_item("height", picture.height())?;
+    meta.set_item("bit_depth", picture.bit_depth())?;
+    meta.set_item("color", picture.color_model().as_str())?;
+    let format = picture.format().map(|f| format!("{f:?}").to_lowercase());
+    meta.set_item("format", format)?;
+    Ok((image_array(py, picture.image()), meta))
+}
+
+/// Compresses (C, H, W) float32 planes on the [0, 1] scale (C = 1 or 3) and an optional
+/// (H, W) alpha plane to `.svdz` bytes.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn compress<'py>(
+    py: Python<'py>,
+    planes: PyReadonlyArray3<'py, f32>,
+    alpha: Option<PyReadonlyArray2<'py, f32>>,
+    bit_depth: u8,
+    target: &str,
+    value: f64,
+    color: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    use svdimg::{ColorChoice, Plane, PlaneName, Target};
+    let (c, h, w) = planes.as_array().dim();
+    let names: &[PlaneName] = match c {
+        1 => &[PlaneName::Gray],
+        3 => &[PlaneName::R, PlaneName::G, PlaneName::B],
+        _ => return Err(PyValueError::new_err("an image has 1 or 3 colour channels")),
+    };
+    let data = contiguous(planes.as_slice())?;
+    let alpha = match &alpha {
+        Some(a) => Some(contiguous(a.as_slice())?.to_vec()),
+        None => None,
+    };
+    let target = match target {
+        "rank" => Target::Rank(value as usize),
+        "energy" => Target::Energy(value),
+        "psnr" => Target::Psnr(value),
+        "max_bytes" => Target::MaxBytes(value as u64),
+        other => return Err(PyValueError::new_err(format!("unknown target '{other}'"))),
+    };
+    let color = match color {
+        "auto" => ColorChoice::Auto,
+        "rgb" => ColorChoice::Rgb,
+        "ycbcr" => ColorChoice::YCbCr,
+        "gray" => ColorChoice::Gray,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "color must be 'auto', 'rgb', 'ycbcr' or 'gray', got '{other}'"
+            )))
+        }
+    };
+    let planes = svdimg::Planes {
+        width: w,
+        height: h,
+        bit_depth,
+        color: names
+            .iter()
+            .zip(data.chunks(w * h))
+            .map(|(&name, d)| Plane {
+                name,
+                data: d.to_vec(),
+            })
+            .collect(),
+        alpha: alpha.map(|data| Plane {
+            name: PlaneName::Alpha,
+            data,
+        }),
+    };
+    let options = svdimg::CompressOptions {
+        target,
+        color,
+        ..Default::default()
+    };
+    let c = py
+        .detach(|| svdimg::compress(&planes, &options))
+        .map_err(py_err)?;
+    Ok(PyBytes::new(py, &c.bytes))
+}
+
+/// Decodes `.svdz` bytes to a uint8 or uint16 (H, W) or (H, W, C) array.
+#[pyfunction]
+#[pyo3(signature = (data, rank=None))]
+fn decompress<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    rank: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let image = py
+        .detach(|| -> svdimg::Result<DynamicImage> {
+            let options = svdimg::DecompressOptions {
+                rank,
+                limits: Limits::default(),
+            };
+            let p = svdimg::decompress(data, &options)?;
+            let color: Vec<&[f32]> = p.color.iter().map(|c| &c.data[..]).collect();
+            let alpha = p.alpha.as_ref().map(|a| &a.data[..]);
+            Ok(svdimg::to_image(
+                p.width,
+                p.height,
+                &color,
+                alpha,
+                p.bit_depth,
+            ))
+        })
+        .map_err(py_err)?;
+    Ok(image_array(py, &image))
+}
+
+/// PSNR in dB of two equally long float64 vectors on the [0, 1] scale.
+#[pyfunction]
+fn psnr(
+    py: Python<'_>,
+    a: PyReadonlyArray1<'_, f64>,
+    b: PyReadonlyArray1<'_, f64>,
+) -> PyResult<f64> {
+    let (a, b) = (contiguous(a.as_slice())?, contiguous(b.as_slice())?);
+    Ok(py.detach(|| svdimg::psnr(&[a], &[b])))
+}
+
+/// Mean SSIM of two (H, W) float64 planes on the [0, 1] scale.
+#[pyfunction]
+fn ssim(
+    py: Python<'_>,
+    a: PyReadonlyArray2<'_, f64>,
+    b: PyReadonlyArray2<'_, f64>,
+) -> PyResult<f64> {
+    let (h, w) = a.as_array().dim();
+    let (a, b) = (contiguous(a.as_slice())?, contiguous(b.as_slice())?);
+    Ok(py.detach(|| svdimg::ssim(a, b, w, h)))
+}
+
+/// The Eckart–Young optimum `sqrt(Σ_{i≥k} sᵢ²)` (0-based i) of singular values `s`.
+#[pyfunction]
+fn optimal_error(s: PyReadonlyArray1<'_, f64>, k: usize) -> PyResult<f64> {
+    Ok(svdimg::optimal_error(contiguous(s.as_slice())?, k))
+}
+
+/// The built-in sample photo's PNG bytes.
+#[pyfunction]
+fn sample_png(py: Python<'_>) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, svdimg::SAMPLE_PNG)
+}
+
+/// The extension module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(svd, m)?)?;
+    m.add_function(wrap_pyfunction!(singular_values, m)?)?;
+    m.add_function(wrap_pyfunction!(truncated_svd, m)?)?;
+    m.add_function(wrap_pyfunction!(approximate_planes, m)?)?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(compress, m)?)?;
+    m.add_function(wrap_pyfunction!(decompress, m)?)?;
+    m.add_function(wrap_pyfunction!(psnr, m)?)?;
+    m.add_function(wrap_pyfunction!(ssim, m)?)?;
+    m.add_function(wrap_pyfunction!(optimal_error, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_png, m)?)?;
+    Ok(())
+}
