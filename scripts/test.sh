@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of svdimg. Installs what it needs on a fresh machine first:
-# Chromium (for the browser test of the tour's HTML report) through apt.
+# Chromium (for the browser test of the tour's HTML report) through apt, and a Python
+# virtual environment (.venv-py) with maturin, NumPy and pytest for the Python bindings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,14 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
 fi
 
 cargo test --workspace --locked
+
+# The Python bindings: build the extension into .venv-py and run pytest (tests and the
+# docstring examples).
+if [ ! -x .venv-py/bin/python ]; then
+  echo "scripts/test.sh: creating .venv-py for the Python bindings" >&2
+  python3 -m venv .venv-py
+fi
+.venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest
+VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
+  .venv-py/bin/maturin develop -q --locked -m crates/svdimg-py/Cargo.toml
+.venv-py/bin/python -m pytest -q crates/svdimg-py

@@ -395,3 +395,38 @@ fn shared_photos_meet_psnr_targets_below_the_png_size() {
         );
     }
 }
+
+/// Replays the fuzzer's corpus and any crash reproducers (`fuzz/corpus/decompress`,
+/// `fuzz/artifacts/decompress`) with the fuzz target's invariants. Under `cfg(fuzzing)`
+/// checksums are skipped; here they are checked, so most files stop earlier, which is
+/// still no panic.
+#[test]
+fn fuzz_corpus_and_crash_files_never_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let limits = Limits {
+        max_pixels: 1 << 16,
+        max_alloc: 64 << 20,
+    };
+    let mut count = 0;
+    for dir in ["corpus/decompress", "artifacts/decompress"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let info = inspect(&data, &limits);
+            let full = decompress(&data, &DecompressOptions { rank: None, limits });
+            if let (Ok(info), Ok(planes)) = (&info, &full) {
+                assert_eq!((planes.width, planes.height), (info.width, info.height));
+                let prefix = DecompressOptions {
+                    rank: Some(1),
+                    limits,
+                };
+                assert!(decompress(&data, &prefix).is_ok());
+            }
+            assert!(!(info.is_err() && full.is_ok()));
+            count += 1;
+        }
+    }
+    assert!(count >= 4, "the seed corpus is missing ({count} files)");
+}

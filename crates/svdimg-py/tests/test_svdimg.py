@@ -1,0 +1,242 @@
+"""svdimg's Python API: NumPy's tutorial replayed with svdimg.svd, the truncated SVD's
+accuracy contract, dtype and shape round trips, .svdz, and the error messages."""
+
+import json
+import os
+import pathlib
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import svdimg
+
+SHARED = pathlib.Path(__file__).resolve().parents[3].parent / "shared"
+
+
+def shared_image(name):
+    """A photo from ../shared/images with its NumPy reference, or a skip (a failure in CI)."""
+    path = SHARED / "images" / f"{name}.png"
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {path} is missing")
+        pytest.skip(f"{path} not found")
+    reference = json.loads((SHARED / "reference" / f"{name}.json").read_text())
+    img, meta = svdimg.load(path)
+    return img, meta, reference
+
+
+# --- NumPy's "Linear algebra on n-dimensional arrays", with svdimg.svd --------------
+
+
+def test_tutorial_gray_steps_match_numpy_and_the_reference():
+    img, meta, ref = shared_image("coffee")
+    assert img.shape == (400, 600, 3) and img.dtype == np.uint8
+    assert meta == {"width": 600, "height": 400, "bit_depth": 8, "color": "rgb", "format": "png"}
+    img_array = img / 255
+    img_gray = img_array @ [0.2126, 0.7152, 0.0722]
+    U, s, Vt = svdimg.svd(img_gray)
+    nU, ns, nVt = np.linalg.svd(img_gray)
+    assert (U.shape, s.shape, Vt.shape) == (nU.shape, ns.shape, nVt.shape) == ((400, 400), (400,), (600, 600))
+    assert U.dtype == s.dtype == Vt.dtype == np.float64
+    assert np.max(np.abs(s - ns)) <= 1e-10 * ns[0]
+    ref_s = np.array(ref["planes"]["gray"]["singular_values"])
+    assert np.max(np.abs(s - ref_s)) <= 1e-10 * ref_s[0]
+    Sigma = np.zeros((U.shape[1], Vt.shape[0]))
+    np.fill_diagonal(Sigma, s)
+    assert np.allclose(img_gray, U @ Sigma @ Vt)
+    # Orthonormal factors, full size.
+    assert np.allclose(U.T @ U, np.eye(400), atol=1e-10)
+    assert np.allclose(Vt @ Vt.T, np.eye(600), atol=1e-10)
+    # The rank-10 approximation reaches the Eckart-Young optimum.
+    k = 10
+    approx = U @ Sigma[:, :k] @ Vt[:k, :]
+    err = np.linalg.norm(img_gray - approx)
+    assert abs(err - ref["planes"]["gray"]["optimal_error"]["10"]) <= 1e-9 * err
+    assert abs(svdimg.optimal_error(s, 10) - err) <= 1e-9 * err
+
+
+def test_tutorial_batched_colour_steps():
+    img, _, ref = shared_image("coffee")
+    img_array = img / 255
+    img_array_transposed = np.transpose(img_array, (2, 0, 1))
+    U, s, Vt = svdimg.svd(img_array_transposed)
+    assert (U.shape, s.shape, Vt.shape) == ((3, 400, 400), (3, 400), (3, 600, 600))
+    Sigma = np.zeros((3, 400, 600))
+    for j in range(3):
+        np.fill_diagonal(Sigma[j, :, :], s[j, :])
+    reconstructed = U @ Sigma @ Vt
+    assert np.allclose(img_array_transposed, reconstructed)
+    for j, plane in enumerate("rgb"):
+        ref_s = np.array(ref["planes"][plane]["singular_values"])
+        assert np.max(np.abs(s[j] - ref_s)) <= 1e-10 * ref_s[0]
+    thin = svdimg.svd(img_array_transposed, full_matrices=False)
+    assert [x.shape for x in thin] == [(3, 400, 400), (3, 400), (3, 400, 600)]
+    assert np.allclose(svdimg.svd(img_array_transposed, compute_uv=False), s)
+
+
+def test_float32_stays_float32_and_ints_become_float64():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    U, s, Vt = svdimg.svd(a, full_matrices=False)
+    assert U.dtype == s.dtype == Vt.dtype == np.float32
+    assert np.allclose((U * s) @ Vt, a, atol=1e-5)
+    assert svdimg.svd(np.arange(12).reshape(3, 4), compute_uv=False).dtype == np.float64
+    assert svdimg.svd(np.eye(3, dtype=np.float16), compute_uv=False).dtype == np.float32
+
+
+def test_non_contiguous_input_is_accepted():
+    base = np.random.default_rng(1).standard_normal((60, 80))
+    for a in (base[::2, ::3], np.asfortranarray(base), base.T):
+        assert np.allclose(svdimg.svd(a, compute_uv=False), np.linalg.svd(a, compute_uv=False))
+    img, _ = svdimg.load_sample()
+    view = img[::2, ::2]
+    out = svdimg.approximate(view, 5)
+    assert out.shape == view.shape and out.dtype == np.uint8
+
+
+# --- truncated SVD -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [5, 20, 50])
+def test_truncated_svd_is_within_one_percent_of_the_optimum(dtype, k):
+    img, _, ref = shared_image("astronaut")
+    gray = (img / 255 @ [0.2126, 0.7152, 0.0722]).astype(dtype)
+    U, S, Vh = svdimg.truncated_svd(gray, k, method="randomized", seed=3)
+    assert (U.shape, S.shape, Vh.shape) == ((512, k), (k,), (k, 512))
+    assert U.dtype == dtype
+    err = np.linalg.norm(gray.astype(np.float64) - (U.astype(np.float64) * S) @ Vh)
+    optimum = ref["planes"]["gray"]["optimal_error"][str(k)]
+    assert err <= 1.01 * optimum, (err, optimum)
+    again = svdimg.truncated_svd(gray, k, method="randomized", seed=3)
+    assert np.array_equal(S, again[1])
+
+
+# --- approximate: dtypes, shapes, alpha ----------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (40, 30, 1), (40, 30, 2), (40, 30, 3), (40, 30, 4)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_approximate_keeps_shape_dtype_range_and_alpha(shape, dtype):
+    rng = np.random.default_rng(7)
+    unit = rng.random(shape)
+    if np.dtype(dtype).kind == "f":
+        image = unit.astype(dtype)
+    else:
+        image = np.rint(unit * np.iinfo(dtype).max).astype(dtype)
+    out = svdimg.approximate(image, 3)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    if np.dtype(dtype).kind == "f":
+        assert out.min() >= 0.0 and out.max() <= 1.0
+    if len(shape) == 3 and shape[2] in (2, 4):
+        assert np.array_equal(out[..., -1], image[..., -1])
+    # Full rank gives the image back (to rounding).
+    full = svdimg.approximate(image, 100)
+    tolerance = 1e-4 if np.dtype(dtype).kind == "f" else 1
+    assert np.max(np.abs(full.astype(np.float64) - image.astype(np.float64))) <= tolerance
+
+
+def test_approximate_matches_the_cli_numbers_and_grows_with_rank():
+    img, _ = svdimg.load_sample()
+    psnrs = [svdimg.psnr(img, svdimg.approximate(img, k)) for k in (1, 5, 20, 50)]
+    assert psnrs == sorted(psnrs)
+    assert abs(psnrs[2] - 23.05) < 0.01  # `svdimg approx --sample -k 20` prints 23.05 dB
+    assert 0.6 < svdimg.ssim(img, svdimg.approximate(img, 20)) < 0.7
+
+
+# --- .svdz ---------------------------------------------------------------------------
+
+
+def test_compress_meets_the_psnr_and_the_byte_budget():
+    img, _, _ = shared_image("chelsea")
+    data = svdimg.compress(img, psnr=35)
+    out = svdimg.decompress(data)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert svdimg.psnr(img, out) >= 35
+    assert len(data) < img.nbytes / 10
+    small = svdimg.compress(img, max_bytes=8000)
+    assert len(small) <= 8000
+    assert svdimg.psnr(img, svdimg.decompress(small)) < svdimg.psnr(img, out)
+    coarse = svdimg.decompress(data, rank=5)
+    assert svdimg.psnr(img, coarse) < svdimg.psnr(img, out) - 5
+
+
+def test_compress_keeps_alpha_and_sixteen_bits():
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:48, 0:64]
+    rgb = np.stack([x * 900, y * 1200, (x + y) * 500], axis=-1)
+    alpha = rng.integers(0, 65536, size=(48, 64))
+    image = np.concatenate([rgb, alpha[..., None]], axis=-1).astype(np.uint16)
+    out = svdimg.decompress(svdimg.compress(image, psnr=50))
+    assert out.dtype == np.uint16 and out.shape == image.shape
+    assert np.array_equal(out[..., 3], image[..., 3])
+    assert svdimg.psnr(image[..., :3], out[..., :3]) >= 50
+    gray = svdimg.decompress(svdimg.compress(image[..., :3], rank=2, color="gray"))
+    assert gray.shape == (48, 64)
+
+
+# --- errors --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, exc, message",
+    [
+        (lambda: svdimg.svd(np.zeros(5)), ValueError, "a must have at least 2 dimensions (..., M, N), got 1"),
+        (lambda: svdimg.svd(np.zeros((0, 3))), ValueError, "a is empty (shape (0, 3))"),
+        (lambda: svdimg.svd(np.array([[1.0, np.nan]])), ValueError, "a contains NaN or infinity"),
+        (lambda: svdimg.svd(np.array([[1.0, np.inf]])), ValueError, "a contains NaN or infinity"),
+        (lambda: svdimg.svd(np.ones((2, 2), complex)), TypeError, "a is complex (complex128); svdimg works on real arrays"),
+        (lambda: svdimg.svd(np.array([["a", "b"]])), TypeError, "a must be a numeric array, got dtype <U1"),
+        (lambda: svdimg.truncated_svd(np.ones((4, 4)), 0), ValueError, "k must be at least 1, got 0"),
+        (lambda: svdimg.truncated_svd(np.ones((4, 4)), 2.5), TypeError, "k must be an integer, got float"),
+        (lambda: svdimg.truncated_svd(np.ones((2, 4, 4)), 2), ValueError, "a must be a 2-D array, got 3 dimensions"),
+        (lambda: svdimg.truncated_svd(np.ones((4, 4)), 2, method="fast"), ValueError, "method must be 'auto', 'exact' or 'randomized', got 'fast'"),
+        (lambda: svdimg.approximate(np.ones((4, 4, 5)), 1), ValueError, "image must be (H, W) or (H, W, C) with C in 1..4, got shape (4, 4, 5)"),
+        (lambda: svdimg.approximate(np.ones((4, 4), np.int32), 1), TypeError, "image must be uint8, uint16 or float (on [0, 1]), got int32"),
+        (lambda: svdimg.approximate(np.ones((4, 4)), -1), ValueError, "rank must be at least 1, got -1"),
+        (lambda: svdimg.compress(np.ones((4, 4)), rank=2, psnr=30), ValueError, "give at most one target, got rank, psnr"),
+        (lambda: svdimg.compress(np.ones((8, 8)), max_bytes=10), ValueError, "cannot fit in 10 bytes: the smallest file for this image is"),
+        (lambda: svdimg.decompress(b"not an svdz file"), ValueError, "not an .svdz file (the first bytes are not the .svdz signature)"),
+        (lambda: svdimg.decompress(b""), ValueError, "the .svdz file is truncated"),
+        (lambda: svdimg.load("/nonexistent/x.png"), FileNotFoundError, "No such file or directory"),
+        (lambda: svdimg.psnr(np.ones((2, 2)), np.ones((2, 3))), ValueError, "the images differ in shape: (2, 2) and (2, 3)"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(call, exc, message):
+    with pytest.raises(exc) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_a_decoder_error_names_the_problem():
+    img, _ = svdimg.load_sample()
+    data = bytearray(svdimg.compress(img, psnr=25))
+    data[-1] ^= 0xFF
+    with pytest.raises(ValueError, match="corrupt .svdz block: checksum mismatch"):
+        svdimg.decompress(bytes(data))
+    assert svdimg.decompress(bytes(data), rank=1).shape == img.shape
+
+
+# --- the GIL -------------------------------------------------------------------------
+
+
+def test_the_gil_is_released_during_the_svd():
+    a = np.random.default_rng(0).standard_normal((1500, 1500))
+    ticks = []
+    done = threading.Event()
+
+    def work():
+        svdimg.svd(a)
+        done.set()
+
+    thread = threading.Thread(target=work)
+    start = time.perf_counter()
+    thread.start()
+    while not done.is_set():
+        ticks.append(time.perf_counter())
+        time.sleep(0.005)
+    thread.join()
+    elapsed = time.perf_counter() - start
+    # With the GIL held for the whole SVD, the loop would tick about once.
+    assert elapsed > 0.1 and len(ticks) > 10, (elapsed, len(ticks))
