@@ -165,34 +165,20 @@ fn ssim_tile<T: Scalar>(
     let out_w = cols.len();
     let in_w = out_w + size - 1;
     let mut raw: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; in_w]);
-    // Horizontally filters the five quantities x, y, x², y², xy of one row into `out`.
-    let mut filter_row = |row: usize, out: &mut [Vec<f64>; 5]| {
-        let xs = &a[row * width + cols.start..][..in_w];
-        let ys = &b[row * width + cols.start..][..in_w];
-        for (c, (&x, &y)) in xs.iter().zip(ys).enumerate() {
-            let (x, y) = (x.to_f64(), y.to_f64());
-            raw[0][c] = x;
-            raw[1][c] = y;
-            raw[2][c] = x * x;
-            raw[3][c] = y * y;
-            raw[4][c] = x * y;
-        }
-        for (q, input) in out.iter_mut().zip(&raw) {
-            symmetric_filter(q, weights, |t| &input[t..t + out_w]);
-        }
-    };
     // A ring of `size` filtered rows: row r lives in slot r % size.
     let mut ring: Vec<[Vec<f64>; 5]> = (0..size)
         .map(|_| std::array::from_fn(|_| vec![0.0; out_w]))
         .collect();
     for row in rows.start..rows.start + size - 1 {
-        filter_row(row, &mut ring[row % size]);
+        let start = row * width + cols.start;
+        filter_row(a, b, start, weights, &mut raw, &mut ring[row % size]);
     }
     let mut total = 0.0;
     let mut m: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; out_w]);
     for top in rows.clone() {
         let bottom = top + size - 1;
-        filter_row(bottom, &mut ring[bottom % size]);
+        let start = bottom * width + cols.start;
+        filter_row(a, b, start, weights, &mut raw, &mut ring[bottom % size]);
         for (q, mq) in m.iter_mut().enumerate() {
             symmetric_filter(mq, weights, |t| &ring[(top + t) % size][q][..]);
         }
@@ -206,6 +192,37 @@ fn ssim_tile<T: Scalar>(
         }
     }
     (total, rows.len() * out_w)
+}
+
+/// Filters horizontally the five quantities x, y, x², y², xy of the samples of `a` and `b`
+/// from `start` on into `out`, with `raw` (as long as the input span) as scratch.
+#[inline(always)]
+fn filter_row<T: Scalar>(
+    a: &[T],
+    b: &[T],
+    start: usize,
+    weights: &[f64],
+    raw: &mut [Vec<f64>; 5],
+    out: &mut [Vec<f64>; 5],
+) {
+    let (in_w, out_w) = (raw[0].len(), out[0].len());
+    let xs = &a[start..][..in_w];
+    let ys = &b[start..][..in_w];
+    // Zipped loops without indexing, so that they vectorise.
+    let [rx, ry, rxx, ryy, rxy] = raw;
+    for ((dx, dy), (&x, &y)) in rx.iter_mut().zip(ry.iter_mut()).zip(xs.iter().zip(ys)) {
+        (*dx, *dy) = (x.to_f64(), y.to_f64());
+    }
+    for ((dxx, dyy), (dxy, (&x, &y))) in rxx
+        .iter_mut()
+        .zip(ryy.iter_mut())
+        .zip(rxy.iter_mut().zip(rx.iter().zip(ry.iter())))
+    {
+        (*dxx, *dyy, *dxy) = (x * x, y * y, x * y);
+    }
+    for (q, input) in out.iter_mut().zip(raw.iter()) {
+        symmetric_filter(q, weights, |t| &input[t..t + out_w]);
+    }
 }
 
 /// `out = Σₜ weights[t] · tap(t)` for symmetric `weights` of odd length: taps t and
