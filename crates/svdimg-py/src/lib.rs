@@ -22,7 +22,7 @@ fn py_err(e: svdimg::Error) -> PyErr {
     }
 }
 
-fn contiguous<'a, T: Element>(slice: Result<&'a [T], numpy::AsSliceError>) -> PyResult<&'a [T]> {
+fn contiguous<T: Element>(slice: Result<&[T], numpy::AsSliceError>) -> PyResult<&[T]> {
     slice.map_err(|_| PyValueError::new_err("the array must be C-contiguous"))
 }
 
