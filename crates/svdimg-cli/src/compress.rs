@@ -166,14 +166,19 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
     if args.json {
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
-    let ranks: Vec<String> = json.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
+    // In file order (y, cb, cr), not the JSON map's.
+    let ranks: Vec<String> = info
+        .ranks
+        .iter()
+        .map(|(p, _)| format!("{p} {}", json.ranks[p]))
+        .collect();
     print_stdout(&format!(
-        "{}: {}x{} {}, {}-bit, ranks {}\nwrote {} in {seconds:.3} s\n",
+        "{}: {}x{}, {}-bit, stored as {}; decoded ranks {}\nwrote {} in {seconds:.3} s\n",
         input.name,
         info.width,
         info.height,
-        json.color,
         info.bit_depth,
+        json.color,
         ranks.join(", "),
         args.output.display()
     ))
