@@ -41,6 +41,24 @@
 //! # Ok::<(), svdimg::Error>(())
 //! ```
 //!
+//! ## Compressed files
+//! [`compress`] writes an `.svdz` file: each plane's first components with the singular
+//! vectors quantised to integers and compressed with zstd, several times smaller than the
+//! float factors and, unlike them, smaller than the image. [`decompress`] reads it back,
+//! checking every header field against [`Limits`] first; [`inspect`] reads the header.
+//!
+//! ```
+//! use svdimg::{compress, decompress, CompressOptions, DecompressOptions, Limits, Picture, Target};
+//!
+//! let planes = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())?.planes::<f32>(false);
+//! let options = CompressOptions { target: Target::Psnr(30.0), ..Default::default() };
+//! let file = compress(&planes, &options)?;
+//! assert!(file.psnr_db >= 30.0 && file.bytes.len() < svdimg::SAMPLE_PNG.len() / 4);
+//! let decoded = decompress(&file.bytes, &DecompressOptions::default())?;
+//! assert_eq!((decoded.width, decoded.height), (256, 256));
+//! # Ok::<(), svdimg::Error>(())
+//! ```
+//!
 //! ## Features
 //! The library does no file I/O: it takes bytes and returns images or bytes. Parallelism is
 //! a [`faer::Par`] value passed in; colour planes are factored in parallel with rayon.
