@@ -428,6 +428,7 @@ impl ImageWriter {
 }
 
 /// Clips to [0, 1] and rounds to the nearest level of `max`; NaN becomes 0.
+#[inline]
 pub fn quantize<T: Scalar>(x: T, max: f64) -> f64 {
     let x = x.to_f64();
     if x.is_nan() {
