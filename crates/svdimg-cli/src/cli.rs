@@ -267,15 +267,8 @@ pub struct ComponentsArgs {
     /// Output image file (its extension picks the format).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
-    /// Allow OUT to be the input file itself.
-    #[arg(long)]
-    pub force: bool,
-    /// Refuse images with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
-    /// Print one JSON object on stdout instead of the report.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub file: FileOptions,
 }
 
 #[derive(Debug, Args)]
@@ -290,15 +283,8 @@ pub struct CompressArgs {
     /// Colour planes to store: `auto` is ycbcr for colour images and gray for gray ones.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
-    /// Allow OUT to be the input file itself.
-    #[arg(long)]
-    pub force: bool,
-    /// Refuse images with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
-    /// Print one JSON object on stdout instead of the report.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub file: FileOptions,
     #[command(flatten)]
     pub svd: SvdArgs,
 }
@@ -368,15 +354,8 @@ pub struct DecompressArgs {
     /// Decode only the first J components of each plane.
     #[arg(short = 'k', long = "rank", value_name = "J", value_parser = parse_rank)]
     pub rank: Option<usize>,
-    /// Allow OUT to be the input file itself.
-    #[arg(long)]
-    pub force: bool,
-    /// Refuse files with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
-    /// Print one JSON object on stdout instead of the report.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub file: FileOptions,
 }
 
 #[derive(Debug, Args)]
@@ -386,10 +365,17 @@ pub struct RdArgs {
     /// Output plot: .svg or .png.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub file: FileOptions,
+}
+
+/// What every command that writes one file takes, besides its own options.
+#[derive(Debug, Args)]
+pub struct FileOptions {
     /// Allow OUT to be the input file itself.
     #[arg(long)]
     pub force: bool,
-    /// Refuse images with more pixels than this.
+    /// Refuse images (or .svdz files) with more pixels than this.
     #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
     pub max_pixels: u64,
     /// Print one JSON object on stdout instead of the report.

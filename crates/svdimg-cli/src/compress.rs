@@ -37,8 +37,8 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         ))
         .into());
     }
-    check_target(&args.output, &input, args.force)?;
-    let picture = input.decode(args.max_pixels)?;
+    check_target(&args.output, &input, args.file.force)?;
+    let picture = input.decode(args.file.max_pixels)?;
     let planes = picture.planes::<f32>(false);
     let color_model = picture.color_model();
     drop(picture);
@@ -79,7 +79,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         ranks: c.ranks.iter().copied().collect(),
         seconds,
     };
-    if args.json {
+    if args.file.json {
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
     let mut out = String::new();
@@ -127,9 +127,9 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         image: Some(args.input.clone()),
         sample: false,
     })?;
-    let output = Output::check(&args.output, &input, args.force)?;
+    let output = Output::check(&args.output, &input, args.file.force)?;
     let limits = Limits {
-        max_pixels: args.max_pixels,
+        max_pixels: args.file.max_pixels,
         ..Limits::default()
     };
     let named = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
@@ -163,7 +163,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
             .collect(),
         seconds,
     };
-    if args.json {
+    if args.file.json {
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
     // In file order (y, cb, cr), not the JSON map's.

@@ -230,13 +230,13 @@ struct ComponentsJson {
 
 pub fn components(args: ComponentsArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
-    let output = Output::check(&args.output, &input, args.force)?;
+    let output = Output::check(&args.output, &input, args.file.force)?;
     if args.count == 0 || args.count > 20 {
         bail!(crate::io::UsageError(
             "--count must be between 1 and 20".into()
         ));
     }
-    let picture = input.decode(args.max_pixels)?;
+    let picture = input.decode(args.file.max_pixels)?;
     let planes = picture.planes::<f64>(true);
     let f = Factors::compute_with(planes.matrix(0), faer::Par::rayon(0))
         .map_err(|e| anyhow!("'{}': {e}", input.name))?;
@@ -244,7 +244,7 @@ pub fn components(args: ComponentsArgs) -> Result<()> {
     let difference = component_sum_difference(&f, &items);
     let image = figures::components(&items)?;
     output.write(&svdimg::encode(&image, output.format)?)?;
-    if args.json {
+    if args.file.json {
         let json = ComponentsJson {
             output: args.output.display().to_string(),
             sigmas: items.iter().map(|c| c.sigma).collect(),

@@ -40,8 +40,8 @@ struct PointJson {
 pub fn run(args: RdArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
     let ext = plot_extension(&args.output, "the rate–distortion plot")?;
-    check_target(&args.output, &input, args.force)?;
-    let picture = input.decode(args.max_pixels)?;
+    check_target(&args.output, &input, args.file.force)?;
+    let picture = input.decode(args.file.max_pixels)?;
     let planes = picture.planes::<f32>(false);
     let (w, h) = (planes.width, planes.height);
     let pixels = (w * h) as f64;
@@ -70,7 +70,7 @@ pub fn run(args: RdArgs) -> Result<()> {
             (key, row)
         })
         .collect();
-    if args.json {
+    if args.file.json {
         let json = RdJson {
             output: args.output.display().to_string(),
             width: w,
