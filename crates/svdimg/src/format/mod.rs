@@ -469,13 +469,16 @@ impl Search<'_> {
         delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE)
     }
 
-    /// Ranks and steps for weighted threshold `t`.
+    /// Ranks and steps for weighted threshold `t`; components with σ = 0 are never kept.
     fn plan(&self, t: f64) -> Plan {
         (0..self.factors.len())
             .map(|p| {
                 let tau = t / self.weights[p].sqrt();
                 let s = self.factors[p].singular_values();
-                let k = s.iter().take_while(|&&x| f64::from(x) >= tau).count();
+                let k = s
+                    .iter()
+                    .take_while(|&&x| x > 0.0 && f64::from(x) >= tau)
+                    .count();
                 (k, self.step(p, tau))
             })
             .collect()

@@ -165,6 +165,23 @@ fn a_flat_colour_image_keeps_its_colour_at_rank_one() {
 }
 
 #[test]
+fn a_black_image_stores_no_components_and_decodes_exactly() {
+    let black = Picture::from_image(DynamicImage::ImageRgb8(image::RgbImage::new(30, 20)))
+        .planes::<f32>(false);
+    for target in [
+        Target::Psnr(35.0),
+        Target::MaxBytes(100),
+        Target::Energy(0.9),
+    ] {
+        let c = compress(&black, &options(target, ColorChoice::Auto)).unwrap();
+        assert_eq!(c.ranks, vec![("y", 0), ("cb", 0), ("cr", 0)], "{target:?}");
+        assert!(c.bytes.len() <= 100 && c.psnr_db.is_infinite());
+        let d = decompress(&c.bytes, &DecompressOptions::default()).unwrap();
+        assert!(d.color.iter().all(|p| p.data.iter().all(|&x| x == 0.0)));
+    }
+}
+
+#[test]
 fn energy_target_keeps_the_share_asked_for() {
     let planes = sample();
     let gray = Planes {
