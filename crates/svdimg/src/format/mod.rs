@@ -672,7 +672,7 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
         (_, Method::Auto) if m * n <= 1 << 20 => short,
         _ => short.min(64.max(short / 16)),
     };
-    let plan = loop {
+    let (stored, search) = loop {
         let method = match options.method {
             Method::Auto if k == short => Method::Exact,
             Method::Auto => Method::Randomized,
@@ -709,7 +709,6 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
         }
         k = (2 * k).min(short);
     };
-    let (stored, search) = plan;
     let bytes = encode(&stored);
     // Measure what a reader of the file gets.
     let decoded = decompress(
@@ -739,6 +738,15 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
             .map(|p| &p.data[..])
             .collect::<Vec<_>>(),
     );
+    // The search measured this same decode; the check keeps the promise explicit.
+    if let Target::Psnr(db) = options.target {
+        if psnr_db < db {
+            return Err(Error::new(
+                crate::ErrorKind::Numerical,
+                format!("the decoded file reaches {psnr_db:.4} dB, below the {db} dB target"),
+            ));
+        }
+    }
     let ssim = rounded
         .iter()
         .zip(&search.reference)
