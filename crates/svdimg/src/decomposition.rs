@@ -196,7 +196,7 @@ impl<'a, T: Scalar> Approximator<'a, T> {
 }
 
 /// Elements per parallel work item in the per-pixel passes.
-const CHUNK: usize = 1 << 16;
+pub(crate) const CHUNK: usize = 1 << 16;
 
 /// Measures planes one at a time and writes them into the output image, so that only one
 /// reconstructed plane needs to exist at once.

@@ -23,6 +23,7 @@ mod vectors;
 use faer::{Mat, MatMut, Par};
 use rayon::prelude::*;
 
+use crate::decomposition::CHUNK;
 use crate::picture::quantize;
 use crate::{
     metrics, Error, Factors, Limits, Method, Plane, PlaneName, Planes, Randomized, Result, REC709,
@@ -551,7 +552,6 @@ impl Search<'_> {
     /// The squared level differences are integers, so their sum is exact and the same
     /// every run.
     fn psnr(&self, decoded: &[&[f32]]) -> f64 {
-        const CHUNK: usize = 1 << 16;
         let max = self.max;
         let mut sum = 0.0;
         for (d, levels) in decoded.iter().zip(self.levels) {
