@@ -1,8 +1,8 @@
 //! The exact thin SVD of one matrix, `A = U diag(s) Vᵀ`.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::svd::{self, ComputeSvdVectors};
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::linalg::svd::{self, ComputeSvdVectors, SvdParams};
+use faer::{Accum, Auto, Mat, MatMut, MatRef, Par, Spec};
 
 use crate::{Error, ErrorKind, Result, Scalar};
 
@@ -169,7 +169,8 @@ fn run_svd<T: Scalar>(
     let (mut u, mut v) = (cols(m), cols(n));
     let mut s = faer::diag::Diag::<T>::zeros(r);
     if r > 0 {
-        let scratch = svd::svd_scratch::<T>(m, n, vectors, vectors, par, Default::default());
+        let params = svd_params::<T>(m, n);
+        let scratch = svd::svd_scratch::<T>(m, n, vectors, vectors, par, params);
         let mut buffer = MemBuffer::try_new(scratch).map_err(|_| {
             Error::new(
                 ErrorKind::LimitExceeded,
@@ -183,7 +184,7 @@ fn run_svd<T: Scalar>(
             v.as_mut().map(|v| v.as_mut()),
             par,
             MemStack::new(&mut buffer),
-            Default::default(),
+            params,
         )
         .map_err(|_| {
             Error::new(
@@ -197,6 +198,25 @@ fn run_svd<T: Scalar>(
     }
     Ok((u, s.column_vector().iter().copied().collect(), v))
 }
+
+/// faer's SVD settings for an m×n matrix. faer bidiagonalises the matrix directly unless
+/// its long side is over 11/6 of its short side, when it takes a QR factorisation first.
+/// The direct bidiagonalisation streams the whole trailing matrix through memory at every
+/// step; once the matrix is large, a QR first (which runs at matrix-product speed) and a
+/// bidiagonalisation of the square R are faster from an aspect ratio of 1.2. Measured with
+/// `cargo run --release -p svdimg --example qr_first` (docs/BENCHMARKS.md): below a short
+/// side of about 1800 the QR costs more than it saves.
+fn svd_params<T: Scalar>(m: usize, n: usize) -> Spec<SvdParams, T> {
+    let mut params = <SvdParams as Auto<T>>::auto();
+    let (short, long) = (m.min(n), m.max(n));
+    if short >= QR_FIRST_MIN_SHORT_SIDE && long * 5 >= short * 6 {
+        params.qr_ratio_threshold = 1.0;
+    }
+    params.into()
+}
+
+/// The short side from which [`svd_params`] takes a QR first (for long ≥ 1.2 × short).
+const QR_FIRST_MIN_SHORT_SIDE: usize = 1800;
 
 /// Makes the largest-magnitude entry of each of the first `r` columns of `u` positive,
 /// flipping the matching column of `v` with it.

@@ -1,6 +1,7 @@
 //! Integration tests for the svdimg library (one test binary, several modules).
 
 mod degenerate;
+mod exact;
 mod format;
 mod metrics;
 mod randomized;
