@@ -91,7 +91,7 @@ pub use metrics::{
 pub use picture::{
     encode, quantize, to_image, ColorModel, OutputFormat, Picture, Plane, PlaneName, Planes, REC709,
 };
-pub use randomized::{Method, Randomized};
+pub use randomized::{sketch, Method, Randomized};
 pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 

@@ -123,9 +123,7 @@ impl<T: Scalar> Factors<T> {
             ));
         }
         let one = T::from_f64(1.0);
-        let omega = gaussian::<T>(n, l, settings.seed);
-        let mut y = Mat::<T>::zeros(m, l);
-        faer::linalg::matmul::matmul(y.as_mut(), Accum::Replace, a, omega.as_ref(), one, par);
+        let mut y = sketch(a, l, settings.seed, par);
         let mut q = y.qr().compute_thin_Q();
         let mut z = Mat::<T>::zeros(n, l);
         for _ in 0..settings.power_iterations {
@@ -160,6 +158,16 @@ impl<T: Scalar> Factors<T> {
         factors.fix_signs();
         Ok(factors)
     }
+}
+
+/// The sketch phase of [`Factors::compute_randomized`]: `Y = A·Ω` for an n×`l` Gaussian
+/// test matrix Ω drawn from `seed`. Y's columns span (nearly) the leading range of `a`.
+pub fn sketch<T: Scalar>(a: MatRef<'_, T>, l: usize, seed: u64, par: Par) -> Mat<T> {
+    let omega = gaussian::<T>(a.ncols(), l, seed);
+    let mut y = Mat::<T>::zeros(a.nrows(), l);
+    let one = T::from_f64(1.0);
+    faer::linalg::matmul::matmul(y.as_mut(), Accum::Replace, a, omega.as_ref(), one, par);
+    y
 }
 
 /// An `rows × cols` matrix of independent standard normal samples, from `seed`.
