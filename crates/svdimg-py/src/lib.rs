@@ -4,12 +4,13 @@
 //! `python/svdimg/__init__.py` validates, converts and reshapes), releases the GIL, and
 //! calls the svdimg library. Arrays are read in place, without a copy.
 
-use faer::{MatMut, MatRef, Par};
+use faer::{Mat, MatMut, MatRef, Par};
 use numpy::ndarray::{Array1, Array2, Array3};
 use numpy::{Element, IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
+use rayon::prelude::*;
 use svdimg::image::DynamicImage;
 use svdimg::{ErrorKind, Factors, Limits, Method, Randomized, Scalar};
 
@@ -46,77 +47,133 @@ fn to_numpy<'py, T: Element + Scalar>(
     Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)]).into_pyarray(py)
 }
 
-/// Calls `$body` with `$a` extracted as a float32 or float64 2-D array.
+/// Calls `$body` with `$a` extracted as a float32 or float64 array of type `$array`.
 macro_rules! with_float {
-    ($a:expr, |$x:ident| $body:expr) => {
-        if let Ok($x) = $a.extract::<PyReadonlyArray2<f32>>() {
+    ($a:expr, $array:ident, $what:literal, |$x:ident| $body:expr) => {
+        if let Ok($x) = $a.extract::<$array<f32>>() {
             $body
-        } else if let Ok($x) = $a.extract::<PyReadonlyArray2<f64>>() {
+        } else if let Ok($x) = $a.extract::<$array<f64>>() {
             $body
         } else {
-            Err(PyTypeError::new_err(
-                "expected a float32 or float64 2-D array",
-            ))
+            Err(PyTypeError::new_err(concat!(
+                "expected a float32 or float64 ",
+                $what,
+                " array"
+            )))
         }
     };
 }
 
+/// The matrices of a (B, M, N) C-contiguous stack as faer views, without a copy.
+fn stack<'a, T: Element + Scalar>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Vec<MatRef<'a, T>>> {
+    let (b, m, n) = a.as_array().dim();
+    let data = contiguous(a.as_slice())?;
+    Ok((0..b)
+        .map(|i| MatRef::from_row_major_slice(&data[i * m * n..(i + 1) * m * n], m, n))
+        .collect())
+}
+
+/// Matrices of one shape as a new (B, rows, cols) row-major NumPy array, each transposed
+/// when `transpose` is set.
+fn stack_to_numpy<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    mats: &[Mat<T>],
+    rows: usize,
+    cols: usize,
+    transpose: bool,
+) -> Bound<'py, numpy::PyArray3<T>> {
+    Array3::from_shape_fn((mats.len(), rows, cols), |(b, i, j)| {
+        if transpose {
+            mats[b][(j, i)]
+        } else {
+            mats[b][(i, j)]
+        }
+    })
+    .into_pyarray(py)
+}
+
 fn svd_impl<'py, T: Element + Scalar>(
     py: Python<'py>,
-    a: PyReadonlyArray2<'py, T>,
+    a: PyReadonlyArray3<'py, T>,
     full_matrices: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let view = matrix(&a)?;
-    let (u, s, v) = py
+    let (_, m, n) = a.as_array().dim();
+    let views = stack(&a)?;
+    // Matrices in parallel, each on faer's parallel kernels too: one rayon pool, so the
+    // cores are shared, not oversubscribed (as svdimg's colour planes are).
+    let parts = py
         .detach(|| {
-            if full_matrices {
-                Factors::compute_full(view, Par::rayon(0))
-            } else {
-                Factors::compute_with(view, Par::rayon(0)).map(|f| {
-                    (
-                        f.u().to_owned(),
-                        f.singular_values().to_vec(),
-                        f.v().to_owned(),
-                    )
+            views
+                .par_iter()
+                .map(|&view| {
+                    if full_matrices {
+                        Factors::compute_full(view, Par::rayon(0))
+                    } else {
+                        Factors::compute_with(view, Par::rayon(0)).map(|f| {
+                            (
+                                f.u().to_owned(),
+                                f.singular_values().to_vec(),
+                                f.v().to_owned(),
+                            )
+                        })
+                    }
                 })
-            }
+                .collect::<svdimg::Result<Vec<_>>>()
         })
         .map_err(py_err)?;
-    let s = Array1::from_vec(s).into_pyarray(py);
+    let r = m.min(n);
+    let (ucols, vrows) = if full_matrices { (m, n) } else { (r, r) };
+    let (us, rest): (Vec<_>, Vec<_>) = parts.into_iter().map(|(u, s, v)| (u, (s, v))).unzip();
+    let (ss, vs): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
+    let s = Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i]).into_pyarray(py);
     Ok((
-        to_numpy(py, u.as_ref(), false),
+        stack_to_numpy(py, &us, m, ucols, false),
         s,
-        to_numpy(py, v.as_ref(), true),
+        stack_to_numpy(py, &vs, vrows, n, true),
     )
         .into_pyobject(py)?
         .into_any())
 }
 
-/// `(U, S, Vh)` of a 2-D float array: full (U m×m, Vh n×n) or thin (r = min(m, n)).
+/// `(U, S, Vh)` of each matrix of a (B, M, N) float stack, matrices in parallel: full
+/// (U (B, M, M), Vh (B, N, N)) or thin (r = min(M, N)).
 #[pyfunction]
 fn svd<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     full_matrices: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    with_float!(a, |x| svd_impl(py, x, full_matrices))
+    with_float!(a, PyReadonlyArray3, "3-D", |x| svd_impl(
+        py,
+        x,
+        full_matrices
+    ))
 }
 
 fn singular_values_impl<'py, T: Element + Scalar>(
     py: Python<'py>,
-    a: PyReadonlyArray2<'py, T>,
+    a: PyReadonlyArray3<'py, T>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let view = matrix(&a)?;
-    let s = py
-        .detach(|| Factors::singular_values_of(view, Par::rayon(0)))
+    let (_, m, n) = a.as_array().dim();
+    let views = stack(&a)?;
+    let ss = py
+        .detach(|| {
+            views
+                .par_iter()
+                .map(|&view| Factors::singular_values_of(view, Par::rayon(0)))
+                .collect::<svdimg::Result<Vec<_>>>()
+        })
         .map_err(py_err)?;
-    Ok(Array1::from_vec(s).into_pyarray(py).into_any())
+    let r = m.min(n);
+    Ok(Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i])
+        .into_pyarray(py)
+        .into_any())
 }
 
-/// The singular values of a 2-D float array, descending.
+/// The singular values of each matrix of a (B, M, N) float stack, descending: (B, r).
 #[pyfunction]
 fn singular_values<'py>(py: Python<'py>, a: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    with_float!(a, |x| singular_values_impl(py, x))
+    with_float!(a, PyReadonlyArray3, "3-D", |x| singular_values_impl(py, x))
 }
 
 fn parse_method(method: &str) -> PyResult<Method> {
@@ -163,7 +220,9 @@ fn truncated_svd<'py>(
     seed: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let method = parse_method(method)?;
-    with_float!(a, |x| truncated_impl(py, x, k, method, seed))
+    with_float!(a, PyReadonlyArray2, "2-D", |x| truncated_impl(
+        py, x, k, method, seed
+    ))
 }
 
 fn approximate_impl<'py, T: Element + Scalar>(

@@ -76,6 +76,22 @@ def test_tutorial_batched_colour_steps():
     assert np.allclose(svdimg.svd(img_array_transposed, compute_uv=False), s)
 
 
+def test_a_stack_is_factored_matrix_by_matrix_in_order():
+    # (2, 3, 5, 4): six matrices factored in parallel; each must come back in its own place,
+    # equal to the 2-D call on that matrix.
+    stack = np.random.default_rng(7).standard_normal((2, 3, 5, 4))
+    for full in (True, False):
+        U, s, Vt = svdimg.svd(stack, full_matrices=full)
+        for i in range(2):
+            for j in range(3):
+                u1, s1, vt1 = svdimg.svd(stack[i, j], full_matrices=full)
+                assert np.array_equal(U[i, j], u1) and np.array_equal(Vt[i, j], vt1)
+                assert np.array_equal(s[i, j], s1)
+    values = svdimg.svd(stack.astype(np.float32), compute_uv=False)
+    assert values.shape == (2, 3, 4) and values.dtype == np.float32
+    assert np.allclose(values, np.linalg.svd(stack, compute_uv=False), rtol=1e-5)
+
+
 def test_float32_stays_float32_and_ints_become_float64():
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
     U, s, Vt = svdimg.svd(a, full_matrices=False)

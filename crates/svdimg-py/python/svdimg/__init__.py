@@ -79,7 +79,7 @@ def _positive(k: Any, name: str) -> int:
 def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True):
     """Singular value decomposition, like ``np.linalg.svd``.
 
-    ``a`` is a real (..., M, N) array; a stack is factored matrix by matrix. float32 stays
+    ``a`` is a real (..., M, N) array; the matrices of a stack are factored in parallel. float32 stays
     float32; other real types are computed in float64. Returns ``(U, S, Vh)`` with
     ``a = U @ diag(S) @ Vh``: U is (..., M, M) and Vh (..., N, N) with
     ``full_matrices=True``, (..., M, K) and (..., K, N) with K = min(M, N) otherwise; or
@@ -98,10 +98,9 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True):
     batch, (m, n) = arr.shape[:-2], arr.shape[-2:]
     flat = arr.reshape((-1, m, n))
     if not compute_uv:
-        s = np.stack([_native.singular_values(x) for x in flat])
+        s = _native.singular_values(flat)
         return s.reshape(batch + s.shape[1:])
-    parts = [_native.svd(x, bool(full_matrices)) for x in flat]
-    u, s, vh = (np.stack(p) for p in zip(*parts))
+    u, s, vh = _native.svd(flat, bool(full_matrices))
     return (
         u.reshape(batch + u.shape[1:]),
         s.reshape(batch + s.shape[1:]),
