@@ -1,7 +1,8 @@
 //! Measures when a QR factorisation before faer's bidiagonalisation pays off: the rule in
 //! `svd_params` (crates/svdimg/src/factors.rs). For each shape it times faer's thin SVD with
 //! faer's own setting (QR first only from an aspect ratio of 11/6) and with a QR first,
-//! interleaved, best of three.
+//! interleaved, best of three. The last column is faer's bidiagonalisation alone, the step
+//! both settings spend most of their time in (`scripts/gebrd_timing.py` times OpenBLAS's).
 //!
 //! `cargo run --release -p svdimg --example qr_first [f32|f64] [MxN ...]`
 
@@ -31,8 +32,8 @@ fn main() {
     } else {
         shapes
     };
-    println!("| shape | type | faer's setting (s) | QR first (s) | speed-up |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| shape | type | faer's setting (s) | QR first (s) | speed-up | bidiagonalisation alone (s) |");
+    println!("|---|---|---:|---:|---:|---:|");
     for (m, n) in shapes {
         if f32_only {
             compare::<f32>(m, n);
@@ -56,10 +57,11 @@ fn compare<T: Scalar>(m: usize, n: usize) {
         qr_ratio_threshold: 1.0,
         ..faer_default
     };
-    let (mut plain, mut qr) = (f64::MAX, f64::MAX);
+    let (mut plain, mut qr, mut bidiag) = (f64::MAX, f64::MAX, f64::MAX);
     for _ in 0..3 {
         plain = plain.min(time_thin_svd(&a, faer_default));
         qr = qr.min(time_thin_svd(&a, qr_first));
+        bidiag = bidiag.min(time_bidiag(&a));
     }
     let name = if T::PRECISION == svdimg::Precision::F32 {
         "f32"
@@ -67,7 +69,7 @@ fn compare<T: Scalar>(m: usize, n: usize) {
         "f64"
     };
     println!(
-        "| {m}×{n} | {name} | {plain:.3} | {qr:.3} | {:.2} |",
+        "| {m}×{n} | {name} | {plain:.3} | {qr:.3} | {:.2} | {bidiag:.3} |",
         plain / qr
     );
 }
@@ -92,5 +94,31 @@ fn time_thin_svd<T: Scalar>(a: &Mat<T>, params: SvdParams) -> f64 {
         params.into(),
     )
     .expect("svd");
+    start.elapsed().as_secs_f64()
+}
+
+/// faer's bidiagonalisation of the matrix (transposed to tall, as faer's SVD does).
+fn time_bidiag<T: Scalar>(a: &Mat<T>) -> f64 {
+    let tall = if a.nrows() >= a.ncols() {
+        a.to_owned()
+    } else {
+        a.transpose().to_owned()
+    };
+    let (m, n) = tall.shape();
+    let mut work = tall;
+    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(m, n);
+    let (mut left, mut right) = (Mat::<T>::zeros(bs, n), Mat::<T>::zeros(bs, n - 1));
+    let par = Par::rayon(0);
+    let scratch = svd::bidiag::bidiag_in_place_scratch::<T>(m, n, par, Default::default());
+    let mut buffer = MemBuffer::new(scratch);
+    let start = Instant::now();
+    svd::bidiag::bidiag_in_place(
+        work.as_mut(),
+        left.as_mut(),
+        right.as_mut(),
+        par,
+        MemStack::new(&mut buffer),
+        Default::default(),
+    );
     start.elapsed().as_secs_f64()
 }
