@@ -73,6 +73,16 @@ fn stack<'a, T: Element + Scalar>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Ve
         .collect())
 }
 
+/// `f` on every matrix of a stack, matrices in parallel; each call may use faer's parallel
+/// kernels too: one rayon pool, so the cores are shared, not oversubscribed (as svdimg's
+/// colour planes are).
+fn each_in_parallel<T: Scalar, R: Send>(
+    views: &[MatRef<'_, T>],
+    f: impl Fn(MatRef<'_, T>) -> svdimg::Result<R> + Sync,
+) -> svdimg::Result<Vec<R>> {
+    views.par_iter().map(|&view| f(view)).collect()
+}
+
 /// Matrices of one shape as a new (B, rows, cols) row-major NumPy array, each transposed
 /// when `transpose` is set.
 fn stack_to_numpy<'py, T: Element + Scalar>(
@@ -99,26 +109,21 @@ fn svd_impl<'py, T: Element + Scalar>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (_, m, n) = a.as_array().dim();
     let views = stack(&a)?;
-    // Matrices in parallel, each on faer's parallel kernels too: one rayon pool, so the
-    // cores are shared, not oversubscribed (as svdimg's colour planes are).
     let parts = py
         .detach(|| {
-            views
-                .par_iter()
-                .map(|&view| {
-                    if full_matrices {
-                        Factors::compute_full(view, Par::rayon(0))
-                    } else {
-                        Factors::compute_with(view, Par::rayon(0)).map(|f| {
-                            (
-                                f.u().to_owned(),
-                                f.singular_values().to_vec(),
-                                f.v().to_owned(),
-                            )
-                        })
-                    }
-                })
-                .collect::<svdimg::Result<Vec<_>>>()
+            each_in_parallel(&views, |view| {
+                if full_matrices {
+                    Factors::compute_full(view, Par::rayon(0))
+                } else {
+                    Factors::compute_with(view, Par::rayon(0)).map(|f| {
+                        (
+                            f.u().to_owned(),
+                            f.singular_values().to_vec(),
+                            f.v().to_owned(),
+                        )
+                    })
+                }
+            })
         })
         .map_err(py_err)?;
     let r = m.min(n);
@@ -158,10 +163,9 @@ fn singular_values_impl<'py, T: Element + Scalar>(
     let views = stack(&a)?;
     let ss = py
         .detach(|| {
-            views
-                .par_iter()
-                .map(|&view| Factors::singular_values_of(view, Par::rayon(0)))
-                .collect::<svdimg::Result<Vec<_>>>()
+            each_in_parallel(&views, |view| {
+                Factors::singular_values_of(view, Par::rayon(0))
+            })
         })
         .map_err(py_err)?;
     let r = m.min(n);
