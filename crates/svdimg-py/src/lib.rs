@@ -102,6 +102,15 @@ fn stack_to_numpy<'py, T: Element + Scalar>(
     .into_pyarray(py)
 }
 
+/// Equal-length rows (one per matrix of a stack) as a new (B, len) NumPy array.
+fn rows_to_numpy<'py, T: Element + Scalar>(
+    py: Python<'py>,
+    rows: &[Vec<T>],
+    len: usize,
+) -> Bound<'py, numpy::PyArray2<T>> {
+    Array2::from_shape_fn((rows.len(), len), |(b, i)| rows[b][i]).into_pyarray(py)
+}
+
 fn svd_impl<'py, T: Element + Scalar>(
     py: Python<'py>,
     a: PyReadonlyArray3<'py, T>,
@@ -128,12 +137,15 @@ fn svd_impl<'py, T: Element + Scalar>(
         .map_err(py_err)?;
     let r = m.min(n);
     let (ucols, vrows) = if full_matrices { (m, n) } else { (r, r) };
-    let (us, rest): (Vec<_>, Vec<_>) = parts.into_iter().map(|(u, s, v)| (u, (s, v))).unzip();
-    let (ss, vs): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
-    let s = Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i]).into_pyarray(py);
+    let (mut us, mut ss, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+    for (u, s, v) in parts {
+        us.push(u);
+        ss.push(s);
+        vs.push(v);
+    }
     Ok((
         stack_to_numpy(py, &us, m, ucols, false),
-        s,
+        rows_to_numpy(py, &ss, r),
         stack_to_numpy(py, &vs, vrows, n, true),
     )
         .into_pyobject(py)?
@@ -169,9 +181,7 @@ fn singular_values_impl<'py, T: Element + Scalar>(
         })
         .map_err(py_err)?;
     let r = m.min(n);
-    Ok(Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i])
-        .into_pyarray(py)
-        .into_any())
+    Ok(rows_to_numpy(py, &ss, r).into_any())
 }
 
 /// The singular values of each matrix of a (B, M, N) float stack, descending: (B, r).

@@ -62,7 +62,7 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, randomized: bool, 
             let y = svdimg::sketch(a, l, Randomized::default().seed, par);
             t_sketch = t_sketch.min(start.elapsed().as_secs_f64());
             drop(y);
-            t_plain = t_plain.min(sketch_seconds(a, l, par));
+            t_plain = t_plain.min(plain_product_seconds(a, l, par));
         }
         format!(
             ",\"sketch_gflops\":{},\"matmul_gflops\":{}",
@@ -83,7 +83,7 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, randomized: bool, 
 
 /// The best of five timings of a plain product A·Ω (m×n by n×l, a fixed Ω) into a
 /// preallocated m×l matrix, after one untimed warm-up run (thread pool start, first touch).
-fn sketch_seconds<T: Scalar>(a: MatRef<'_, T>, l: usize, par: Par) -> f64 {
+fn plain_product_seconds<T: Scalar>(a: MatRef<'_, T>, l: usize, par: Par) -> f64 {
     let (m, n) = a.shape();
     let omega = Mat::<T>::from_fn(n, l, |i, j| {
         T::from_f64(((i * 31 + j * 17) % 7) as f64 - 3.0)
