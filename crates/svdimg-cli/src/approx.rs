@@ -39,7 +39,7 @@ pub fn run(args: ApproxArgs) -> Result<()> {
     let start = Instant::now();
     let mut input = Input::read(&args.source)?;
     let output = Output::check(&args.output, &input, args.force)?;
-    let picture = input.decode(args.common.max_pixels)?;
+    let picture = input.decode(&args.common.decode)?;
     input.bytes = Vec::new(); // the file's bytes are decoded: free them
     let (report, method) = match args.common.precision {
         PrecisionArg::F32 => write::<f32>(&args, &input, picture, &output)?,

@@ -109,12 +109,41 @@ pub struct Common {
     /// Floating-point precision of the SVD.
     #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
     pub precision: PrecisionArg,
-    /// Refuse images with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// Print one JSON object on stdout instead of the report.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How an image file is read.
+#[derive(Debug, Args)]
+pub struct DecodeArgs {
+    /// Refuse images (or .svdz files) with more pixels than this.
+    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
+    pub max_pixels: u64,
+    /// Accept an image file that is cut short, with a warning saying where its data ends.
+    /// The decoder fills what is missing (a JPEG's lost rows come out gray), so every
+    /// number then describes a partly invented picture. Without this flag such a file is
+    /// an error.
+    #[arg(long)]
+    pub allow_truncated: bool,
+}
+
+impl DecodeArgs {
+    pub fn options(&self) -> svdimg::DecodeOptions {
+        svdimg::DecodeOptions {
+            limits: self.limits(),
+            allow_truncated: self.allow_truncated,
+        }
+    }
+
+    pub fn limits(&self) -> svdimg::Limits {
+        svdimg::Limits {
+            max_pixels: self.max_pixels,
+            ..svdimg::Limits::default()
+        }
+    }
 }
 
 /// How the SVD is computed.
@@ -219,9 +248,8 @@ pub struct TourArgs {
     /// The rank of the approximations the tour writes and checks.
     #[arg(short = 'k', long = "rank", value_name = "K", default_value_t = 10, value_parser = parse_rank)]
     pub rank: usize,
-    /// Refuse images with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -375,9 +403,8 @@ pub struct FileOptions {
     /// Allow OUT to be the input file itself.
     #[arg(long)]
     pub force: bool,
-    /// Refuse images (or .svdz files) with more pixels than this.
-    #[arg(long, value_name = "N", default_value_t = svdimg::Limits::default().max_pixels)]
-    pub max_pixels: u64,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
     /// Print one JSON object on stdout instead of the report.
     #[arg(long)]
     pub json: bool,

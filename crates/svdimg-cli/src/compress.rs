@@ -38,7 +38,7 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         .into());
     }
     check_target(&args.output, &input, args.file.force)?;
-    let picture = input.decode(args.file.max_pixels)?;
+    let picture = input.decode(&args.file.decode)?;
     let planes = picture.planes::<f32>(false);
     let color_model = picture.color_model();
     drop(picture);
@@ -128,10 +128,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         sample: false,
     })?;
     let output = Output::check(&args.output, &input, args.file.force)?;
-    let limits = Limits {
-        max_pixels: args.file.max_pixels,
-        ..Limits::default()
-    };
+    let limits = args.file.decode.limits();
     let named = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
     let info = svdimg::inspect(&input.bytes, &limits).map_err(named)?;
     let options = DecompressOptions {
@@ -199,11 +196,7 @@ struct SvdzInfoJson<'a> {
 }
 
 /// `svdimg info FILE.svdz`: what the header says.
-pub fn info(input: &Input, json: bool, max_pixels: u64) -> Result<()> {
-    let limits = Limits {
-        max_pixels,
-        ..Limits::default()
-    };
+pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
     let i: SvdzInfo =
         svdimg::inspect(&input.bytes, &limits).map_err(|e| anyhow!("'{}': {e}", input.name))?;
     let bpp = 8.0 * i.bytes as f64 / (i.width * i.height) as f64;

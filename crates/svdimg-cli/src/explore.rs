@@ -106,7 +106,7 @@ pub fn spectrum(args: SpectrumArgs) -> Result<()> {
     let path = &args.output;
     let ext = crate::io::plot_extension(path, "the spectrum")?;
     check_target(path, &input, args.force)?;
-    let picture = input.decode(args.common.max_pixels)?;
+    let picture = input.decode(&args.common.decode)?;
     let series = match args.common.precision {
         PrecisionArg::F32 => spectrum_of::<f32>(&input, &picture, args.common.gray)?,
         PrecisionArg::F64 => spectrum_of::<f64>(&input, &picture, args.common.gray)?,
@@ -166,7 +166,7 @@ struct GalleryTile {
 pub fn gallery(args: GalleryArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
     let output = Output::check(&args.output, &input, args.force)?;
-    let picture = input.decode(args.common.max_pixels)?;
+    let picture = input.decode(&args.common.decode)?;
     let reports = match args.common.precision {
         PrecisionArg::F32 => gallery_of::<f32>(&args, &input, &picture, &output)?,
         PrecisionArg::F64 => gallery_of::<f64>(&args, &input, &picture, &output)?,
@@ -236,7 +236,7 @@ pub fn components(args: ComponentsArgs) -> Result<()> {
             "--count must be between 1 and 20".into()
         ));
     }
-    let picture = input.decode(args.file.max_pixels)?;
+    let picture = input.decode(&args.file.decode)?;
     let planes = picture.planes::<f64>(true);
     let f = Factors::compute_with(planes.matrix(0), faer::Par::rayon(0))
         .map_err(|e| anyhow!("'{}': {e}", input.name))?;

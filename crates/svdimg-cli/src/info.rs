@@ -33,9 +33,9 @@ struct PlaneJson<'a, T> {
 pub fn run(args: InfoArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
     if svdimg::is_svdz(&input.bytes) {
-        return crate::compress::info(&input, args.common.json, args.common.max_pixels);
+        return crate::compress::info(&input, args.common.json, args.common.decode.limits());
     }
-    let picture = input.decode(args.common.max_pixels)?;
+    let picture = input.decode(&args.common.decode)?;
     match args.common.precision {
         PrecisionArg::F32 => report::<f32>(&args, &input, &picture),
         PrecisionArg::F64 => report::<f64>(&args, &input, &picture),

@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
-use svdimg::{ErrorKind, Limits, OutputFormat, Picture};
+use svdimg::{ErrorKind, OutputFormat, Picture};
 
-use crate::cli::Source;
+use crate::cli::{DecodeArgs, Source};
+
+/// How the library's error for a cut-off file begins.
+const TRUNCATED: &str = "the image is truncated";
 
 /// An error caused by how the command was called: exit code 2.
 #[derive(Debug)]
@@ -61,20 +64,34 @@ impl Input {
         }
     }
 
-    /// Decodes the image, naming the file and hinting at --max-pixels when over the limit.
-    pub fn decode(&self, max_pixels: u64) -> Result<Picture> {
-        let limits = Limits {
-            max_pixels,
-            ..Limits::default()
-        };
-        Picture::decode(&self.bytes, &limits).map_err(|e| {
+    /// Decodes the image, naming the file and hinting at --max-pixels when over the limit
+    /// and at --allow-truncated when cut short. An accepted truncated file gets a warning
+    /// on stderr.
+    pub fn decode(&self, args: &DecodeArgs) -> Result<Picture> {
+        let picture = Picture::decode_with(&self.bytes, &args.options()).map_err(|e| {
             let hint = if e.kind() == ErrorKind::LimitExceeded {
                 " (raise it with --max-pixels)"
+            } else if e.message().starts_with(TRUNCATED) {
+                " (pass --allow-truncated to decode what is there)"
             } else {
                 ""
             };
             anyhow!("'{}': {e}{hint}", self.name)
-        })
+        })?;
+        if let Some(t) = picture.truncation() {
+            let missing = match (t.missing_bytes(), t.expected_len()) {
+                (Some(m), Some(e)) => format!(
+                    "{m} of its {e} bytes are missing ({:.2}%) and the decoder filled them in",
+                    100.0 * m as f64 / e as f64
+                ),
+                _ => "the decoder filled in what is missing".into(),
+            };
+            eprintln!(
+                "warning: '{}': the image is truncated ({t}); {missing}",
+                self.name
+            );
+        }
+        Ok(picture)
     }
 }
 

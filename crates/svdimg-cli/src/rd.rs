@@ -41,7 +41,7 @@ pub fn run(args: RdArgs) -> Result<()> {
     let input = Input::read(&args.source)?;
     let ext = plot_extension(&args.output, "the rate–distortion plot")?;
     check_target(&args.output, &input, args.file.force)?;
-    let picture = input.decode(args.file.max_pixels)?;
+    let picture = input.decode(&args.file.decode)?;
     let planes = picture.planes::<f32>(false);
     let (w, h) = (planes.width, planes.height);
     let pixels = (w * h) as f64;

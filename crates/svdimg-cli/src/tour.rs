@@ -81,7 +81,7 @@ pub fn run(args: TourArgs) -> Result<()> {
         sample: args.image.is_none(),
     };
     let input = Input::read(&source)?;
-    let picture = input.decode(args.max_pixels)?;
+    let picture = input.decode(&args.decode)?;
     let dir = &args.output;
     if dir.exists() && !dir.is_dir() {
         anyhow::bail!(

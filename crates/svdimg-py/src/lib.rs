@@ -327,11 +327,21 @@ fn image_array<'py>(py: Python<'py>, image: &DynamicImage) -> Bound<'py, PyAny> 
     }
 }
 
-/// Decodes image file bytes: `(array, metadata)`.
+/// Decodes image file bytes: `(array, metadata)`. With `allow_truncated`, a file cut short
+/// decodes when the decoder can fill it in, and `metadata["truncated"]` says where it ends.
 #[pyfunction]
-fn decode<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+#[pyo3(signature = (data, allow_truncated = false))]
+fn decode<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    allow_truncated: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    let options = svdimg::DecodeOptions {
+        limits: Limits::default(),
+        allow_truncated,
+    };
     let picture = py
-        .detach(|| svdimg::Picture::decode(data, &Limits::default()))
+        .detach(|| svdimg::Picture::decode_with(data, &options))
         .map_err(py_err)?;
     let meta = PyDict::new(py);
     meta.set_item("width", picture.width())?;
@@ -340,6 +350,7 @@ fn decode<'py>(py: Python<'py>, data: &[u8]) -> PyResult<(Bound<'py, PyAny>, Bou
     meta.set_item("color", picture.color_model().as_str())?;
     let format = picture.format().map(|f| format!("{f:?}").to_lowercase());
     meta.set_item("format", format)?;
+    meta.set_item("truncated", picture.truncation().map(|t| t.to_string()))?;
     Ok((image_array(py, picture.image()), meta))
 }
 

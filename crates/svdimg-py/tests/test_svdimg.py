@@ -33,7 +33,7 @@ def shared_image(name):
 def test_tutorial_gray_steps_match_numpy_and_the_reference():
     img, meta, ref = shared_image("coffee")
     assert img.shape == (400, 600, 3) and img.dtype == np.uint8
-    assert meta == {"width": 600, "height": 400, "bit_depth": 8, "color": "rgb", "format": "png"}
+    assert meta == {"width": 600, "height": 400, "bit_depth": 8, "color": "rgb", "format": "png", "truncated": None}
     img_array = img / 255
     img_gray = img_array @ [0.2126, 0.7152, 0.0722]
     U, s, Vt = svdimg.svd(img_gray)
@@ -232,6 +232,23 @@ def test_a_decoder_error_names_the_problem():
     with pytest.raises(ValueError, match="corrupt .svdz block: checksum mismatch"):
         svdimg.decompress(bytes(data))
     assert svdimg.decompress(bytes(data), rank=1).shape == img.shape
+
+
+def test_a_truncated_file_is_an_error_unless_allowed(tmp_path):
+    webp = pathlib.Path(__file__).resolve().parents[2] / "svdimg" / "tests" / "data" / "lossy.webp"
+    data = webp.read_bytes()
+    cut = tmp_path / "cut.webp"
+    cut.write_bytes(data[:-1])
+    message = f"the image is truncated (WebP data ends at byte {len(data) - 1} of {len(data)})"
+    with pytest.raises(ValueError) as info:
+        svdimg.load(cut)
+    assert str(info.value) == message
+    with pytest.warns(UserWarning, match=r"cut\.webp'?: the image is truncated \(WebP data ends"):
+        img, meta = svdimg.load(cut, allow_truncated=True)
+    assert img.shape == (128, 128, 3)
+    assert meta["truncated"] == f"WebP data ends at byte {len(data) - 1} of {len(data)}"
+    _, full_meta = svdimg.load(webp)
+    assert full_meta["truncated"] is None
 
 
 # --- the GIL -------------------------------------------------------------------------

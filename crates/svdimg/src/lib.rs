@@ -73,6 +73,7 @@ mod picture;
 mod randomized;
 mod rd;
 mod scalar;
+mod truncation;
 
 pub use decomposition::{
     approximate, approximations, Approximation, Approximator, Decomposition, PlaneReport, Report,
@@ -89,11 +90,13 @@ pub use metrics::{
     retained_energy, ssim, Storage,
 };
 pub use picture::{
-    encode, quantize, to_image, ColorModel, OutputFormat, Picture, Plane, PlaneName, Planes, REC709,
+    encode, quantize, to_image, ColorModel, DecodeOptions, OutputFormat, Picture, Plane, PlaneName,
+    Planes, REC709,
 };
 pub use randomized::{sketch, Method, Randomized};
 pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
+pub use truncation::Truncation;
 
 pub use faer;
 pub use image;

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-use crate::{Error, Limits, Result, Scalar};
+use crate::{truncation, Error, Limits, Result, Scalar, Truncation};
 
 /// What a decoded image is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,23 @@ impl ColorModel {
 pub struct Picture {
     image: DynamicImage,
     format: Option<ImageFormat>,
+    truncation: Option<Truncation>,
+}
+
+/// How [`Picture::decode_with`] treats the bytes it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DecodeOptions {
+    /// Size and memory limits, checked before the pixels are decoded.
+    ///
+    /// Default: [`Limits::default`].
+    pub limits: Limits,
+    /// Accept a file that ends before its format says it should, when the decoder can
+    /// still make a picture of it (it fills what is missing, often with gray). The picture
+    /// then reports it through [`Picture::truncation`]. Without this, such a file is an
+    /// error that says where its data ends.
+    ///
+    /// Default: `false`.
+    pub allow_truncated: bool,
 }
 
 /// The name of a plane.
@@ -119,7 +136,22 @@ impl Picture {
     /// Decodes an image from bytes: PNG, JPEG, GIF (first frame), BMP, TIFF, WebP or PNM.
     ///
     /// The image's dimensions are checked against `limits` before its pixels are decoded.
+    /// A truncated file is an error (see [`DecodeOptions::allow_truncated`]).
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        let options = DecodeOptions {
+            limits: *limits,
+            allow_truncated: false,
+        };
+        Self::decode_with(bytes, &options)
+    }
+
+    /// Decodes an image from bytes with explicit options.
+    ///
+    /// Before any pixel is decoded, the file's container is checked for completeness (PNG's
+    /// IEND chunk, JPEG's end-of-image marker, GIF's trailer, the lengths in BMP, TIFF,
+    /// WebP and PNM headers), and its dimensions against the limits.
+    pub fn decode_with(bytes: &[u8], options: &DecodeOptions) -> Result<Self> {
+        let limits = &options.limits;
         if bytes.is_empty() {
             return Err(Error::input("the file is empty"));
         }
@@ -127,20 +159,34 @@ impl Picture {
             .with_guessed_format()
             .map_err(|e| Error::input(format!("cannot read image: {e}")))?;
         let format = reader.format();
-        if format.is_none() {
+        let Some(known) = format else {
             return Err(Error::input("not a recognised image format"));
+        };
+        let truncation = truncation::find(bytes, known);
+        let truncated = |t: &Truncation| Error::input(format!("the image is truncated ({t})"));
+        if let (Some(t), false) = (&truncation, options.allow_truncated) {
+            return Err(truncated(t));
         }
+        // A decoder that fails on a file known to be cut short is reported as the cut.
+        let fail = |e| match &truncation {
+            Some(t) if !matches!(e, image::ImageError::Limits(_)) => truncated(t),
+            _ => decode_error(e),
+        };
         let mut reader = reader;
         let mut image_limits = image::Limits::default();
         image_limits.max_alloc = Some(limits.max_alloc);
         reader.limits(image_limits);
-        let mut decoder = reader.into_decoder().map_err(decode_error)?;
+        let mut decoder = reader.into_decoder().map_err(fail)?;
         let (w, h) = decoder.dimensions();
         check_size(w as u64, h as u64, limits)?;
-        let orientation = decoder.orientation().map_err(decode_error)?;
-        let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+        let orientation = decoder.orientation().map_err(fail)?;
+        let mut image = DynamicImage::from_decoder(decoder).map_err(fail)?;
         image.apply_orientation(orientation);
-        Ok(Picture { image, format })
+        Ok(Picture {
+            image,
+            format,
+            truncation,
+        })
     }
 
     /// Wraps an in-memory image.
@@ -148,7 +194,14 @@ impl Picture {
         Picture {
             image,
             format: None,
+            truncation: None,
         }
+    }
+
+    /// Where the file's data ended early, when it was decoded with
+    /// [`DecodeOptions::allow_truncated`] and was cut short.
+    pub fn truncation(&self) -> Option<&Truncation> {
+        self.truncation.as_ref()
     }
 
     /// The decoded image.

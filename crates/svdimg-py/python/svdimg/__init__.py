@@ -25,6 +25,7 @@ file format (``compress`` and ``decompress``) and the metrics ``psnr``, ``ssim``
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
@@ -206,16 +207,31 @@ def approximate(image: Any, rank: int, method: str = "auto", seed: int = 0) -> n
     return result
 
 
-def load(path: Union[str, os.PathLike]) -> Tuple[np.ndarray, Dict[str, Any]]:
+def load(
+    path: Union[str, os.PathLike], *, allow_truncated: bool = False
+) -> Tuple[np.ndarray, Dict[str, Any]]:
     """Reads an image file: ``(array, metadata)``.
 
     The array is uint8 or uint16, (H, W) for gray or (H, W, C) with its own channels (2
     gray+alpha, 3 RGB, 4 RGBA); JPEG EXIF orientation is applied, GIF gives its first
-    frame. ``metadata`` has ``width``, ``height``, ``bit_depth``, ``color`` and ``format``.
+    frame. ``metadata`` has ``width``, ``height``, ``bit_depth``, ``color``, ``format`` and
+    ``truncated``.
+
+    A file cut short raises ``ValueError`` ("the image is truncated (JPEG data ends at byte
+    N with no end-of-image marker)"). With ``allow_truncated=True`` it is decoded when the
+    decoder can fill in what is missing, with a ``UserWarning``, and ``metadata["truncated"]``
+    says where the data ends (it is ``None`` for a complete file).
     """
     with open(os.fspath(path), "rb") as f:
         data = f.read()
-    return _native.decode(data)
+    array, meta = _native.decode(data, allow_truncated)
+    if meta["truncated"] is not None:
+        warnings.warn(
+            f"{os.fspath(path)!r}: the image is truncated ({meta['truncated']}); "
+            "the decoder filled in what is missing",
+            stacklevel=2,
+        )
+    return array, meta
 
 
 def load_sample() -> Tuple[np.ndarray, Dict[str, Any]]:

@@ -6,6 +6,7 @@ mod format;
 mod metrics;
 mod randomized;
 mod reference;
+mod truncated;
 
 use std::path::PathBuf;
 
