@@ -20,7 +20,10 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
   fi
 fi
 
-cargo test --workspace --locked
+# Tests run in the release profile, so that they reuse what `cargo run --release -- tour` (the
+# README's first command) already built instead of compiling every dependency a second time.
+# The Python extension (svdimg-py) has no cargo tests; pytest runs it below.
+cargo test --release --locked
 
 # The Python bindings: build the extension into .venv-py and run pytest (tests and the
 # docstring examples).
@@ -30,5 +33,5 @@ if [ ! -x .venv-py/bin/python ]; then
 fi
 .venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest
 VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
-  .venv-py/bin/maturin develop -q --locked -m crates/svdimg-py/Cargo.toml
+  .venv-py/bin/maturin develop -q --release --locked -m crates/svdimg-py/Cargo.toml
 .venv-py/bin/python -m pytest -q crates/svdimg-py

@@ -179,6 +179,16 @@ impl Picture {
         let mut decoder = reader.into_decoder().map_err(fail)?;
         let (w, h) = decoder.dimensions();
         check_size(w as u64, h as u64, limits)?;
+        // `image` applies `max_alloc` to its decoders' own buffers, not to the picture they
+        // fill: check the picture's size here, before it is allocated.
+        let needed = decoder.total_bytes();
+        if needed > limits.max_alloc {
+            return Err(Error::limit(format!(
+                "the image is {w}x{h} and needs {needed} bytes to decode, over the limit of {} \
+                 bytes",
+                limits.max_alloc
+            )));
+        }
         let orientation = decoder.orientation().map_err(fail)?;
         let mut image = DynamicImage::from_decoder(decoder).map_err(fail)?;
         image.apply_orientation(orientation);

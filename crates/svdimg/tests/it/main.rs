@@ -1,5 +1,6 @@
 //! Integration tests for the svdimg library (one test binary, several modules).
 
+mod bombs;
 mod degenerate;
 mod exact;
 mod format;
