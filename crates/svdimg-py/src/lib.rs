@@ -4,7 +4,10 @@
 //! `python/svdimg/__init__.py` validates, converts and reshapes), releases the GIL, and
 //! calls the svdimg library. Arrays are read in place, without a copy.
 
+use faer::linalg::svd::ComputeSvdVectors;
+use faer::traits::ComplexField;
 use faer::{Mat, MatMut, MatRef, Par};
+use num_complex::Complex;
 use numpy::ndarray::{Array1, Array2, Array3};
 use numpy::{Element, IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
@@ -12,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use rayon::prelude::*;
 use svdimg::image::DynamicImage;
-use svdimg::{ErrorKind, Factors, Limits, Method, Randomized, Scalar};
+use svdimg::{complex_svd, ErrorKind, Factors, Limits, Method, Randomized, Scalar};
 
 /// A library error as a Python exception: numerical failures are `RuntimeError`, the rest
 /// `ValueError`.
@@ -47,6 +50,23 @@ fn to_numpy<'py, T: Element + Scalar>(
     Array2::from_shape_fn((a.nrows(), a.ncols()), |(i, j)| a[(i, j)]).into_pyarray(py)
 }
 
+/// Calls `$body` with `$a` extracted as a complex64 or complex128 array of type `$array`.
+macro_rules! with_complex {
+    ($a:expr, $array:ident, $what:literal, |$x:ident| $body:expr) => {
+        if let Ok($x) = $a.extract::<$array<Complex<f32>>>() {
+            $body
+        } else if let Ok($x) = $a.extract::<$array<Complex<f64>>>() {
+            $body
+        } else {
+            Err(PyTypeError::new_err(concat!(
+                "expected a complex64 or complex128 ",
+                $what,
+                " array"
+            )))
+        }
+    };
+}
+
 /// Calls `$body` with `$a` extracted as a float32 or float64 array of type `$array`.
 macro_rules! with_float {
     ($a:expr, $array:ident, $what:literal, |$x:ident| $body:expr) => {
@@ -65,7 +85,7 @@ macro_rules! with_float {
 }
 
 /// The matrices of a (B, M, N) C-contiguous stack as faer views, without a copy.
-fn stack<'a, T: Element + Scalar>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Vec<MatRef<'a, T>>> {
+fn stack<'a, T: Element>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Vec<MatRef<'a, T>>> {
     let (b, m, n) = a.as_array().dim();
     let data = contiguous(a.as_slice())?;
     Ok((0..b)
@@ -76,7 +96,7 @@ fn stack<'a, T: Element + Scalar>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Ve
 /// `f` on every matrix of a stack, matrices in parallel; each call may use faer's parallel
 /// kernels too: one rayon pool, so the cores are shared, not oversubscribed (as svdimg's
 /// colour planes are).
-fn each_in_parallel<T: Scalar, R: Send>(
+fn each_in_parallel<T: Sync, R: Send>(
     views: &[MatRef<'_, T>],
     f: impl Fn(MatRef<'_, T>) -> svdimg::Result<R> + Sync,
 ) -> svdimg::Result<Vec<R>> {
@@ -85,7 +105,7 @@ fn each_in_parallel<T: Scalar, R: Send>(
 
 /// Matrices of one shape as a new (B, rows, cols) row-major NumPy array, each transposed
 /// when `transpose` is set.
-fn stack_to_numpy<'py, T: Element + Scalar>(
+fn stack_to_numpy<'py, T: Element + Copy>(
     py: Python<'py>,
     mats: &[Mat<T>],
     rows: usize,
@@ -164,6 +184,66 @@ fn svd<'py>(
         py,
         x,
         full_matrices
+    ))
+}
+
+fn complex_svd_impl<'py, T: Scalar>(
+    py: Python<'py>,
+    a: PyReadonlyArray3<'py, Complex<T>>,
+    vectors: Option<bool>,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    Complex<T>: Element + ComplexField,
+    T: Element,
+{
+    let (_, m, n) = a.as_array().dim();
+    let views = stack(&a)?;
+    let kind = match vectors {
+        None => ComputeSvdVectors::No,
+        Some(true) => ComputeSvdVectors::Full,
+        Some(false) => ComputeSvdVectors::Thin,
+    };
+    let parts = py
+        .detach(|| each_in_parallel(&views, |view| complex_svd(view, kind, Par::rayon(0))))
+        .map_err(py_err)?;
+    let r = m.min(n);
+    let (mut us, mut ss, mut vs) = (Vec::new(), Vec::new(), Vec::new());
+    for (u, s, v) in parts {
+        us.extend(u);
+        ss.push(s);
+        // Vᴴ: the conjugate of V, transposed below.
+        vs.extend(v.map(|v| Mat::from_fn(v.nrows(), v.ncols(), |i, j| v[(i, j)].conj())));
+    }
+    let s = Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i]).into_pyarray(py);
+    if vectors.is_none() {
+        return Ok(s.into_any());
+    }
+    let (ucols, vrows) = if vectors == Some(true) {
+        (m, n)
+    } else {
+        (r, r)
+    };
+    Ok((
+        stack_to_numpy(py, &us, m, ucols, false),
+        s,
+        stack_to_numpy(py, &vs, vrows, n, true),
+    )
+        .into_pyobject(py)?
+        .into_any())
+}
+
+/// The SVD of each matrix of a (B, M, N) complex stack, matrices in parallel:
+/// `(U, S, Vh)` full (`full_matrices`) or thin, or `S` alone when `compute_uv` is false.
+#[pyfunction]
+fn complex_svd_stack<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    full_matrices: bool,
+    compute_uv: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let vectors = compute_uv.then_some(full_matrices);
+    with_complex!(a, PyReadonlyArray3, "3-D", |x| complex_svd_impl(
+        py, x, vectors
     ))
 }
 
@@ -494,6 +574,7 @@ fn sample_png(py: Python<'_>) -> Bound<'_, PyBytes> {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(svd, m)?)?;
     m.add_function(wrap_pyfunction!(singular_values, m)?)?;
+    m.add_function(wrap_pyfunction!(complex_svd_stack, m)?)?;
     m.add_function(wrap_pyfunction!(truncated_svd, m)?)?;
     m.add_function(wrap_pyfunction!(approximate_planes, m)?)?;
     m.add_function(wrap_pyfunction!(decode, m)?)?;

@@ -2,7 +2,9 @@
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::svd::{self, ComputeSvdVectors, SvdParams};
+use faer::traits::ComplexField;
 use faer::{Accum, Auto, Mat, MatMut, MatRef, Par, Spec};
+use num_complex::Complex;
 
 use crate::{Error, ErrorKind, Result, Scalar};
 
@@ -159,6 +161,43 @@ fn run_svd<T: Scalar>(
     vectors: ComputeSvdVectors,
     par: Par,
 ) -> Result<(Option<Mat<T>>, Vec<T>, Option<Mat<T>>)> {
+    let (mut u, s, mut v) = raw_svd(a, vectors, par)?;
+    if let (Some(u), Some(v)) = (u.as_mut(), v.as_mut()) {
+        fix_signs(u.as_mut(), v.as_mut(), s.len());
+    }
+    Ok((u, s, v))
+}
+
+/// The SVD of a complex matrix (NumPy's complex64 and complex128): `U` and `V` as
+/// `vectors` asks (thin, full or none), and the min(m, n) real singular values, descending,
+/// with `A = U diag(s) Vᴴ`.
+///
+/// The phase of each singular pair is fixed as the real sign is for [`Factors`]: the
+/// largest-magnitude entry of each column of `U` is real and positive (the matching column
+/// of `V` is multiplied by the same unit factor, which leaves `uᵢ vᵢᴴ` unchanged).
+#[allow(clippy::type_complexity)]
+pub fn complex_svd<T: Scalar>(
+    a: MatRef<'_, Complex<T>>,
+    vectors: ComputeSvdVectors,
+    par: Par,
+) -> Result<(Option<Mat<Complex<T>>>, Vec<T>, Option<Mat<Complex<T>>>)>
+where
+    Complex<T>: ComplexField,
+{
+    let (mut u, s, mut v) = raw_svd(a, vectors, par)?;
+    if let (Some(u), Some(v)) = (u.as_mut(), v.as_mut()) {
+        fix_phases(u.as_mut(), v.as_mut(), s.len());
+    }
+    Ok((u, s.into_iter().map(|x| x.re).collect(), v))
+}
+
+/// faer's SVD of a real or complex matrix, vectors as faer returns them.
+#[allow(clippy::type_complexity)]
+fn raw_svd<T: ComplexField>(
+    a: MatRef<'_, T>,
+    vectors: ComputeSvdVectors,
+    par: Par,
+) -> Result<(Option<Mat<T>>, Vec<T>, Option<Mat<T>>)> {
     let (m, n) = a.shape();
     let r = m.min(n);
     let cols = |dim: usize| match vectors {
@@ -193,10 +232,7 @@ fn run_svd<T: Scalar>(
             )
         })?;
     }
-    if let (Some(u), Some(v)) = (u.as_mut(), v.as_mut()) {
-        fix_signs(u.as_mut(), v.as_mut(), r);
-    }
-    Ok((u, s.column_vector().iter().copied().collect(), v))
+    Ok((u, s.column_vector().iter().cloned().collect(), v))
 }
 
 /// faer's SVD settings for an m×n matrix. faer bidiagonalises the matrix directly unless
@@ -206,7 +242,7 @@ fn run_svd<T: Scalar>(
 /// bidiagonalisation of the square R are faster from an aspect ratio of 1.2. Measured with
 /// `cargo run --release -p svdimg --example qr_first` (docs/BENCHMARKS.md): below a short
 /// side of about 1800 the QR costs more than it saves.
-fn svd_params<T: Scalar>(m: usize, n: usize) -> Spec<SvdParams, T> {
+fn svd_params<T: ComplexField>(m: usize, n: usize) -> Spec<SvdParams, T> {
     let mut params = <SvdParams as Auto<T>>::auto();
     let (short, long) = (m.min(n), m.max(n));
     if short >= QR_FIRST_MIN_SHORT_SIDE && long * 5 >= short * 6 {
@@ -240,5 +276,37 @@ fn fix_signs<T: Scalar>(mut u: MatMut<'_, T>, mut v: MatMut<'_, T>, r: usize) {
                 *x = -*x;
             }
         }
+    }
+}
+
+/// Multiplies each of the first `r` columns of `u` and of `v` by the unit factor that makes
+/// the column of `u`'s largest-magnitude entry real and positive.
+fn fix_phases<T: Scalar>(mut u: MatMut<'_, Complex<T>>, mut v: MatMut<'_, Complex<T>>, r: usize) {
+    for j in 0..r {
+        let (mut at, mut best, mut best_abs) = (0, (0.0, 0.0), -1.0);
+        for (i, x) in u.as_ref().col(j).iter().enumerate() {
+            let (re, im) = (x.re.to_f64(), x.im.to_f64());
+            let ax = re * re + im * im;
+            if ax > best_abs {
+                (at, best, best_abs) = (i, (re, im), ax);
+            }
+        }
+        let norm = best_abs.sqrt();
+        if norm == 0.0 || (best.1 == 0.0 && best.0 > 0.0) {
+            continue;
+        }
+        // p = conj(best) / |best|: best · p = |best|.
+        let (pr, pi) = (best.0 / norm, -best.1 / norm);
+        let rotate = |x: &mut Complex<T>| {
+            let (re, im) = (x.re.to_f64(), x.im.to_f64());
+            *x = Complex::new(
+                T::from_f64(re * pr - im * pi),
+                T::from_f64(re * pi + im * pr),
+            );
+        };
+        u.as_mut().col_mut(j).iter_mut().for_each(rotate);
+        v.as_mut().col_mut(j).iter_mut().for_each(rotate);
+        // Exactly real, not real up to rounding.
+        u[(at, j)] = Complex::new(T::from_f64(norm), T::from_f64(0.0));
     }
 }

@@ -79,7 +79,7 @@ pub use decomposition::{
     approximate, approximations, Approximation, Approximator, Decomposition, PlaneReport, Report,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use factors::Factors;
+pub use factors::{complex_svd, Factors};
 pub use format::{
     compress, decompress, inspect, is_svdz, ColorChoice, CompressOptions, Compressed,
     DecompressOptions, StoredColor, SvdzInfo, Target,

@@ -246,7 +246,8 @@ fn bmp(b: &[u8]) -> Option<Truncation> {
         // BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS: uncompressed rows.
         0 | 3 | 6 if height > 0 => {
             let row = (width * bpp).div_ceil(32) * 4;
-            row.saturating_mul(height - 1) + (width * bpp).div_ceil(8)
+            row.saturating_mul(height - 1)
+                .saturating_add((width * bpp).div_ceil(8))
         }
         // RLE8, RLE4: the header's data size, when given.
         1 | 2 => size,
@@ -359,12 +360,19 @@ fn pnm(b: &[u8]) -> Option<Truncation> {
     };
     let samples = width.saturating_mul(height).saturating_mul(depth);
     match kind {
-        b'4' => short("PNM", b, r.pos as u64 + 1 + width.div_ceil(8) * height),
+        b'4' => {
+            let data = width.div_ceil(8).saturating_mul(height);
+            short("PNM", b, (r.pos as u64 + 1).saturating_add(data))
+        }
         b'5' | b'6' | b'7' => {
             let bytes = if maxval > 255 { 2 } else { 1 };
             // One whitespace byte ends the header (PAM's ENDHDR line ends at r.pos).
             let start = r.pos as u64 + u64::from(kind != b'7');
-            short("PNM", b, start + samples.saturating_mul(bytes))
+            short(
+                "PNM",
+                b,
+                start.saturating_add(samples.saturating_mul(bytes)),
+            )
         }
         b'1'..=b'3' => (r.count_samples(kind == b'1', samples) < samples)
             .then(|| cut("PNM", b, MISSING))

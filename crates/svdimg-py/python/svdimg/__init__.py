@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import namedtuple
 from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
@@ -34,6 +35,8 @@ from . import _native
 
 __all__ = [
     "svd",
+    "svdvals",
+    "SVDResult",
     "truncated_svd",
     "approximate",
     "load",
@@ -52,20 +55,29 @@ def _float_array(a: Any, name: str = "a") -> np.ndarray:
     """``a`` as a C-contiguous float32 or float64 array, checked for the SVD."""
     arr = np.asarray(a)
     if arr.dtype.kind == "c":
-        raise TypeError(f"{name} is complex ({arr.dtype}); svdimg works on real arrays")
-    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} is complex ({arr.dtype}); this function works on real arrays")
+    return _svd_array(arr, name)
+
+
+def _svd_array(arr: np.ndarray, name: str = "a") -> np.ndarray:
+    """``arr`` as a C-contiguous array of the type the SVD runs in, checked.
+
+    NumPy's rules: float32 and complex64 stay (float16 widens to float32), complex128 is
+    complex, every other numeric type becomes float64.
+    """
+    if arr.dtype.kind not in "biufc":
         raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
     if arr.ndim < 2:
-        raise ValueError(
+        raise np.linalg.LinAlgError(
             f"{name} must have at least 2 dimensions (..., M, N), got {arr.ndim}"
         )
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
-    # NumPy's rule: float32 stays float32 (float16 widens to it), the rest becomes float64.
-    dtype = np.float32 if arr.dtype in (np.float16, np.float32) else np.float64
+    if arr.dtype.kind == "c":
+        dtype = np.complex64 if arr.dtype == np.complex64 else np.complex128
+    else:
+        dtype = np.float32 if arr.dtype in (np.float16, np.float32) else np.float64
     arr = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise np.linalg.LinAlgError(f"{name} contains NaN or infinity")
     return arr
 
 
@@ -77,15 +89,29 @@ def _positive(k: Any, name: str) -> int:
     return int(k)
 
 
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True):
-    """Singular value decomposition, like ``np.linalg.svd``.
+try:  # NumPy 2: the named tuple np.linalg.svd returns.
+    from numpy.linalg._linalg import SVDResult
+except ImportError:  # NumPy 1.x returns a plain tuple; a named one unpacks the same way.
+    SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
-    ``a`` is a real (..., M, N) array; the matrices of a stack are factored in parallel. float32 stays
-    float32; other real types are computed in float64. Returns ``(U, S, Vh)`` with
-    ``a = U @ diag(S) @ Vh``: U is (..., M, M) and Vh (..., N, N) with
-    ``full_matrices=True``, (..., M, K) and (..., K, N) with K = min(M, N) otherwise; or
-    ``S`` alone (descending) when ``compute_uv=False``. Signs are fixed so that the
-    largest-magnitude entry of each column of U is positive.
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False):
+    """Singular value decomposition, a drop-in for ``np.linalg.svd``.
+
+    ``a`` is a (..., M, N) array, real or complex; the matrices of a stack are factored in
+    parallel, with the GIL released. Types follow NumPy: float32 and complex64 stay single
+    precision, integers become float64. Returns ``SVDResult(U, S, Vh)`` (NumPy's own named
+    tuple, so ``res.U`` and unpacking both work) with ``a = U @ diag(S) @ Vh``: U is
+    (..., M, M) and Vh (..., N, N) with ``full_matrices=True``, (..., M, K) and (..., K, N)
+    with K = min(M, N) otherwise; or ``S`` alone (descending, real) when
+    ``compute_uv=False``, computed without the vectors.
+
+    Each singular pair is made unique up to NumPy's freedom: the largest-magnitude entry of
+    each column of U is real and positive (LAPACK leaves signs and phases arbitrary).
+    ``hermitian=True`` reads the lower triangle, as NumPy's eigendecomposition path does,
+    and factors the Hermitian matrix it defines with the same SVD. Empty matrices and
+    stacks come back as NumPy returns them (an identity U or Vh where M or N is 0). A
+    subclass such as ``np.matrix`` gets U and Vh of its own type.
 
     >>> import numpy as np, svdimg
     >>> a = np.array([[3.0, 0.0], [4.0, 5.0]])
@@ -94,19 +120,54 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True):
     >>> U, S, Vh = svdimg.svd(np.ones((3, 4, 2), dtype=np.float32), full_matrices=False)
     >>> U.shape, S.shape, Vh.shape, S.dtype
     ((3, 4, 2), (3, 2), (3, 2, 2), dtype('float32'))
+    >>> svdimg.svd(np.array([[1j, 0], [0, 2]])).S
+    array([2., 1.])
     """
-    arr = _float_array(a)
+    raw = np.asarray(a)
+    wrap = getattr(a, "__array_wrap__", raw.__array_wrap__)
+    arr = _svd_array(raw)
+    if hermitian:
+        # The Hermitian matrix the lower triangle defines (a diagonal's imaginary part is
+        # ignored, as LAPACK's eigensolver ignores it).
+        strict = np.tril(arr, -1)
+        diagonal = np.diagonal(arr, axis1=-2, axis2=-1).real
+        full = strict + np.swapaxes(strict, -1, -2).conj()
+        full += diagonal[..., None] * np.eye(arr.shape[-1], dtype=arr.dtype)
+        arr = np.ascontiguousarray(full)
     batch, (m, n) = arr.shape[:-2], arr.shape[-2:]
+    k = min(m, n)
+    real = arr.real.dtype
+    if arr.size == 0:
+        s = np.empty(batch + (k,), real)
+        if not compute_uv:
+            return s
+        cols, rows = (m, n) if full_matrices else (k, k)
+        u = np.broadcast_to(np.eye(m, cols, dtype=arr.dtype), batch + (m, cols)).copy()
+        vh = np.broadcast_to(np.eye(rows, n, dtype=arr.dtype), batch + (rows, n)).copy()
+        return SVDResult(wrap(u), s, wrap(vh))
     flat = arr.reshape((-1, m, n))
+    if arr.dtype.kind == "c":
+        out = _native.complex_svd_stack(flat, bool(full_matrices), bool(compute_uv))
+    elif compute_uv:
+        out = _native.svd(flat, bool(full_matrices))
+    else:
+        out = _native.singular_values(flat)
     if not compute_uv:
-        s = _native.singular_values(flat)
-        return s.reshape(batch + s.shape[1:])
-    u, s, vh = _native.svd(flat, bool(full_matrices))
-    return (
-        u.reshape(batch + u.shape[1:]),
-        s.reshape(batch + s.shape[1:]),
-        vh.reshape(batch + vh.shape[1:]),
-    )
+        return out.reshape(batch + out.shape[1:])
+    u, s, vh = (x.reshape(batch + x.shape[1:]) for x in out)
+    return SVDResult(wrap(u), s, wrap(vh))
+
+
+def svdvals(x: Any, /):
+    """The singular values of a (..., M, N) array, descending: ``np.linalg.svdvals``.
+
+    The same as ``svd(x, compute_uv=False)``: no singular vectors are computed.
+
+    >>> import numpy as np, svdimg
+    >>> svdimg.svdvals(np.diag([1.0, 3.0, 2.0]))
+    array([3., 2., 1.])
+    """
+    return svd(x, compute_uv=False)
 
 
 def truncated_svd(a: Any, k: int, method: str = "auto", seed: int = 0):

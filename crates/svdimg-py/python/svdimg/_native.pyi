@@ -15,6 +15,11 @@ def svd(
 def singular_values(a: npt.NDArray[_Float]) -> npt.NDArray[_Float]:
     """The (B, min(M, N)) singular values of a C-contiguous (B, M, N) stack."""
     ...
+def complex_svd_stack(
+    a: npt.NDArray[np.complexfloating[Any, Any]], full_matrices: bool, compute_uv: bool
+) -> Any:
+    """(U, S, Vh), or S alone, of each matrix of a C-contiguous complex (B, M, N) stack."""
+    ...
 def truncated_svd(
     a: npt.NDArray[_Float], k: int, method: str, seed: int
 ) -> Tuple[npt.NDArray[_Float], npt.NDArray[_Float], npt.NDArray[_Float]]: ...

@@ -294,3 +294,64 @@ fn truncation_table() {
     }
     println!("{table}");
 }
+
+/// Replays the `decode` fuzz target's corpus and crash files (`fuzz/corpus/decode`,
+/// `fuzz/artifacts/decode`) and the crashes it found (kept in `tests/data/fuzz-*`), with the
+/// target's invariants.
+#[test]
+fn decode_fuzz_corpus_and_crash_files_keep_the_invariants() {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let limits = Limits {
+        max_pixels: 1 << 16,
+        max_alloc: 64 << 20,
+    };
+    let lenient = DecodeOptions {
+        limits,
+        allow_truncated: true,
+    };
+    let mut files = Vec::new();
+    for dir in [
+        "../../fuzz/corpus/decode",
+        "../../fuzz/artifacts/decode",
+        "tests/data",
+    ] {
+        if let Ok(entries) = std::fs::read_dir(manifest.join(dir)) {
+            files.extend(entries.map(|e| e.unwrap().path()));
+        }
+    }
+    let regressions = files
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fuzz-")
+        })
+        .count();
+    assert!(
+        regressions >= 1,
+        "the fuzzer's regression files are missing"
+    );
+    let mut count = 0;
+    for path in files {
+        // A running fuzzer replaces corpus files as it shrinks them.
+        let Ok(data) = std::fs::read(&path) else {
+            continue;
+        };
+        let strict = Picture::decode(&data, &limits);
+        let allowed = Picture::decode_with(&data, &lenient);
+        match (&strict, &allowed) {
+            (Ok(s), Ok(a)) => assert!(s.truncation().is_none() && s.image() == a.image()),
+            (Ok(_), Err(e)) => panic!("{}: refused only when allowed: {e}", path.display()),
+            (Err(_), Ok(a)) => assert!(a.truncation().is_some(), "{}", path.display()),
+            (Err(_), Err(_)) => {}
+        }
+        if let Ok(picture) = allowed {
+            let planes = picture.planes::<f32>(false);
+            let pixels = picture.width() * picture.height();
+            assert!(planes.color.iter().all(|p| p.data.len() == pixels));
+        }
+        count += 1;
+    }
+    assert!(count >= 10, "the corpus is missing ({count} files)");
+}
