@@ -187,14 +187,13 @@ fn svd<'py>(
     ))
 }
 
-fn complex_svd_impl<'py, T: Scalar>(
+fn complex_svd_impl<'py, T: Scalar + Element>(
     py: Python<'py>,
     a: PyReadonlyArray3<'py, Complex<T>>,
     vectors: Option<bool>,
 ) -> PyResult<Bound<'py, PyAny>>
 where
     Complex<T>: Element + ComplexField,
-    T: Element,
 {
     let (_, m, n) = a.as_array().dim();
     let views = stack(&a)?;
