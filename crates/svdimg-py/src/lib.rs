@@ -123,7 +123,7 @@ fn stack_to_numpy<'py, T: Element + Copy>(
 }
 
 /// Equal-length rows (one per matrix of a stack) as a new (B, len) NumPy array.
-fn rows_to_numpy<'py, T: Element + Scalar>(
+fn rows_to_numpy<'py, T: Element + Copy>(
     py: Python<'py>,
     rows: &[Vec<T>],
     len: usize,
@@ -213,7 +213,7 @@ where
         // Vᴴ: the conjugate of V, transposed below.
         vs.extend(v.map(|v| Mat::from_fn(v.nrows(), v.ncols(), |i, j| v[(i, j)].conj())));
     }
-    let s = Array2::from_shape_fn((ss.len(), r), |(b, i)| ss[b][i]).into_pyarray(py);
+    let s = rows_to_numpy(py, &ss, r);
     if vectors.is_none() {
         return Ok(s.into_any());
     }
