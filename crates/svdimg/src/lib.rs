@@ -74,6 +74,7 @@ mod randomized;
 mod rd;
 mod scalar;
 mod truncation;
+mod values;
 
 pub use decomposition::{
     approximate, approximations, Approximation, Approximator, Decomposition, PlaneReport, Report,
@@ -97,6 +98,7 @@ pub use randomized::{sketch, Method, Randomized};
 pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 pub use truncation::Truncation;
+pub use values::{bidiagonal_singular_values, singular_values, singular_values_timed, StageTimes};
 
 pub use faer;
 pub use image;

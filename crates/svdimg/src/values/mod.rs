@@ -1,0 +1,131 @@
+//! Singular values without vectors, by a two-stage reduction.
+//!
+//! LAPACK's `gesdd` and faer both reduce a matrix to bidiagonal form in one stage, and half
+//! of that work is matrix-vector products that stream the whole trailing matrix through
+//! memory for every column: bandwidth, not arithmetic, sets its speed. Two stages go around
+//! it (Haidar, Kurzak and Luszczek, SC 2013, among others):
+//! 1. dense to band ([`reduce`]): blocked Householder transformations, nearly all of
+//!    whose flops are matrix products;
+//! 2. band to bidiagonal ([`bulge`]): bulge chasing on the narrow band, which stays in
+//!    cache;
+//! 3. the bidiagonal's singular values by dqds ([`dqds`]), to high relative accuracy.
+//!
+//! A far-from-square matrix is first replaced by the R of its QR factorisation.
+
+mod bulge;
+mod dqds;
+mod reduce;
+
+use faer::{Mat, MatRef, Par};
+
+pub use dqds::bidiagonal_singular_values;
+
+use crate::{Error, ErrorKind, Factors, Result, Scalar};
+
+/// Band width of the reduction: wide enough for the products to run near full speed,
+/// narrow enough for the bulge chasing (whose cost grows with it) to stay cheap.
+const BAND: usize = 32;
+
+/// Below this short side faer's one-stage solver is used: the matrix fits in cache and
+/// the two-stage machinery has nothing to win.
+const TWO_STAGE_MIN: usize = 128;
+
+/// From this aspect ratio (long side / short side, as a fraction) a QR comes first: the
+/// band reduction then works on the square R. By flop count, QR and band reduction of R
+/// cost `2mn² + 2n³` against `4mn² − 4n³/3` for the band reduction alone.
+const QR_FIRST_RATIO: (usize, usize) = (5, 3);
+
+/// The singular values of `a`, in descending order, without singular vectors, by the
+/// two-stage reduction (dense → band → bidiagonal → dqds).
+///
+/// Agrees with [`Factors::singular_values_of`] (faer's one-stage solver) to a small
+/// multiple of ε·s₁; small matrices are passed to that solver.
+///
+/// ```
+/// let a = faer::mat![[3.0f64, 0.0], [4.0, 5.0]];
+/// let s = svdimg::singular_values(a.as_ref(), faer::Par::Seq)?;
+/// assert!((s[0] - 45f64.sqrt()).abs() < 1e-12 && (s[1] - 5f64.sqrt()).abs() < 1e-12);
+/// # Ok::<(), svdimg::Error>(())
+/// ```
+pub fn singular_values<T: Scalar>(a: MatRef<'_, T>, par: Par) -> Result<Vec<T>> {
+    Ok(singular_values_timed(a, par)?.0)
+}
+
+/// Seconds spent in each stage of [`singular_values`]: QR (0 when skipped), dense to band,
+/// band to bidiagonal, dqds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    /// The QR of a far-from-square matrix.
+    pub qr: f64,
+    /// Dense to band.
+    pub band: f64,
+    /// Band to bidiagonal (bulge chasing).
+    pub bulge: f64,
+    /// The bidiagonal's singular values (dqds).
+    pub dqds: f64,
+}
+
+/// [`singular_values`] with the time spent in each stage (all zero when the matrix is
+/// small enough for the one-stage solver), for benchmarks.
+pub fn singular_values_timed<T: Scalar>(
+    a: MatRef<'_, T>,
+    par: Par,
+) -> Result<(Vec<T>, StageTimes)> {
+    let mut times = StageTimes::default();
+    let clock = std::time::Instant::now();
+    let lap = |t: &mut f64| *t = clock.elapsed().as_secs_f64();
+    let (m, n) = a.shape();
+    if m.min(n) < TWO_STAGE_MIN {
+        return Ok((Factors::singular_values_of(a, par)?, times));
+    }
+    if a.col_iter().any(|c| c.iter().any(|x| !x.to_f64().is_finite())) {
+        return Err(Error::new(
+            ErrorKind::Numerical,
+            format!("the {m}x{n} matrix holds a NaN or an infinity"),
+        ));
+    }
+    // Work on the tall orientation: the singular values of Aᵀ are those of A.
+    let a = if m >= n { a } else { a.transpose() };
+    let (m, n) = a.shape();
+    let mut work: Mat<T> = a.to_owned();
+    if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
+        work = reduce::qr_r(work.as_mut(), BAND, par);
+    }
+    let mut marks = [0.0; 4];
+    lap(&mut marks[0]);
+    let band = reduce::to_band(work.as_mut(), BAND, par);
+    drop(work);
+    lap(&mut marks[1]);
+    let (d, f) = band.bidiagonalize();
+    lap(&mut marks[2]);
+    let s = bidiagonal_singular_values(&d, &f)?;
+    lap(&mut marks[3]);
+    times = StageTimes {
+        qr: marks[0],
+        band: marks[1] - marks[0],
+        bulge: marks[2] - marks[1],
+        dqds: marks[3] - marks[2],
+    };
+    Ok((s.into_iter().map(T::from_f64).collect(), times))
+}
+
+/// Turns `x` into a Householder reflector `H = I − τ w wᵀ` with `H x = β e₀`: on return
+/// `x[0] = β` and `x[1..]` holds `w[1..]` (`w[0] = 1`). Returns `None` (x unchanged) when
+/// `x` is already a multiple of `e₀`.
+fn householder<T: Scalar>(x: &mut [T]) -> Option<T> {
+    let largest = x.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
+    let scale = if largest > 0.0 { 1.0 / largest } else { 1.0 };
+    let tail: f64 = x[1..].iter().map(|v| (v.to_f64() * scale).powi(2)).sum();
+    if tail == 0.0 {
+        return None;
+    }
+    let alpha = x[0].to_f64();
+    let norm = (alpha * scale).hypot(tail.sqrt()) / scale;
+    let beta = if alpha >= 0.0 { -norm } else { norm };
+    let inv = T::from_f64(1.0 / (alpha - beta));
+    for v in &mut x[1..] {
+        *v *= inv;
+    }
+    x[0] = T::from_f64(beta);
+    Some(T::from_f64((beta - alpha) / beta))
+}
