@@ -12,7 +12,9 @@ use svdimg::{singular_values_timed, Factors, Scalar};
 fn matrix<T: Scalar>(m: usize, n: usize) -> Mat<T> {
     let mut state = 12345u64;
     Mat::from_fn(m, n, |i, j| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let noise = (state >> 11) as f64 / (1u64 << 53) as f64;
         let smooth = ((i as f64) * 0.01).sin() * ((j as f64) * 0.013).cos();
         T::from_f64(0.5 + 0.3 * smooth + 0.2 * noise)

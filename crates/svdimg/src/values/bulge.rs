@@ -64,17 +64,13 @@ impl<T: Scalar> Band<T> {
         let mut v = vec![T::from_f64(0.0); b];
         let mut acc = vec![T::from_f64(0.0); 2 * b + 1];
         if b > 1 {
-            for s in 0..n.saturating_sub(2) {
-                let mut row = s;
-                let mut c0 = s + 1;
-                while c0 < n {
-                    let ce = (c0 + b - 1).min(n - 1);
-                    self.right_step(row, c0, ce, &mut v, &mut acc);
-                    self.left_step(c0, ce, &mut v);
-                    row = c0;
-                    c0 += b;
-                }
-            }
+            // The widest SIMD the CPU has, chosen at run time: the plain loops of the
+            // steps, all inlined into `with_simd`, vectorise for it.
+            pulp::Arch::new().dispatch(Chase {
+                band: &mut self,
+                v: &mut v,
+                acc: &mut acc,
+            });
         }
         let d = (0..n).map(|i| self.data[self.at(i, i)].to_f64()).collect();
         let f = (1..n)
@@ -83,6 +79,7 @@ impl<T: Scalar> Band<T> {
         (d, f)
     }
 
+    #[inline(always)]
     /// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
     /// applied to rows `row ..= ce` (the only rows with entries in those columns).
     fn right_step(&mut self, row: usize, c0: usize, ce: usize, v: &mut [T], acc: &mut [T]) {
@@ -123,6 +120,7 @@ impl<T: Scalar> Band<T> {
         }
     }
 
+    #[inline(always)]
     /// Clears column `c0` in rows `c0 + 1 ..= ce` with a reflector on rows `c0..=ce`,
     /// applied to columns `c0 ..= c0 + 2b − 1` (the only columns with entries in those rows).
     fn left_step(&mut self, c0: usize, ce: usize, v: &mut [T]) {
@@ -142,14 +140,58 @@ impl<T: Scalar> Band<T> {
         let last = (c0 + 2 * self.b - 1).min(self.n - 1);
         for c in c0 + 1..=last {
             let x = self.col(c, c0..=ce);
-            let mut dot = T::from_f64(0.0);
-            for (&a, &vj) in x.iter().zip(v[..len].iter()) {
-                dot += a * vj;
-            }
-            let scale = tau * dot;
+            let scale = tau * dot(x, &v[..len]);
             for (a, &vj) in x.iter_mut().zip(v[..len].iter()) {
                 *a -= scale * vj;
             }
         }
     }
+}
+
+/// The sweeps of [`Band::bidiagonalize`], as a SIMD operation.
+struct Chase<'a, T> {
+    band: &'a mut Band<T>,
+    v: &'a mut [T],
+    acc: &'a mut [T],
+}
+
+impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Chase { band, v, acc } = self;
+        let (n, b) = (band.n, band.b);
+        for s in 0..n.saturating_sub(2) {
+            let mut row = s;
+            let mut c0 = s + 1;
+            while c0 < n {
+                let ce = (c0 + b - 1).min(n - 1);
+                band.right_step(row, c0, ce, v, acc);
+                band.left_step(c0, ce, v);
+                row = c0;
+                c0 += b;
+            }
+        }
+    }
+}
+
+/// `Σ xᵢ yᵢ` with eight running sums, so that the loop vectorises (one sum would wait on
+/// each addition in turn).
+#[inline(always)]
+pub(super) fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
+    let zero = T::from_f64(0.0);
+    let mut sums = [zero; 8];
+    let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..8 {
+            sums[l] += a[l] * b[l];
+        }
+    }
+    let mut tail = zero;
+    for (&a, &b) in xr.iter().zip(yr) {
+        tail += a * b;
+    }
+    ((sums[0] + sums[4]) + (sums[1] + sums[5])) + ((sums[2] + sums[6]) + (sums[3] + sums[7])) + tail
 }

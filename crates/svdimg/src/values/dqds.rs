@@ -227,11 +227,7 @@ impl Qd {
                 ));
             }
             tries += 1;
-            shift = if tries > 3 {
-                0.0
-            } else {
-                shift * BACK_OFF
-            };
+            shift = if tries > 3 { 0.0 } else { shift * BACK_OFF };
         }
     }
 

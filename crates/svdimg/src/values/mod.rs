@@ -78,7 +78,9 @@ pub fn singular_values_timed<T: Scalar>(
     if m.min(n) < TWO_STAGE_MIN {
         return Ok((Factors::singular_values_of(a, par)?, times));
     }
-    if a.col_iter().any(|c| c.iter().any(|x| !x.to_f64().is_finite())) {
+    if a.col_iter()
+        .any(|c| c.iter().any(|x| !x.to_f64().is_finite()))
+    {
         return Err(Error::new(
             ErrorKind::Numerical,
             format!("the {m}x{n} matrix holds a NaN or an infinity"),
@@ -112,6 +114,7 @@ pub fn singular_values_timed<T: Scalar>(
 /// Turns `x` into a Householder reflector `H = I − τ w wᵀ` with `H x = β e₀`: on return
 /// `x[0] = β` and `x[1..]` holds `w[1..]` (`w[0] = 1`). Returns `None` (x unchanged) when
 /// `x` is already a multiple of `e₀`.
+#[inline(always)]
 fn householder<T: Scalar>(x: &mut [T]) -> Option<T> {
     let largest = x.iter().fold(0.0f64, |m, v| m.max(v.to_f64().abs()));
     let scale = if largest > 0.0 { 1.0 / largest } else { 1.0 };

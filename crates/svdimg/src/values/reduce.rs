@@ -13,56 +13,201 @@ use faer::linalg::matmul::matmul;
 use faer::reborrow::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
-use super::bulge::Band;
+use super::bulge::{dot, Band};
 use super::householder;
 use crate::Scalar;
 
 /// Reduces `a` (m×n, m ≥ n, overwritten) to upper band form with `b` superdiagonals and
 /// returns the n×n band.
+///
+/// For each panel the left and right block reflectors reach the trailing matrix `C` in one
+/// pass: `W = Tᵀ Vᵀ C` is read once, the b rows the LQ needs are updated alone, then
+/// `Z = (C − V W) U S` is read once more and `C −= [V Z] [W; Uᵀ]` writes `C` once, a
+/// product with inner dimension 2b.
 pub(super) fn to_band<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Band<T> {
     let (m, n) = a.shape();
     debug_assert!(m >= n);
+    let one = T::from_f64(1.0);
     let mut band = Band::zeros(n, b);
     let mut k = 0;
     while k < n {
         let kb = b.min(n - k);
-        // Left: QR of the panel, Qᵀ applied to the columns to its right.
-        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb));
+        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb), par);
         for r in k..k + kb {
             for c in r..k + kb {
                 band.set(r, c, a[(r, c)]);
             }
         }
-        let right = a.rb_mut().submatrix_mut(k, k + kb, m - k, n - k - kb);
-        apply_left_transpose(v.as_ref(), t.as_ref(), right, par);
-        if k + kb < n {
-            // Right: LQ of the b rows beyond the panel, through a QR of their transpose.
-            let mut w = a.rb().submatrix(k, k + kb, kb, n - k - kb).transpose().to_owned();
-            let (v, t) = panel_qr(w.as_mut());
-            // The rows become Rᵀ: lower triangular in their first b columns, zero after.
-            let p = n - k - kb;
-            for j in 0..kb {
-                for i in 0..=j.min(p - 1) {
-                    // Rᵀ[j][i] = R[i][j], at row k + j, column k + kb + i.
-                    band.set(k + j, k + kb + i, w[(i, j)]);
-                }
-            }
-            let trailing = a.rb_mut().submatrix_mut(k + kb, k + kb, m - k - kb, n - k - kb);
-            apply_right(v.as_ref(), t.as_ref(), trailing, par);
+        let p = n - k - kb;
+        if p == 0 {
+            break;
         }
+        let c = a.rb_mut().submatrix_mut(k, k + kb, m - k, p);
+        let (c_top, mut c_rest) = c.split_at_row_mut(kb);
+        let (v_top, v_rest) = v.as_ref().split_at_row(kb);
+        // W = Tᵀ Vᵀ C.
+        let mut vc = Mat::<T>::zeros(kb, p);
+        matmul(
+            vc.as_mut(),
+            Accum::Replace,
+            v_top.transpose(),
+            c_top.rb(),
+            one,
+            par,
+        );
+        matmul(
+            vc.as_mut(),
+            Accum::Add,
+            v_rest.transpose(),
+            c_rest.rb(),
+            one,
+            par,
+        );
+        let mut w = Mat::<T>::zeros(kb, p);
+        matmul(
+            w.as_mut(),
+            Accum::Replace,
+            t.transpose(),
+            vc.as_ref(),
+            one,
+            par,
+        );
+        // The top rows after the left reflector, then their LQ (a QR of the transpose).
+        let mut top = c_top.rb().transpose().to_owned();
+        matmul(
+            top.as_mut(),
+            Accum::Add,
+            w.transpose(),
+            v_top.transpose(),
+            -one,
+            par,
+        );
+        let (u, s) = panel_qr(top.as_mut(), par);
+        // The rows become Rᵀ: lower triangular in their first b columns, zero after.
+        for j in 0..kb {
+            for i in 0..=j.min(p - 1) {
+                band.set(k + j, k + kb + i, top[(i, j)]);
+            }
+        }
+        if c_rest.nrows() == 0 {
+            break;
+        }
+        // Z = (C − V W) U S, then C −= V W + Z Uᵀ in one product.
+        let kb2 = u.ncols();
+        let mut wu = Mat::<T>::zeros(kb, kb2);
+        matmul(
+            wu.as_mut(),
+            Accum::Replace,
+            w.as_ref(),
+            u.as_ref(),
+            one,
+            par,
+        );
+        let mut z = Mat::<T>::zeros(c_rest.nrows(), kb2);
+        matmul(
+            z.as_mut(),
+            Accum::Replace,
+            c_rest.rb(),
+            u.as_ref(),
+            one,
+            par,
+        );
+        matmul(z.as_mut(), Accum::Add, v_rest, wu.as_ref(), -one, par);
+        let mut lhs = Mat::<T>::zeros(c_rest.nrows(), kb + kb2);
+        lhs.as_mut().subcols_mut(0, kb).copy_from(v_rest);
+        matmul(
+            lhs.as_mut().subcols_mut(kb, kb2),
+            Accum::Replace,
+            z.as_ref(),
+            s.as_ref(),
+            one,
+            par,
+        );
+        let mut rhs = Mat::<T>::zeros(kb + kb2, p);
+        rhs.as_mut().subrows_mut(0, kb).copy_from(w.as_ref());
+        rhs.as_mut().subrows_mut(kb, kb2).copy_from(u.transpose());
+        matmul(
+            c_rest.rb_mut(),
+            Accum::Add,
+            lhs.as_ref(),
+            rhs.as_ref(),
+            -one,
+            par,
+        );
         k += kb;
     }
     band
 }
 
-/// QR of a panel (rows ≥ columns) by Householder reflectors, one column at a time: R is
-/// left in the upper triangle. Returns the reflectors as an explicit unit lower trapezoidal
-/// `V` and the upper triangular `T` with `H₀ H₁ ⋯ = I − V T Vᵀ`.
-fn panel_qr<T: Scalar>(mut p: MatMut<'_, T>) -> (Mat<T>, Mat<T>) {
+/// QR of a panel (rows ≥ columns, or fewer rows: then only that many reflectors) by
+/// Householder reflectors, R left in the upper triangle. Returns the reflectors as an
+/// explicit unit lower trapezoidal `V` and the upper triangular `T` with
+/// `H₀ H₁ ⋯ = I − V T Vᵀ`.
+fn panel_qr<T: Scalar>(p: MatMut<'_, T>, par: Par) -> (Mat<T>, Mat<T>) {
+    let (rows, cols) = p.shape();
+    let mut v = Mat::<T>::zeros(rows, cols);
+    let mut taus = vec![T::from_f64(0.0); cols];
+    factor(p, v.as_mut(), &mut taus, par);
+    let t = block_factor(v.as_ref(), &taus);
+    (v, t)
+}
+
+/// Columns below which [`factor`] works one column at a time.
+const UNBLOCKED: usize = 8;
+
+/// Factors `p` in place (R in its upper triangle), writing the reflectors' vectors to `v`
+/// and their τ to `taus`. Recursive: the left half, its block reflector applied to the
+/// right half by matrix products, then the right half below the left half's rows.
+fn factor<T: Scalar>(mut p: MatMut<'_, T>, mut v: MatMut<'_, T>, taus: &mut [T], par: Par) {
+    let (rows, cols) = p.shape();
+    if cols <= UNBLOCKED || rows <= cols {
+        pulp::Arch::new().dispatch(Unblocked { p, v, taus });
+        return;
+    }
+    let h = cols / 2;
+    factor(
+        p.rb_mut().subcols_mut(0, h),
+        v.rb_mut().subcols_mut(0, h),
+        &mut taus[..h],
+        par,
+    );
+    let t1 = block_factor(v.rb().subcols(0, h), &taus[..h]);
+    apply_left_transpose(
+        v.rb().subcols(0, h),
+        t1.as_ref(),
+        p.rb_mut().subcols_mut(h, cols - h),
+        par,
+    );
+    factor(
+        p.rb_mut().submatrix_mut(h, h, rows - h, cols - h),
+        v.rb_mut().submatrix_mut(h, h, rows - h, cols - h),
+        &mut taus[h..],
+        par,
+    );
+}
+
+/// [`factor_unblocked`] as a SIMD operation: the widest SIMD the CPU has, chosen at run
+/// time, for the plain loops inlined into `with_simd`.
+struct Unblocked<'a, T> {
+    p: MatMut<'a, T>,
+    v: MatMut<'a, T>,
+    taus: &'a mut [T],
+}
+
+impl<T: Scalar> pulp::WithSimd for Unblocked<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        factor_unblocked(self.p, self.v, self.taus);
+    }
+}
+
+/// [`factor`] one column at a time.
+#[inline(always)]
+fn factor_unblocked<T: Scalar>(mut p: MatMut<'_, T>, mut v: MatMut<'_, T>, taus: &mut [T]) {
     let (rows, cols) = p.shape();
     let zero = T::from_f64(0.0);
-    let mut v = Mat::<T>::zeros(rows, cols);
-    let mut taus = vec![zero; cols];
     let mut x = vec![zero; rows];
     for j in 0..cols.min(rows) {
         let len = rows - j;
@@ -74,35 +219,39 @@ fn panel_qr<T: Scalar>(mut p: MatMut<'_, T>) -> (Mat<T>, Mat<T>) {
         let col = col.try_as_col_major_mut().unwrap().as_slice_mut();
         col[j] = beta;
         col[j + 1..].fill(zero);
-        v.col_mut(j)
+        v.rb_mut()
+            .col_mut(j)
             .try_as_col_major_mut()
             .unwrap()
             .as_slice_mut()[j..]
             .copy_from_slice(&x[..len]);
         let Some(tau) = tau else {
+            taus[j] = zero;
             continue;
         };
         taus[j] = tau;
         for c in j + 1..cols {
             let col = p.rb_mut().col_mut(c);
             let col = &mut col.try_as_col_major_mut().unwrap().as_slice_mut()[j..];
-            let mut dot = zero;
-            for (&a, &w) in col.iter().zip(&x[..len]) {
-                dot += a * w;
-            }
-            let scale = tau * dot;
+            let scale = tau * dot(col, &x[..len]);
             for (a, &w) in col.iter_mut().zip(&x[..len]) {
                 *a -= scale * w;
             }
         }
     }
-    // T: T[j][j] = τⱼ, T[..j, j] = −τⱼ T[..j, ..j] (Vᵀ vⱼ)[..j].
+}
+
+/// The upper triangular `T` with `H₀ H₁ ⋯ = I − V T Vᵀ` for reflectors `Hⱼ = I − τⱼ vⱼ vⱼᵀ`:
+/// `T[j][j] = τⱼ` and `T[..j, j] = −τⱼ T[..j, ..j] (Vᵀ vⱼ)[..j]`.
+fn block_factor<T: Scalar>(v: MatRef<'_, T>, taus: &[T]) -> Mat<T> {
+    let cols = v.ncols();
+    let zero = T::from_f64(0.0);
     let mut gram = Mat::<T>::zeros(cols, cols);
     matmul(
         gram.as_mut(),
         Accum::Replace,
         v.transpose(),
-        v.as_ref(),
+        v,
         T::from_f64(1.0),
         Par::Seq,
     );
@@ -117,31 +266,45 @@ fn panel_qr<T: Scalar>(mut p: MatMut<'_, T>) -> (Mat<T>, Mat<T>) {
             t[(i, j)] = zero - taus[j] * s;
         }
     }
-    (v, t)
+    t
 }
 
 /// `c ← (I − V T Vᵀ)ᵀ c`.
-fn apply_left_transpose<T: Scalar>(v: MatRef<'_, T>, t: MatRef<'_, T>, mut c: MatMut<'_, T>, par: Par) {
+fn apply_left_transpose<T: Scalar>(
+    v: MatRef<'_, T>,
+    t: MatRef<'_, T>,
+    mut c: MatMut<'_, T>,
+    par: Par,
+) {
     if c.ncols() == 0 {
         return;
     }
     let mut w = Mat::<T>::zeros(v.ncols(), c.ncols());
-    matmul(w.as_mut(), Accum::Replace, v.transpose(), c.rb(), T::from_f64(1.0), par);
+    matmul(
+        w.as_mut(),
+        Accum::Replace,
+        v.transpose(),
+        c.rb(),
+        T::from_f64(1.0),
+        par,
+    );
     let mut tw = Mat::<T>::zeros(v.ncols(), c.ncols());
-    matmul(tw.as_mut(), Accum::Replace, t.transpose(), w.as_ref(), T::from_f64(1.0), par);
-    matmul(c.rb_mut(), Accum::Add, v, tw.as_ref(), T::from_f64(-1.0), par);
-}
-
-/// `c ← c (I − V T Vᵀ)`.
-fn apply_right<T: Scalar>(v: MatRef<'_, T>, t: MatRef<'_, T>, mut c: MatMut<'_, T>, par: Par) {
-    if c.nrows() == 0 {
-        return;
-    }
-    let mut w = Mat::<T>::zeros(c.nrows(), v.ncols());
-    matmul(w.as_mut(), Accum::Replace, c.rb(), v, T::from_f64(1.0), par);
-    let mut wt = Mat::<T>::zeros(c.nrows(), v.ncols());
-    matmul(wt.as_mut(), Accum::Replace, w.as_ref(), t, T::from_f64(1.0), par);
-    matmul(c.rb_mut(), Accum::Add, wt.as_ref(), v.transpose(), T::from_f64(-1.0), par);
+    matmul(
+        tw.as_mut(),
+        Accum::Replace,
+        t.transpose(),
+        w.as_ref(),
+        T::from_f64(1.0),
+        par,
+    );
+    matmul(
+        c.rb_mut(),
+        Accum::Add,
+        v,
+        tw.as_ref(),
+        T::from_f64(-1.0),
+        par,
+    );
 }
 
 /// The R of a QR factorisation of `a` (m×n, m ≥ n, overwritten): n×n upper triangular,
@@ -151,10 +314,14 @@ pub(super) fn qr_r<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Mat<T
     let mut k = 0;
     while k < n {
         let kb = b.min(n - k);
-        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb));
+        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb), par);
         let right = a.rb_mut().submatrix_mut(k, k + kb, m - k, n - k - kb);
         apply_left_transpose(v.as_ref(), t.as_ref(), right, par);
         k += kb;
     }
-    Mat::from_fn(n, n, |i, j| if i <= j { a[(i, j)] } else { T::from_f64(0.0) })
+    Mat::from_fn(
+        n,
+        n,
+        |i, j| if i <= j { a[(i, j)] } else { T::from_f64(0.0) },
+    )
 }
