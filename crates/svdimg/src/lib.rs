@@ -98,7 +98,10 @@ pub use randomized::{sketch, Method, Randomized};
 pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 pub use truncation::Truncation;
-pub use values::{bidiagonal_singular_values, singular_values, singular_values_timed, StageTimes};
+pub use values::{
+    bidiagonal_singular_values, singular_values, singular_values_timed, two_stage_singular_values,
+    StageTimes,
+};
 
 pub use faer;
 pub use image;

@@ -90,6 +90,8 @@ struct Segment {
     /// Whether `dmin` is the last pivot, and `dmin1` the one before.
     bottom: bool,
     bottom1: bool,
+    /// How cautious the next shift is (see [`Qd::shift`]).
+    safety: f64,
 }
 
 impl Qd {
@@ -124,6 +126,7 @@ impl Qd {
             dmin1: 0.0,
             bottom: false,
             bottom1: false,
+            safety: 2.0,
         }];
         let mut budget = MAX_STEPS_PER_VALUE * n + 10;
         while let Some(mut seg) = stack.pop() {
@@ -209,13 +212,16 @@ impl Qd {
             self.e[lo..hi - 1].reverse();
             (seg.dmin, seg.dmin1) = (0.0, 0.0);
         }
-        let mut shift = self.shift(seg);
+        let mut shift = self.shift(seg, seg.safety);
         let mut tries = 0;
         loop {
             if let Some(p) = self.transform(lo, hi, shift) {
                 seg.sigma += shift;
                 (seg.dmin, seg.bottom) = (p.dmin, p.dn <= p.dmin);
                 (seg.dmin1, seg.bottom1) = (p.dmin1, p.dn1 <= p.dmin1);
+                if tries == 0 {
+                    seg.safety = (seg.safety * 0.5).max(2.0);
+                }
                 self.steps += 1;
                 return Ok(());
             }
@@ -227,7 +233,15 @@ impl Qd {
                 ));
             }
             tries += 1;
-            shift = if tries > 3 { 0.0 } else { shift * BACK_OFF };
+            seg.safety *= 8.0;
+            let next = self.shift(seg, seg.safety);
+            shift = if tries > 3 {
+                0.0
+            } else if next < shift && seg.bottom {
+                next
+            } else {
+                shift * BACK_OFF
+            };
         }
     }
 
@@ -240,14 +254,17 @@ impl Qd {
     /// the last row, `δ ≈ e_last / q_{last−1}`. So near convergence the shift goes to
     /// `dmin (1 − 2δ)`, quadratically close to λ. A smallest pivot higher up means no end
     /// has converged: take a safe fraction.
-    fn shift(&self, seg: &Segment) -> f64 {
+    ///
+    /// `2δ` is a guess: `safety` (2 to start with) is its multiplier, raised after a
+    /// refused shift and lowered again after a step that took the first shift tried.
+    fn shift(&self, seg: &Segment, safety: f64) -> f64 {
         let last = seg.hi - 1;
         if seg.dmin <= 0.0 {
             return 0.0;
         }
         if seg.bottom {
             let delta = self.e[last - 1] / self.q[last - 1];
-            seg.dmin * (1.0 - 2.0 * delta).max(FAR_FRACTION)
+            seg.dmin * (1.0 - safety * delta).max(FAR_FRACTION)
         } else {
             FAR_FRACTION * seg.dmin
         }

@@ -8,6 +8,7 @@ mod metrics;
 mod randomized;
 mod reference;
 mod truncated;
+mod values;
 
 use std::path::PathBuf;
 
