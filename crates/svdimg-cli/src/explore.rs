@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
-use svdimg::{approximations, Decomposition, Factors, Planes, Scalar};
+use svdimg::{approximations, Decomposition, Factors, PlaneName, Planes, Scalar};
 
 use crate::cli::{ComponentsArgs, GalleryArgs, PrecisionArg, SpectrumArgs};
 use crate::figures::{self, Component, Series, Tile};
@@ -11,17 +11,24 @@ use crate::io::{check_target, print_stdout, progress, write_atomic, Input, Outpu
 /// The singular values of every colour plane, plus gray for a colour image (unless
 /// `gray_only`), as plot series.
 pub fn spectrum_series<T: Scalar>(
-    color: &Decomposition<T>,
-    gray: Option<&Decomposition<T>>,
+    color: &[(PlaneName, Vec<T>)],
+    gray: Option<&[(PlaneName, Vec<T>)]>,
 ) -> Vec<Series<'static>> {
     color
-        .planes
         .iter()
-        .chain(gray.iter().flat_map(|g| g.planes.iter()))
-        .map(|(name, f)| Series {
+        .chain(gray.into_iter().flatten())
+        .map(|(name, s)| Series {
             name: name.as_str(),
-            values: f.singular_values().iter().map(|s| s.to_f64()).collect(),
+            values: s.iter().map(|s| s.to_f64()).collect(),
         })
+        .collect()
+}
+
+/// The singular values of each plane of a decomposition.
+pub fn spectra_of<T: Scalar>(svd: &Decomposition<T>) -> Vec<(PlaneName, Vec<T>)> {
+    svd.planes
+        .iter()
+        .map(|(name, f)| (*name, f.singular_values().to_vec()))
         .collect()
 }
 
@@ -141,13 +148,14 @@ fn spectrum_of<T: Scalar>(
 ) -> Result<Vec<Series<'static>>> {
     let par = faer::Par::rayon(0);
     let fail = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
-    let color = Decomposition::compute_with(&picture.planes::<T>(gray), par).map_err(fail)?;
-    let gray_svd = if !gray && picture.color_model().is_color() {
-        Some(Decomposition::compute_with(&picture.planes::<T>(true), par).map_err(fail)?)
+    // Values only: no singular vectors are computed for a plot of the values.
+    let color = svdimg::plane_singular_values(&picture.planes::<T>(gray), par).map_err(fail)?;
+    let gray_values = if !gray && picture.color_model().is_color() {
+        Some(svdimg::plane_singular_values(&picture.planes::<T>(true), par).map_err(fail)?)
     } else {
         None
     };
-    Ok(spectrum_series(&color, gray_svd.as_ref()))
+    Ok(spectrum_series(&color, gray_values.as_deref()))
 }
 
 #[derive(Serialize)]

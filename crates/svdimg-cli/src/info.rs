@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde::Serialize;
-use svdimg::{Decomposition, Picture, Scalar};
+use svdimg::{Decomposition, Picture, PlaneName, Scalar};
 
 use crate::cli::{InfoArgs, PrecisionArg};
 use crate::io::{print_stdout, Input};
@@ -50,37 +50,37 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         svdimg::Method::Randomized => svdimg::Method::Randomized,
         _ => svdimg::Method::Exact,
     };
-    let svd = Decomposition::compute_truncated(
-        &planes,
-        args.top,
-        method,
-        &args.svd.settings(),
-        faer::Par::rayon(0),
-    )
-    .map_err(|e| anyhow::anyhow!("'{}': {e}", input.name))?;
+    let fail = |e: svdimg::Error| anyhow::anyhow!("'{}': {e}", input.name);
+    let par = faer::Par::rayon(0);
+    // Only values are printed: the exact path computes no vectors at all.
+    let spectra: Vec<(PlaneName, Vec<T>)> = if method == svdimg::Method::Randomized {
+        Decomposition::compute_truncated(&planes, args.top, method, &args.svd.settings(), par)
+            .map_err(fail)?
+            .planes
+            .into_iter()
+            .map(|(name, f)| (name, f.singular_values().to_vec()))
+            .collect()
+    } else {
+        svdimg::plane_singular_values(&planes, par).map_err(fail)?
+    };
+    let rank = spectra.iter().map(|(_, s)| s.len()).min().unwrap_or(0);
     let seconds = start.elapsed().as_secs_f64();
     let json = InfoJson {
         width: planes.width,
         height: planes.height,
         bit_depth: picture.bit_depth(),
         color: picture.color_model().as_str(),
-        planes: svd
-            .planes
+        planes: spectra
             .iter()
             .zip(&planes.color)
-            .map(|((name, f), plane)| {
+            .map(|((name, s), plane)| {
                 let total = svdimg::frobenius_norm(&plane.data).powi(2);
                 PlaneJson {
                     name: name.as_str(),
-                    singular_values: f.singular_values(),
+                    singular_values: s,
                     energy_ranks: ENERGY_LEVELS
                         .iter()
-                        .map(|&(level, key)| {
-                            (
-                                key,
-                                svdimg::energy_rank_of(f.singular_values(), total, level),
-                            )
-                        })
+                        .map(|&(level, key)| (key, svdimg::energy_rank_of(s, total, level)))
                         .collect(),
                 }
             })
@@ -102,7 +102,7 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         if json.planes.len() == 1 { "" } else { "s" },
         planes.height,
         planes.width,
-        svd.max_rank(),
+        rank,
         T::PRECISION.as_str(),
         seconds
     )?;

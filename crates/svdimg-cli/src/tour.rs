@@ -7,7 +7,8 @@ use svdimg::{approximate, encode, to_image, Decomposition, OutputFormat, Picture
 
 use crate::cli::{Source, TourArgs};
 use crate::explore::{
-    component_items, component_sum_difference, gallery_tiles, psnr_text, spectrum_series,
+    component_items, component_sum_difference, gallery_tiles, psnr_text, spectra_of,
+    spectrum_series,
 };
 use crate::figures;
 use crate::io::{io_reason, print_stdout, progress, write_atomic, Input};
@@ -201,9 +202,14 @@ fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)>
     let components = figures::components(&items)?;
     bar.inc(1);
 
+    let color_values = spectra_of(&color_svd);
+    let gray_values = spectra_of(&gray_svd);
     let series = spectrum_series(
-        &color_svd,
-        picture.color_model().is_color().then_some(&gray_svd),
+        &color_values,
+        picture
+            .color_model()
+            .is_color()
+            .then_some(gray_values.as_slice()),
     );
     let spectrum = figures::spectrum_svg(&series)?;
     let energy_ranks = series

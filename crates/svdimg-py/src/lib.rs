@@ -253,11 +253,7 @@ fn singular_values_impl<'py, T: Element + Scalar>(
     let (_, m, n) = a.as_array().dim();
     let views = stack(&a)?;
     let ss = py
-        .detach(|| {
-            each_in_parallel(&views, |view| {
-                Factors::singular_values_of(view, Par::rayon(0))
-            })
-        })
+        .detach(|| each_in_parallel(&views, |view| svdimg::singular_values(view, Par::rayon(0))))
         .map_err(py_err)?;
     let r = m.min(n);
     Ok(rows_to_numpy(py, &ss, r).into_any())

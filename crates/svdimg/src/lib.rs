@@ -99,8 +99,8 @@ pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 pub use truncation::Truncation;
 pub use values::{
-    bidiagonal_singular_values, singular_values, singular_values_timed, two_stage_singular_values,
-    StageTimes,
+    bidiagonal_singular_values, plane_singular_values, singular_values, singular_values_timed,
+    two_stage_singular_values, StageTimes,
 };
 
 pub use faer;

@@ -17,10 +17,11 @@ mod dqds;
 mod reduce;
 
 use faer::{Mat, MatRef, Par};
+use rayon::prelude::*;
 
 pub use dqds::bidiagonal_singular_values;
 
-use crate::{Error, ErrorKind, Factors, Result, Scalar};
+use crate::{Error, ErrorKind, Factors, PlaneName, Planes, Result, Scalar};
 
 /// Band width of the reduction: wide enough for the products to run near full speed,
 /// narrow enough for the bulge chasing (whose cost grows with it) to stay cheap.
@@ -49,6 +50,23 @@ const QR_FIRST_RATIO: (usize, usize) = (5, 3);
 /// ```
 pub fn singular_values<T: Scalar>(a: MatRef<'_, T>, par: Par) -> Result<Vec<T>> {
     Ok(singular_values_timed(a, par)?.0)
+}
+
+/// The singular values of every colour plane, descending, planes in parallel: what
+/// `svdimg info` and the spectrum plots need, without the vectors.
+pub fn plane_singular_values<T: Scalar>(
+    planes: &Planes<T>,
+    par: Par,
+) -> Result<Vec<(PlaneName, Vec<T>)>> {
+    (0..planes.color.len())
+        .into_par_iter()
+        .map(|i| {
+            Ok((
+                planes.color[i].name,
+                singular_values(planes.matrix(i), par)?,
+            ))
+        })
+        .collect()
 }
 
 /// Seconds spent in each stage of [`singular_values`]: QR (0 when skipped), dense to band,
