@@ -2,6 +2,7 @@
 """Side-by-side timings of svdimg against NumPy, SciPy and scikit-learn, in one run.
 
 Run: python3 scripts/compare.py [--repeats N] [--e2e-thin] [--skip-e2e]
+     python3 scripts/compare.py --values [--sizes 768x1024,2000x3000,4000x6000] [--repeats N]
 
 Creates its own virtual environment (.venv-bench) with numpy, scipy, scikit-learn,
 threadpoolctl and pillow on first use. Runs every case on the same matrices, interleaved
@@ -11,6 +12,13 @@ threadpoolctl and pillow on first use. Runs every case on the same matrices, int
 * end to end, a 24-megapixel RGB JPEG (6000x4000) made the same way: the tutorial's Python
   pipeline (decode, SVD per channel, rank-100 reconstruction, clip, encode PNG) against
   `svdimg approx -k 100`.
+
+With --values it times singular values alone instead: NumPy's svd(compute_uv=False) against
+svdimg's two-stage solver (with the seconds of each stage) and faer's one-stage values-only
+SVD, in f64 and f32, at each size (coffee.png, gray, resized); beside them LAPACK's ?gebrd and
+?lasq1 through NumPy's OpenBLAS (scripts/gebrd_timing.py); and, when scripts/test.sh has made
+.venv-py, the tutorial's svd(img_gray, compute_uv=False) through svdimg's Python drop-in
+against NumPy at 768x1024, both in that one process.
 
 NumPy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (for this process only), and
 the BLAS it uses is printed.
@@ -50,7 +58,17 @@ def parse_args():
     parser.add_argument("--e2e-thin", action="store_true",
                         help="the tutorial pipeline uses full_matrices=False (default: the tutorial's full SVD)")
     parser.add_argument("--skip-e2e", action="store_true", help="leave out the end-to-end 24-megapixel case")
+    parser.add_argument("--values", action="store_true",
+                        help="time singular values alone (no vectors) instead of the default cases")
+    parser.add_argument("--sizes", default="768x1024,2000x3000,4000x6000", metavar="MxN,...",
+                        help="matrix sizes for --values (default 768x1024,2000x3000,4000x6000)")
     args = parser.parse_args()
+    try:
+        args.sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
+        if any(len(size) != 2 or min(size) < 1 for size in args.sizes):
+            raise ValueError
+    except ValueError:
+        parser.error(f"--sizes must look like 768x1024,2000x3000, got '{args.sizes}'")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
@@ -85,6 +103,78 @@ def timed(fn):
     return time.perf_counter() - start, out
 
 
+PYTHON_DROP_IN = """
+import json, sys, time
+import numpy as np, svdimg
+a = np.load(sys.argv[1])
+best = {"numpy": float("inf"), "svdimg": float("inf")}
+for _ in range(int(sys.argv[2])):
+    for name, fn in (("numpy", np.linalg.svd), ("svdimg", svdimg.svd)):
+        start = time.perf_counter()
+        s = fn(a, compute_uv=False)
+        best[name] = min(best[name], time.perf_counter() - start)
+        best[name + "_s1"] = float(s[0])
+print(json.dumps(best))
+"""
+
+
+def values_section(bench, repeats):
+    """Singular values alone, at each size, in f64 and f32: NumPy, svdimg (two-stage and
+    one-stage), LAPACK's stages."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from gebrd_timing import stages
+
+    tmp = Path(tempfile.mkdtemp(prefix="svdimg-values-"))
+    print("\n### Singular values only (no vectors), coffee.png gray resized, best of "
+          f"{repeats}\n")
+    print("| shape | dtype | NumPy (s) | svdimg two-stage (s) | NumPy / svdimg | faer one-stage (s) "
+          "| QR | dense→band | band→bidiagonal | dqds | LAPACK ?gebrd | LAPACK ?lasq1 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for m, n in ARGS.sizes:
+        img = shared_image("coffee.png").convert("L").resize((n, m), Image.BICUBIC)
+        a = np.asarray(img, dtype=np.float64) / 255.0
+        raw = tmp / f"{m}x{n}.f64"
+        a.astype("<f8").tofile(raw)
+        for dtype, tag in ((np.float64, "f64"), (np.float32, "f32")):
+            x = a.astype(dtype)
+            best = {}
+            stage_times = {}
+
+            def keep(name, seconds):
+                best[name] = min(best.get(name, float("inf")), seconds)
+
+            for _ in range(repeats):
+                keep("numpy", timed(lambda: np.linalg.svd(x, compute_uv=False))[0])
+                for mode in (f"values-{tag}", f"onestage-values-{tag}"):
+                    out = subprocess.run([str(bench), str(raw), str(m), str(n), mode, "0"],
+                                         capture_output=True, text=True, check=True)
+                    r = json.loads(out.stdout)
+                    if mode.startswith("values") and r["seconds"] < best.get(mode, float("inf")):
+                        stage_times = r
+                    keep(mode, r["seconds"])
+                t_brd, t_sq = stages(x)
+                keep("gebrd", t_brd)
+                keep("lasq1", t_sq)
+            two, one = best[f"values-{tag}"], best[f"onestage-values-{tag}"]
+            st = stage_times
+            print(f"| {m}x{n} | {tag} | {best['numpy']:.3f} | {two:.3f} | {best['numpy'] / two:.2f}x "
+                  f"| {one:.3f} | {st['qr']:.3f} | {st['band']:.3f} | {st['bulge']:.3f} | {st['dqds']:.3f} "
+                  f"| {best['gebrd']:.3f} | {best['lasq1']:.3f} |", flush=True)
+    py = ROOT / ".venv-py" / "bin" / "python"
+    if not py.exists():
+        print("\n(.venv-py not found: run scripts/test.sh once for the Python drop-in comparison)")
+        return
+    img = shared_image("coffee.png").convert("L").resize((1024, 768), Image.BICUBIC)
+    np.save(tmp / "gray.npy", np.asarray(img, dtype=np.float64) / 255.0)
+    out = subprocess.run([str(py), "-c", PYTHON_DROP_IN, str(tmp / "gray.npy"), str(max(repeats, 5))],
+                         capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout)
+    print(f"\nPython, the tutorial's svd(img_gray, compute_uv=False) at 768x1024 float64, best of "
+          f"{max(repeats, 5)}, one process: NumPy {r['numpy'] * 1000:.1f} ms, svdimg.svd "
+          f"{r['svdimg'] * 1000:.1f} ms ({r['numpy'] / r['svdimg']:.2f}x); s1 {r['numpy_s1']:.10f} vs "
+          f"{r['svdimg_s1']:.10f}")
+
+
 def main():
     repeats = ARGS.repeats
     svdimg, bench = cargo_build()
@@ -93,6 +183,9 @@ def main():
         print(f"  {lib.get('internal_api')} {lib.get('version')} threads={lib.get('num_threads')} "
               f"kernel={lib.get('architecture')}")
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, cores {os.cpu_count()}")
+    if ARGS.values:
+        values_section(bench, repeats)
+        return
 
     img = shared_image("coffee.png").convert("L").resize((3000, 2000), Image.BICUBIC)
     a = np.asarray(img, dtype=np.float64) / 255.0

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Times OpenBLAS's bidiagonalisation (LAPACK dgebrd) against NumPy's whole thin SVD.
+"""Times LAPACK's one-stage bidiagonalisation (?gebrd) and its bidiagonal dqds (?lasq1)
+through NumPy's bundled OpenBLAS, next to NumPy's own SVD.
 
 Usage: .venv-bench/bin/python scripts/gebrd_timing.py   (the venv scripts/compare.py makes)
 
-NumPy's SVD (dgesdd) spends its time in three steps: dgebrd (reduce to bidiagonal form),
-dbdsdc (the bidiagonal SVD) and dormbr (apply the reflectors). This calls dgebrd through
-NumPy's bundled OpenBLAS with ctypes, to show how much of the SVD it is; compare with the
-last column of `cargo run --release -p svdimg --example qr_first` (faer's reduction).
+NumPy's SVD (?gesdd) spends its time in three steps: ?gebrd (reduce to bidiagonal form),
+the bidiagonal SVD (?bdsdc; for values alone, dqds in ?lasq1) and, with vectors, ?ormbr
+(apply the reflectors). This calls ?gebrd and ?lasq1 with ctypes, to show how much of the
+SVD each is; scripts/compare.py --values imports `stages` from here to set them beside
+svdimg's two-stage solver (QR, dense to band, band to bidiagonal, dqds).
 Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, as compare.py does.
 """
 import ctypes
@@ -16,46 +18,82 @@ import time
 
 import numpy as np
 
-libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libscipy_openblas64_*.so"))
-if not libs:
+_libs = glob.glob(os.path.join(os.path.dirname(np.__file__), "..", "numpy.libs", "libscipy_openblas64_*.so"))
+if not _libs:
     raise SystemExit("gebrd_timing.py: NumPy's bundled OpenBLAS (numpy.libs) not found")
-gebrd = ctypes.CDLL(libs[0]).scipy_dgebrd_64_
-I = ctypes.c_int64
+_lib = ctypes.CDLL(_libs[0])
+_I = ctypes.c_int64
+_PREFIX = {np.float64: "d", np.float32: "s"}
 
 
-def time_gebrd(a):
-    """Seconds for dgebrd on a copy of `a` (column-major), after a workspace query."""
+def _ptr(x):
+    return x.ctypes.data_as(ctypes.c_void_p)
+
+
+def gebrd(a):
+    """Seconds for ?gebrd on a copy of `a` (column-major), after a workspace query, and the
+    bidiagonal it leaves (diagonal, off-diagonal)."""
+    dtype = a.dtype.type
+    fn = getattr(_lib, f"scipy_{_PREFIX[dtype]}gebrd_64_")
     m, n = a.shape
     a = np.asfortranarray(a.copy())
     k = min(m, n)
-    d, e, tq, tp = np.empty(k), np.empty(k), np.empty(k), np.empty(k)
-    info = I(0)
-    ptr = lambda x: x.ctypes.data_as(ctypes.c_void_p)
+    d, e, tq, tp = (np.empty(k, dtype) for _ in range(4))
+    info = _I(0)
 
     def call(work, lwork):
-        gebrd(ctypes.byref(I(m)), ctypes.byref(I(n)), ptr(a), ctypes.byref(I(m)), ptr(d), ptr(e),
-              ptr(tq), ptr(tp), ptr(work), ctypes.byref(I(lwork)), ctypes.byref(info))
+        fn(ctypes.byref(_I(m)), ctypes.byref(_I(n)), _ptr(a), ctypes.byref(_I(m)), _ptr(d), _ptr(e),
+           _ptr(tq), _ptr(tp), _ptr(work), ctypes.byref(_I(lwork)), ctypes.byref(info))
 
-    query = np.empty(1)
+    query = np.empty(1, dtype)
     call(query, -1)
-    work = np.empty(int(query[0]))
+    work = np.empty(int(query[0]), dtype)
     start = time.perf_counter()
     call(work, len(work))
     seconds = time.perf_counter() - start
     assert info.value == 0, info.value
-    return seconds
+    return seconds, d, e[: k - 1]
 
 
-rng = np.random.default_rng(1)
-print("| shape | NumPy thin SVD (s) | dgebrd alone (s) |")
-print("|---|---:|---:|")
-for m, n in [(768, 1024), (2000, 2000), (2000, 3000)]:
-    a = rng.random((m, n))
-    svd, brd = float("inf"), float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        np.linalg.svd(a, full_matrices=False)
-        svd = min(svd, time.perf_counter() - start)
-        # NumPy passes its row-major array to LAPACK as the transpose: reduce aᵀ.
-        brd = min(brd, time_gebrd(a.T))
-    print(f"| {m}×{n} | {svd:.3f} | {brd:.3f} |")
+def lasq1(d, e):
+    """Seconds for ?lasq1 (dqds, values only) on the bidiagonal (d, e), and the values."""
+    dtype = d.dtype.type
+    fn = getattr(_lib, f"scipy_{_PREFIX[dtype]}lasq1_64_")
+    n = len(d)
+    d, e2 = d.copy(), np.concatenate([e, [0]]).astype(dtype)
+    work = np.empty(4 * n, dtype)
+    info = _I(0)
+    start = time.perf_counter()
+    fn(ctypes.byref(_I(n)), _ptr(d), _ptr(e2), _ptr(work), ctypes.byref(info))
+    seconds = time.perf_counter() - start
+    assert info.value == 0, info.value
+    return seconds, d
+
+
+def stages(a):
+    """(gebrd seconds, lasq1 seconds) for `a` as NumPy hands it to LAPACK."""
+    # NumPy passes its row-major array to LAPACK as the transpose: reduce aᵀ.
+    t_brd, d, e = gebrd(a.T)
+    t_sq, _ = lasq1(d, e)
+    return t_brd, t_sq
+
+
+def main():
+    rng = np.random.default_rng(1)
+    print("| shape | dtype | NumPy svd, values only (s) | ?gebrd (s) | ?lasq1 (s) |")
+    print("|---|---|---:|---:|---:|")
+    for m, n in [(768, 1024), (2000, 3000)]:
+        for dtype in (np.float64, np.float32):
+            a = rng.random((m, n)).astype(dtype)
+            svd, brd, sq = (float("inf"),) * 3
+            for _ in range(3):
+                start = time.perf_counter()
+                np.linalg.svd(a, compute_uv=False)
+                svd = min(svd, time.perf_counter() - start)
+                t_brd, t_sq = stages(a)
+                brd, sq = min(brd, t_brd), min(sq, t_sq)
+            print(f"| {m}×{n} | {np.dtype(dtype).name} | {svd:.3f} | {brd:.3f} | {sq:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,9 @@
 //! `scripts/compare.py`. Prints one JSON object per line.
 //!
 //! `bench_svd FILE M N MODE K` with MODE one of `exact-f64`, `exact-f32`, `randomized-f32`,
-//! `randomized-f64`.
+//! `randomized-f64`, `values-f64`, `values-f32` (the two-stage singular values, with the
+//! seconds of each stage) or `onestage-values-f64`, `onestage-values-f32` (faer's
+//! values-only SVD). Values modes print the seconds and the largest singular value.
 //! Randomized modes also time `svdimg::sketch` (Gaussian Ω drawn, then A·Ω) against a plain
 //! product of the same shapes in the same process.
 
@@ -28,6 +30,10 @@ fn main() {
         "exact-f32" => run::<f32>(&data, m, n, k, false, par),
         "randomized-f64" => run::<f64>(&data, m, n, k, true, par),
         "randomized-f32" => run::<f32>(&data, m, n, k, true, par),
+        "values-f64" => values::<f64>(&data, m, n, false, par),
+        "values-f32" => values::<f32>(&data, m, n, false, par),
+        "onestage-values-f64" => values::<f64>(&data, m, n, true, par),
+        "onestage-values-f32" => values::<f32>(&data, m, n, true, par),
         other => panic!("unknown mode {other}"),
     }
 }
@@ -78,6 +84,29 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, randomized: bool, 
         T::PRECISION.as_str(),
         err.sqrt(),
         s0[0]
+    );
+}
+
+/// Singular values only: the two-stage solver (with its stage times) or faer's one-stage.
+fn values<T: Scalar>(data: &[f64], m: usize, n: usize, one_stage: bool, par: Par) {
+    let a: Vec<T> = data.iter().map(|&x| T::from_f64(x)).collect();
+    let a = MatRef::from_row_major_slice(&a, m, n);
+    let start = Instant::now();
+    let (s, stages) = if one_stage {
+        (Factors::singular_values_of(a, par).unwrap(), String::new())
+    } else {
+        let (s, t) = svdimg::singular_values_timed(a, par).unwrap();
+        let stages = format!(
+            ",\"qr\":{},\"band\":{},\"bulge\":{},\"dqds\":{}",
+            t.qr, t.band, t.bulge, t.dqds
+        );
+        (s, stages)
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{{\"seconds\":{seconds},\"s_top\":{},\"s_min\":{}{stages}}}",
+        s[0].to_f64(),
+        s[s.len() - 1].to_f64()
     );
 }
 

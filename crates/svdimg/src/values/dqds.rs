@@ -65,12 +65,12 @@ pub fn bidiagonal_singular_values(d: &[f64], f: &[f64]) -> Result<Vec<f64>> {
 
 /// The qd arrays of a bidiagonal, with the segments still to solve.
 struct Qd {
-    q: Vec<f64>,
+    /// Two copies of the arrays: a step reads one and writes the other (each segment knows
+    /// which holds its values), so that a refused shift leaves nothing to undo and a taken
+    /// one nothing to copy back.
+    q: [Vec<f64>; 2],
     /// `e[i]` couples `q[i]` and `q[i + 1]`; one longer than needed, the last entry unused.
-    e: Vec<f64>,
-    /// Scratch for the next step.
-    q2: Vec<f64>,
-    e2: Vec<f64>,
+    e: [Vec<f64>; 2],
     out: Vec<f64>,
     /// Steps taken and shifts refused, for tuning.
     steps: usize,
@@ -92,17 +92,19 @@ struct Segment {
     bottom1: bool,
     /// How cautious the next shift is (see [`Qd::shift`]).
     safety: f64,
+    /// Which copy of the arrays holds this segment's values.
+    cur: usize,
 }
 
 impl Qd {
     fn new(q: Vec<f64>, mut e: Vec<f64>) -> Self {
         let n = q.len();
         e.push(0.0);
+        let (q2, e2) = (vec![0.0; n], vec![0.0; n]);
         Qd {
-            q,
-            e,
-            q2: vec![0.0; n],
-            e2: vec![0.0; n],
+            q: [q, q2],
+            e: [e, e2],
+
             out: Vec::with_capacity(n),
             steps: 0,
             failures: 0,
@@ -117,7 +119,7 @@ impl Qd {
 
     /// Puts every eigenvalue of `BᵀB` in `out`.
     fn solve(&mut self) -> Result<()> {
-        let n = self.q.len();
+        let n = self.q[0].len();
         let mut stack = vec![Segment {
             lo: 0,
             hi: n,
@@ -127,6 +129,7 @@ impl Qd {
             bottom: false,
             bottom1: false,
             safety: 2.0,
+            cur: 0,
         }];
         let mut budget = MAX_STEPS_PER_VALUE * n + 10;
         while let Some(mut seg) = stack.pop() {
@@ -137,19 +140,20 @@ impl Qd {
                     break;
                 }
                 if len == 1 {
-                    self.out.push(seg.sigma + self.q[seg.lo]);
+                    self.out.push(seg.sigma + self.q[seg.cur][seg.lo]);
                     break;
                 }
                 let last = seg.hi - 1;
-                if self.e[last - 1] <= TOL2 * (seg.sigma + self.q[last]) {
-                    self.out.push(seg.sigma + self.q[last]);
+                let (q, e) = (&self.q[seg.cur], &self.e[seg.cur]);
+                if e[last - 1] <= TOL2 * (seg.sigma + q[last]) {
+                    self.out.push(seg.sigma + q[last]);
                     seg.hi -= 1;
                     (seg.dmin, seg.bottom) = (seg.dmin1, seg.bottom1);
                     (seg.dmin1, seg.bottom1) = (0.0, false);
                     continue;
                 }
                 if len == 2 {
-                    let (a, b) = two_by_two(self.q[seg.lo], self.e[seg.lo], self.q[last]);
+                    let (a, b) = two_by_two(q[seg.lo], e[seg.lo], q[last]);
                     self.out.push(seg.sigma + a);
                     self.out.push(seg.sigma + b);
                     break;
@@ -186,14 +190,15 @@ impl Qd {
     /// part, squared): dropping it then changes every singular value by a relative ε.
     fn find_split(&mut self, seg: Segment) -> Option<usize> {
         let mut found = None;
-        let mut t = self.q[seg.lo];
+        let (q, e) = (&self.q[seg.cur], &mut self.e[seg.cur]);
+        let mut t = q[seg.lo];
         for i in seg.lo..seg.hi - 1 {
-            if self.e[i] <= TOL2 * t {
-                self.e[i] = 0.0;
+            if e[i] <= TOL2 * t {
+                e[i] = 0.0;
                 found = Some(i + 1);
-                t = self.q[i + 1];
+                t = q[i + 1];
             } else {
-                t = self.q[i + 1] * (t / (t + self.e[i]));
+                t = q[i + 1] * (t / (t + e[i]));
             }
         }
         found
@@ -207,16 +212,18 @@ impl Qd {
         // bottom, so a small top is moved there (the reversed bidiagonal has the same
         // singular values).
         // Only on a new segment: flipping back and forth would lose the shift history.
-        if seg.dmin == 0.0 && self.q[lo] * 1.5 < self.q[hi - 1] {
-            self.q[lo..hi].reverse();
-            self.e[lo..hi - 1].reverse();
+        let c = seg.cur;
+        if seg.dmin == 0.0 && self.q[c][lo] * 1.5 < self.q[c][hi - 1] {
+            self.q[c][lo..hi].reverse();
+            self.e[c][lo..hi - 1].reverse();
             (seg.dmin, seg.dmin1) = (0.0, 0.0);
         }
         let mut shift = self.shift(seg, seg.safety);
         let mut tries = 0;
         loop {
-            if let Some(p) = self.transform(lo, hi, shift) {
+            if let Some(p) = self.transform(lo, hi, seg.cur, shift) {
                 seg.sigma += shift;
+                seg.cur = 1 - seg.cur;
                 (seg.dmin, seg.bottom) = (p.dmin, p.dn <= p.dmin);
                 (seg.dmin1, seg.bottom1) = (p.dmin1, p.dn1 <= p.dmin1);
                 if tries == 0 {
@@ -263,19 +270,23 @@ impl Qd {
             return 0.0;
         }
         if seg.bottom {
-            let delta = self.e[last - 1] / self.q[last - 1];
+            let delta = self.e[seg.cur][last - 1] / self.q[seg.cur][last - 1];
             seg.dmin * (1.0 - safety * delta).max(FAR_FRACTION)
         } else {
             FAR_FRACTION * seg.dmin
         }
     }
 
-    /// One dqds pass with shift `tau` on `lo..hi`, replacing the arrays. Returns its
-    /// pivots, or `None` (arrays untouched) when the shift is too large: a pivot not
-    /// positive.
-    fn transform(&mut self, lo: usize, hi: usize, tau: f64) -> Option<Pivots> {
-        let (q, e) = (&self.q, &self.e);
-        let (q2, e2) = (&mut self.q2, &mut self.e2);
+    /// One dqds pass with shift `tau` on `lo..hi`, from copy `cur` of the arrays into the
+    /// other. Returns its pivots, or `None` when the shift is too large: a pivot not
+    /// positive (copy `cur` is untouched either way).
+    fn transform(&mut self, lo: usize, hi: usize, cur: usize, tau: f64) -> Option<Pivots> {
+        let ([q0, q1], [e0, e1]) = (&mut self.q, &mut self.e);
+        let (q, e, q2, e2) = if cur == 0 {
+            (&*q0, &*e0, q1, e1)
+        } else {
+            (&*q1, &*e1, q0, e0)
+        };
         let mut d = q[lo] - tau;
         if d < 0.0 {
             return None;
@@ -298,8 +309,6 @@ impl Qd {
             }
         }
         q2[hi - 1] = d;
-        self.q[lo..hi].copy_from_slice(&self.q2[lo..hi]);
-        self.e[lo..hi - 1].copy_from_slice(&self.e2[lo..hi - 1]);
         Some(Pivots {
             dmin: dmin1.min(d),
             dn: d,

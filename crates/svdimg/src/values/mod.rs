@@ -124,16 +124,20 @@ fn two_stage<T: Scalar>(a: MatRef<'_, T>, b: usize, par: Par) -> Result<(Vec<T>,
     if m.min(n) == 0 {
         return Ok((Vec::new(), StageTimes::default()));
     }
-    if !is_finite(a) {
+    // Work on the tall orientation (the singular values of Aᵀ are those of A), on a
+    // column-major copy, which is also where the entries are checked: in memory order.
+    let mut work: Mat<T> = if m >= n {
+        a.to_owned()
+    } else {
+        a.transpose().to_owned()
+    };
+    if !is_finite(work.as_ref()) {
         return Err(Error::new(
             ErrorKind::Numerical,
             format!("the {m}x{n} matrix holds a NaN or an infinity"),
         ));
     }
-    // Work on the tall orientation: the singular values of Aᵀ are those of A.
-    let a = if m >= n { a } else { a.transpose() };
-    let (m, n) = a.shape();
-    let mut work: Mat<T> = a.to_owned();
+    let (m, n) = work.shape();
     if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
         work = reduce::qr_r(work.as_mut(), b, par);
     }
