@@ -23,9 +23,17 @@ pub use dqds::bidiagonal_singular_values;
 
 use crate::{Error, ErrorKind, Factors, PlaneName, Planes, Result, Scalar};
 
-/// Band width of the reduction: wide enough for the products to run near full speed,
-/// narrow enough for the bulge chasing (whose cost grows with it) to stay cheap.
-const BAND: usize = 32;
+/// Band width of the reduction for an n×n band: wide enough for the products to run near
+/// full speed, narrow enough for the bulge chasing (whose cost grows with it) to stay cheap.
+/// Measured with `cargo run --release -p svdimg --example values` (docs/BENCHMARKS.md): 32 is
+/// best at 2000×3000 (16 to 64 tried), 48 at 4000×6000 (0.4 s of 6 faster than 32).
+fn band_width(n: usize) -> usize {
+    if n >= 3000 {
+        48
+    } else {
+        32
+    }
+}
 
 /// Below this short side faer's one-stage solver is used: the matrix fits in cache and
 /// the two-stage machinery has nothing to win.
@@ -92,7 +100,7 @@ pub fn singular_values_timed<T: Scalar>(
     if a.nrows().min(a.ncols()) < TWO_STAGE_MIN {
         return Ok((Factors::singular_values_of(a, par)?, StageTimes::default()));
     }
-    match two_stage(a, BAND, par) {
+    match two_stage(a, band_width(a.nrows().min(a.ncols())), par) {
         Err(e) if e.kind() == ErrorKind::Numerical && is_finite(a) => {
             // dqds gave up (never seen): the one-stage solver is the fallback.
             Ok((Factors::singular_values_of(a, par)?, StageTimes::default()))
