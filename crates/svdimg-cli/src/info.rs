@@ -95,9 +95,14 @@ fn report<T: Scalar + Serialize>(args: &InfoArgs, input: &Input, picture: &Pictu
         "{}: {}x{} pixels, {}, {}-bit",
         input.name, json.width, json.height, json.color, json.bit_depth
     )?;
+    let what = if method == svdimg::Method::Randomized {
+        "randomized SVD (top values)"
+    } else {
+        "singular values (no vectors)"
+    };
     writeln!(
         out,
-        "SVD of {} plane{} of {}x{} (rank {}) in {} took {:.3} s",
+        "{what} of {} plane{} of {}x{} (rank {}) in {} took {:.3} s",
         json.planes.len(),
         if json.planes.len() == 1 { "" } else { "s" },
         planes.height,
