@@ -296,15 +296,15 @@ impl Qd {
             dmin1 = dmin1.min(d);
             dn1 = d;
             let qi = d + e[i];
-            // Not `<= 0.0` alone: a NaN fails too.
-            if !(qi > 0.0) {
+            // A NaN fails too.
+            if qi.is_nan() || qi <= 0.0 {
                 return None;
             }
             let t = q[i + 1] / qi;
             q2[i] = qi;
             e2[i] = e[i] * t;
             d = d * t - tau;
-            if !(d >= 0.0) {
+            if d.is_nan() || d < 0.0 {
                 return None;
             }
         }
