@@ -366,7 +366,8 @@ mod tests {
 mod tuning {
     use super::*;
 
-    /// Prints steps per value (run with --nocapture while tuning the shifts).
+    /// Random bidiagonals: the eigenvalues add up to the trace of BᵀB (Σ q + Σ e), and the
+    /// steps per value are printed for tuning (`-- --nocapture`).
     #[test]
     fn steps_per_value() {
         let mut seed = 7u64;
@@ -379,10 +380,17 @@ mod tuning {
         for n in [10, 100, 1000, 3000] {
             let q: Vec<f64> = (0..n).map(|_| (rnd() + 0.01).powi(2)).collect();
             let e: Vec<f64> = (0..n - 1).map(|_| rnd().powi(2)).collect();
+            let trace: f64 = q.iter().chain(&e).sum();
             let mut qd = Qd::new(q, e);
             let t = std::time::Instant::now();
             qd.solve().unwrap();
             assert_eq!(qd.out.len(), n);
+            let sum: f64 = qd.out.iter().sum();
+            assert!(
+                (sum - trace).abs() <= 1e-12 * trace,
+                "n={n}: {sum} vs {trace}"
+            );
+            assert!(qd.out.iter().all(|&x| x >= 0.0));
             eprintln!(
                 "n={n} steps={} failures={} ({:.2}/value) {:?}",
                 qd.steps,
