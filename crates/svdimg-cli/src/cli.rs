@@ -88,6 +88,16 @@ pub enum Command {
     /// each and measures it. Plots the curves (SVG or PNG) and prints the bytes each needs
     /// for 30, 35 and 40 dB.
     Rd(RdArgs),
+    /// Compress (or convert) many images: files, folders searched recursively, and globs.
+    ///
+    /// Each output mirrors its input's path below the folder given (a file given alone
+    /// lands in OUTDIR under its own name). Work is resumable: a journal of JSON lines
+    /// (OUTDIR/.svdimg-journal.jsonl unless --journal) records every finished file, and a
+    /// rerun skips those done with the same size, modification time and settings. Outputs
+    /// are written whole or not at all, even if the batch is killed. A file that cannot be
+    /// read is recorded and counted, and the batch goes on; the exit code is then 1. Files
+    /// in flight are limited so that their estimated memory fits --memory.
+    Batch(BatchArgs),
 }
 
 /// Where the image comes from.
@@ -398,6 +408,79 @@ pub struct RdArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub file: FileOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Image files, folders (searched recursively for png, jpg, gif, bmp, tif, webp and
+    /// pnm files) or quoted globs such as 'photos/**/*.jpg' (`*`, `?`, `[abc]`, `**`).
+    #[arg(value_name = "INPUT", required = true)]
+    pub inputs: Vec<String>,
+    /// Output folder (created if missing).
+    #[arg(short = 'o', long = "output", value_name = "OUTDIR")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// What to write: the .svdz file, or the image it decodes to as PNG or JPEG.
+    #[arg(long, value_enum, default_value_t = ToArg::Svdz)]
+    pub to: ToArg,
+    /// Colour planes to store: `auto` is ycbcr for colour images and gray for gray ones.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// Files worked on at once. Default: the number of cores.
+    #[arg(long, value_name = "N", value_parser = parse_rank)]
+    pub jobs: Option<usize>,
+    /// Memory budget for the files in flight, in bytes (or with K, M, G: 4G). Each file's
+    /// need is estimated from its header (about 72 bytes per pixel); a file that needs more
+    /// than the whole budget runs alone. Default: half the machine's memory.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub memory: Option<u64>,
+    /// The journal (JSON lines, one per finished file). Default: OUTDIR/.svdimg-journal.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub decode: DecodeArgs,
+    #[command(flatten)]
+    pub svd: SvdArgs,
+    /// Print one JSON summary on stdout: {"done", "skipped", "failed", "bytes_in",
+    /// "bytes_out", "psnr_median", "psnr_worst", "seconds"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToArg {
+    /// The .svdz file.
+    Svdz,
+    /// The image the .svdz decodes to, as PNG.
+    Png,
+    /// The image the .svdz decodes to, as JPEG.
+    Jpg,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, scale) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let scale = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => 0,
+            };
+            (&t[..i], scale)
+        }
+        _ => (t, 1),
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if n > 0 && scale > 0 => n
+            .checked_mul(scale)
+            .ok_or_else(|| format!("'{s}' is too large")),
+        _ => Err(format!(
+            "'{s}' is not a positive size in bytes (such as 2000000000 or 2G)"
+        )),
+    }
 }
 
 /// What every command that writes one file takes, besides its own options.

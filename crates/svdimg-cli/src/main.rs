@@ -1,6 +1,7 @@
 //! `svdimg`: explore and compress images with the singular value decomposition.
 
 mod approx;
+mod batch;
 mod cli;
 mod compress;
 mod explore;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::Compress(args) => compress::compress(args),
         Command::Decompress(args) => compress::decompress(args),
         Command::Rd(args) => rd::run(args),
+        Command::Batch(args) => batch::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -73,6 +73,7 @@ mod picture;
 mod randomized;
 mod rd;
 mod scalar;
+mod transcode;
 mod truncation;
 mod values;
 
@@ -97,6 +98,9 @@ pub use picture::{
 pub use randomized::{sketch, Method, Randomized};
 pub use rd::{rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
+pub use transcode::{
+    settings_hash, transcode, working_set, Destination, TranscodeOptions, Transcoded,
+};
 pub use truncation::Truncation;
 pub use values::{
     bidiagonal_singular_values, plane_singular_values, singular_values, singular_values_timed,

@@ -521,6 +521,11 @@ impl OutputFormat {
     pub fn image_format(self) -> ImageFormat {
         self.0
     }
+
+    /// The format's usual file extension: `png`, `jpg`, `tiff`, …
+    pub fn extension(self) -> &'static str {
+        self.0.extensions_str().first().copied().unwrap_or("img")
+    }
 }
 
 /// Encodes an image, converting it to what the format can hold.

@@ -1,6 +1,7 @@
 //! Runs the real `svdimg` binary in temporary directories and checks exit codes, messages
 //! and the files written.
 
+mod batch;
 mod commands;
 mod svdz;
 mod tour;
