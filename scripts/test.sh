@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of svdimg. Installs what it needs on a fresh machine first:
 # Chromium (for the browser test of the tour's HTML report) through apt, and a Python
-# virtual environment (.venv-py) with maturin, NumPy and pytest for the Python bindings.
+# virtual environment (.venv-py) with maturin, NumPy, pytest and the Dask extras for the
+# Python bindings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,9 @@ if [ ! -x .venv-py/bin/python ]; then
   echo "scripts/test.sh: creating .venv-py for the Python bindings" >&2
   python3 -m venv .venv-py
 fi
-.venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest
+# The optional extras (svdimg[dask]) too: the Dask tests run a real two-worker cluster.
+.venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest \
+  "dask[array]>=2024.1" "distributed>=2024.1" "zarr>=2.16" "tifffile>=2023.1"
 VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
   .venv-py/bin/maturin develop -q --release --locked -m crates/svdimg-py/Cargo.toml
 .venv-py/bin/python -m pytest -q crates/svdimg-py

@@ -4,6 +4,9 @@
 //! `python/svdimg/__init__.py` validates, converts and reshapes), releases the GIL, and
 //! calls the svdimg library. Arrays are read in place, without a copy.
 
+mod batch;
+mod blocks;
+
 use faer::linalg::svd::ComputeSvdVectors;
 use faer::traits::ComplexField;
 use faer::{Mat, MatMut, MatRef, Par};
@@ -579,5 +582,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ssim, m)?)?;
     m.add_function(wrap_pyfunction!(optimal_error, m)?)?;
     m.add_function(wrap_pyfunction!(sample_png, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::settings_line, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::settings_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::transcode, m)?)?;
+    m.add_function(wrap_pyfunction!(batch::working_set, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::block_product, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::sketch_block, m)?)?;
     Ok(())
 }

@@ -51,6 +51,12 @@ __all__ = [
 __version__ = "0.1.0"
 
 
+def _c_array(a: Any, dtype: Any = None) -> np.ndarray:
+    """``a`` as a C-contiguous, aligned array (buffers from pickles or shared memory can
+    be unaligned, which the native code cannot read in place)."""
+    return np.require(a, dtype=dtype, requirements=["C_CONTIGUOUS", "ALIGNED"])
+
+
 def _float_array(a: Any, name: str = "a") -> np.ndarray:
     """``a`` as a C-contiguous float32 or float64 array, checked for the SVD."""
     arr = np.asarray(a)
@@ -75,7 +81,7 @@ def _svd_array(arr: np.ndarray, name: str = "a") -> np.ndarray:
         dtype = np.complex64 if arr.dtype == np.complex64 else np.complex128
     else:
         dtype = np.float32 if arr.dtype in (np.float16, np.float32) else np.float64
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = _c_array(arr, dtype=dtype)
     if not np.isfinite(arr).all():
         raise np.linalg.LinAlgError(f"{name} contains NaN or infinity")
     return arr
@@ -133,7 +139,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: 
         diagonal = np.diagonal(arr, axis1=-2, axis2=-1).real
         full = strict + np.swapaxes(strict, -1, -2).conj()
         full += diagonal[..., None] * np.eye(arr.shape[-1], dtype=arr.dtype)
-        arr = np.ascontiguousarray(full)
+        arr = _c_array(full)
     batch, (m, n) = arr.shape[:-2], arr.shape[-2:]
     k = min(m, n)
     real = arr.real.dtype
@@ -229,11 +235,11 @@ def _split(arr: np.ndarray, scale: float, dtype) -> Tuple[np.ndarray, Optional[n
     planes = arr[..., None] if arr.ndim == 2 else arr
     c = planes.shape[2]
     colors = 1 if c in (1, 2) else 3
-    color = np.ascontiguousarray(np.moveaxis(planes[..., :colors], 2, 0), dtype=dtype) / dtype(scale)
+    color = _c_array(np.moveaxis(planes[..., :colors], 2, 0), dtype=dtype) / dtype(scale)
     alpha = None
     if c in (2, 4):
-        alpha = np.ascontiguousarray(planes[..., -1], dtype=dtype) / dtype(scale)
-    return np.ascontiguousarray(color), alpha
+        alpha = _c_array(planes[..., -1], dtype=dtype) / dtype(scale)
+    return _c_array(color), alpha
 
 
 def approximate(image: Any, rank: int, method: str = "auto", seed: int = 0) -> np.ndarray:
@@ -382,7 +388,7 @@ def ssim(a: Any, b: Any) -> float:
     if x.ndim == 2:
         x, y = x[..., None], y[..., None]
     values = [
-        _native.ssim(np.ascontiguousarray(x[..., c]), np.ascontiguousarray(y[..., c]))
+        _native.ssim(_c_array(x[..., c]), _c_array(y[..., c]))
         for c in range(x.shape[2])
     ]
     return float(np.mean(values))
@@ -396,7 +402,7 @@ def optimal_error(s: Any, k: int) -> float:
     >>> svdimg.optimal_error([5.0, 3.0, 4.0], 1)
     5.0
     """
-    arr = np.ascontiguousarray(np.asarray(s, dtype=np.float64).ravel())
+    arr = _c_array(np.asarray(s, dtype=np.float64).ravel())
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0:
         raise ValueError(f"k must be a non-negative integer, got {k!r}")
     return _native.optimal_error(arr, int(k))
