@@ -99,7 +99,9 @@ def randomized_svd(x: Any, k: int, *, n_power_iter: int = 2, oversample: Optiona
         y = da.blockwise(_times, "ijk", x, "ij", qz.rechunk((cols, l)), "jk",
                          adjust_chunks={"j": 1}, dtype=x.dtype).sum(axis=1)
         q = _orthonormal(y.rechunk((rows, l)))
-    q = q.rechunk((rows, l))
+    # Q (m × l) is kept where it was computed (in the cluster's memory, or this process's
+    # with a local scheduler), so that B, U and the signs do not redo the passes.
+    q = q.rechunk((rows, l)).persist()
     # B = Qᵀ A: l × n, small enough for one process.
     b = da.blockwise(_t_times, "kij", q, "ik", x, "ij", adjust_chunks={"i": 1},
                      dtype=x.dtype).sum(axis=1)
