@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use svdimg::{CompressOptions, Destination, TranscodeOptions};
 
 use crate::cli::{BatchArgs, ToArg};
-use crate::io::{io_reason, print_stdout, UsageError};
+use crate::io::{io_reason, print_stdout, write_atomic_as, UsageError};
 
 /// The journal's name inside OUTDIR when --journal is not given.
 pub const DEFAULT_JOURNAL: &str = ".svdimg-journal.jsonl";
@@ -200,7 +200,7 @@ fn plan(inputs: &[String], outdir: &Path, extension: &str) -> Result<Vec<Job>> {
         if path.is_dir() {
             let root = std::fs::canonicalize(&path)?;
             let mut files = Vec::new();
-            walk(&root, outdir, &mut files);
+            walk(&root, outdir, &is_image_name, &mut files);
             files.sort();
             for f in files {
                 let rel = f.strip_prefix(&root).unwrap_or(&f).to_path_buf();
@@ -253,8 +253,8 @@ fn plan(inputs: &[String], outdir: &Path, extension: &str) -> Result<Vec<Job>> {
     Ok(jobs)
 }
 
-/// Image files below `dir` (by extension), skipping hidden entries and `outdir`.
-fn walk(dir: &Path, outdir: &Path, out: &mut Vec<PathBuf>) {
+/// Files below `dir` that `keep` accepts, skipping hidden entries and `outdir`.
+fn walk(dir: &Path, outdir: &Path, keep: &dyn Fn(&Path) -> bool, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -263,13 +263,10 @@ fn walk(dir: &Path, outdir: &Path, out: &mut Vec<PathBuf>) {
         if entry.file_name().to_string_lossy().starts_with('.') || path == outdir {
             continue;
         }
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            walk(&path, outdir, out);
-        } else if kind.is_file() && is_image_name(&path) {
-            out.push(path);
+        match entry.file_type() {
+            Ok(k) if k.is_dir() => walk(&path, outdir, keep, out),
+            Ok(k) if k.is_file() && keep(&path) => out.push(path),
+            _ => {}
         }
     }
 }
@@ -302,7 +299,7 @@ fn glob(pattern: &str, outdir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
     let root = std::fs::canonicalize(&base)
         .map_err(|e| anyhow!("'{pattern}': '{}': {}", base.display(), io_reason(&e)))?;
     let mut files = Vec::new();
-    walk_all(&root, outdir, &mut files);
+    walk(&root, outdir, &|_| true, &mut files);
     files.sort();
     Ok(files
         .into_iter()
@@ -316,24 +313,6 @@ fn glob(pattern: &str, outdir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
             matches_path(&rest, &names).then_some((f, rel))
         })
         .collect())
-}
-
-/// Every file below `dir`, skipping hidden entries and `outdir`.
-fn walk_all(dir: &Path, outdir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') || path == outdir {
-            continue;
-        }
-        match entry.file_type() {
-            Ok(k) if k.is_dir() => walk_all(&path, outdir, out),
-            Ok(k) if k.is_file() => out.push(path),
-            _ => {}
-        }
-    }
 }
 
 /// Whether the path components `names` match the pattern components `pattern`.
@@ -579,7 +558,7 @@ fn one(job: &Job, ticket: usize, options: &TranscodeOptions, settings: &str, gat
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow!("cannot create '{}': {}", dir.display(), io_reason(&e)))?;
         }
-        write_temp_then_rename(&job.output, &out.bytes)?;
+        write_atomic_as(&job.output, &out.bytes, TEMP_PREFIX)?;
         Ok(out)
     })();
     match result {
@@ -592,22 +571,6 @@ fn one(job: &Job, ticket: usize, options: &TranscodeOptions, settings: &str, gat
     }
     entry.seconds = start.elapsed().as_secs_f64();
     entry
-}
-
-/// Writes `bytes` to a temporary file beside `path` (named so that the next run can find
-/// and remove it if this one is killed), syncs it and renames it into place.
-fn write_temp_then_rename(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| anyhow!("cannot write '{}': {}", path.display(), io_reason(&e));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(TEMP_PREFIX).suffix(".tmp");
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }
 
 /// Half the machine's memory (from /proc/meminfo), or 2 GiB when it cannot be read.

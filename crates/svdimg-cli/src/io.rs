@@ -227,11 +227,17 @@ fn parent_dir(path: &Path) -> &Path {
 
 /// Writes a file through a temporary file in the same directory and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(path, bytes, ".svdimg-")
+}
+
+/// [`write_atomic`] with temporary files named `PREFIX…`, so that a later run can find and
+/// remove those a killed one left.
+pub fn write_atomic_as(path: &Path, bytes: &[u8], prefix: &str) -> Result<()> {
     let name = path.display();
     let dir = parent_dir(path);
     let fail = |e: std::io::Error| anyhow!("cannot write '{name}': {}", io_reason(&e));
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".svdimg-");
+    builder.prefix(prefix);
     // Temporary files are private (0600); the result gets the usual 0666 less the umask.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));

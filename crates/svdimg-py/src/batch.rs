@@ -11,90 +11,79 @@ use svdimg::{
 
 use crate::py_err;
 
-/// The options `svdimg batch` would use for the same settings.
-#[allow(clippy::too_many_arguments)]
-fn options(
-    to: &str,
-    target: &str,
+/// A batch's settings, from the Python dict `svdimg.batch` builds (`to`, `target`,
+/// `value`, `color`, `method`, `seed`, `max_pixels`, `allow_truncated`).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+pub struct Settings {
+    to: String,
+    target: String,
     value: f64,
-    color: &str,
-    method: &str,
+    color: String,
+    method: String,
     seed: u64,
     max_pixels: u64,
     allow_truncated: bool,
-) -> PyResult<TranscodeOptions> {
-    let bad = |what: &str, got: &str| PyValueError::new_err(format!("{what}, got '{got}'"));
-    let target = match target {
-        "rank" => Target::Rank(value as usize),
-        "energy" => Target::Energy(value),
-        "psnr" => Target::Psnr(value),
-        "max_bytes" => Target::MaxBytes(value as u64),
-        other => return Err(bad("target must be rank, energy, psnr or max_bytes", other)),
-    };
-    let color = match color {
-        "auto" => ColorChoice::Auto,
-        "rgb" => ColorChoice::Rgb,
-        "ycbcr" => ColorChoice::YCbCr,
-        "gray" => ColorChoice::Gray,
-        other => return Err(bad("color must be 'auto', 'rgb', 'ycbcr' or 'gray'", other)),
-    };
-    let method = match method {
-        "auto" => Method::Auto,
-        "exact" => Method::Exact,
-        "randomized" => Method::Randomized,
-        other => return Err(bad("method must be 'auto', 'exact' or 'randomized'", other)),
-    };
-    let to = match to {
-        "svdz" => Destination::Svdz,
-        "png" | "jpg" => Destination::Image(OutputFormat::from_extension(to).map_err(py_err)?),
-        other => return Err(bad("to must be 'svdz', 'png' or 'jpg'", other)),
-    };
-    Ok(TranscodeOptions {
-        compress: CompressOptions {
-            target,
-            color,
-            method,
-            randomized: Randomized {
-                seed,
-                ..Randomized::default()
+}
+
+impl Settings {
+    /// The options `svdimg batch` would use for the same settings.
+    fn options(&self) -> PyResult<TranscodeOptions> {
+        let bad = |what: &str, got: &str| PyValueError::new_err(format!("{what}, got '{got}'"));
+        let target = match self.target.as_str() {
+            "rank" => Target::Rank(self.value as usize),
+            "energy" => Target::Energy(self.value),
+            "psnr" => Target::Psnr(self.value),
+            "max_bytes" => Target::MaxBytes(self.value as u64),
+            other => return Err(bad("target must be rank, energy, psnr or max_bytes", other)),
+        };
+        let color = match self.color.as_str() {
+            "auto" => ColorChoice::Auto,
+            "rgb" => ColorChoice::Rgb,
+            "ycbcr" => ColorChoice::YCbCr,
+            "gray" => ColorChoice::Gray,
+            other => return Err(bad("color must be 'auto', 'rgb', 'ycbcr' or 'gray'", other)),
+        };
+        let method = match self.method.as_str() {
+            "auto" => Method::Auto,
+            "exact" => Method::Exact,
+            "randomized" => Method::Randomized,
+            other => return Err(bad("method must be 'auto', 'exact' or 'randomized'", other)),
+        };
+        let to = match self.to.as_str() {
+            "svdz" => Destination::Svdz,
+            ext @ ("png" | "jpg") => {
+                Destination::Image(OutputFormat::from_extension(ext).map_err(py_err)?)
+            }
+            other => return Err(bad("to must be 'svdz', 'png' or 'jpg'", other)),
+        };
+        Ok(TranscodeOptions {
+            compress: CompressOptions {
+                target,
+                color,
+                method,
+                randomized: Randomized {
+                    seed: self.seed,
+                    ..Randomized::default()
+                },
+                ..CompressOptions::default()
             },
-            ..CompressOptions::default()
-        },
-        to,
-        decode: DecodeOptions {
-            limits: Limits {
-                max_pixels,
-                ..Limits::default()
+            to,
+            decode: DecodeOptions {
+                limits: Limits {
+                    max_pixels: self.max_pixels,
+                    ..Limits::default()
+                },
+                allow_truncated: self.allow_truncated,
             },
-            allow_truncated,
-        },
-    })
+        })
+    }
 }
 
 /// The settings line `svdimg batch` hashes into its journal, for these settings.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
-pub fn settings_line(
-    to: &str,
-    target: &str,
-    value: f64,
-    color: &str,
-    method: &str,
-    seed: u64,
-    max_pixels: u64,
-    allow_truncated: bool,
-) -> PyResult<String> {
-    Ok(options(
-        to,
-        target,
-        value,
-        color,
-        method,
-        seed,
-        max_pixels,
-        allow_truncated,
-    )?
-    .settings_line())
+pub fn settings_line(settings: Settings) -> PyResult<String> {
+    Ok(settings.options()?.settings_line())
 }
 
 /// The journal's hash of a settings line (64-bit FNV-1a, 16 hex digits).
@@ -105,29 +94,12 @@ pub fn settings_hash(line: &str) -> String {
 
 /// Transcodes one image file's bytes: `(output bytes, width, height, psnr or None)`.
 #[pyfunction]
-#[allow(clippy::too_many_arguments)]
 pub fn transcode<'py>(
     py: Python<'py>,
     data: &[u8],
-    to: &str,
-    target: &str,
-    value: f64,
-    color: &str,
-    method: &str,
-    seed: u64,
-    max_pixels: u64,
-    allow_truncated: bool,
+    settings: Settings,
 ) -> PyResult<(Bound<'py, PyBytes>, usize, usize, Option<f64>)> {
-    let options = options(
-        to,
-        target,
-        value,
-        color,
-        method,
-        seed,
-        max_pixels,
-        allow_truncated,
-    )?;
+    let options = settings.options()?;
     let out = py
         .detach(|| svdimg::transcode(data, &options))
         .map_err(py_err)?;

@@ -129,7 +129,7 @@ def _compress_batch(jobs: List[Tuple[str, str, int, int]], settings: Dict[str, A
         try:
             with open(src, "rb") as f:
                 data = f.read()
-            blob, _, _, psnr = _native.transcode(data, **settings)
+            blob, _, _, psnr = _native.transcode(data, settings)
             _write_atomic(out, blob)
             entry.update(status="done", bytes_out=len(blob), psnr_db=psnr)
         except OSError as e:
@@ -213,7 +213,7 @@ def compress_files(
     target, value = targets[0] if targets else ("psnr", 35.0)
     settings = dict(to=to, target=target, value=float(value), color=color, method=method,
                     seed=int(seed), max_pixels=int(max_pixels), allow_truncated=bool(allow_truncated))
-    digest = _native.settings_hash(_native.settings_line(**settings))
+    digest = _native.settings_hash(_native.settings_line(settings))
     os.makedirs(out_dir, exist_ok=True)
     jobs = _plan(paths, out_dir, "jpg" if to == "jpg" else to)
     journal_path = os.fspath(journal) if journal is not None else os.path.join(os.path.realpath(out_dir), DEFAULT_JOURNAL)
