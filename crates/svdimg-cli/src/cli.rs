@@ -24,7 +24,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   svdimg approx --sample -k 20 -o a.png    rebuild the sample from 20 components
   svdimg tour                              the lessons, step by step, into ./svdimg-tour/
   svdimg compress photo.jpg -o photo.svdz  a real compressed file (35 dB by default)
-  svdimg decompress photo.svdz -o back.png decode it again")]
+  svdimg decompress photo.svdz -o back.png decode it again
+  svdimg batch photos/ -o out/             every image in a folder; rerun to resume")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -97,6 +98,11 @@ pub enum Command {
     /// are written whole or not at all, even if the batch is killed. A file that cannot be
     /// read is recorded and counted, and the batch goes on; the exit code is then 1. Files
     /// in flight are limited so that their estimated memory fits --memory.
+    #[command(after_help = "Examples:
+  svdimg batch photos/ -o out/                    .svdz at 35 dB, paths mirrored below out/
+  svdimg batch 'scans/**/*.tif' -o out/ --rank 50 --to png
+  svdimg batch a.jpg b.png -o out/ --json         one JSON summary for scripts
+Rerun the same command after an interruption: finished files are skipped.")]
     Batch(BatchArgs),
 }
 
