@@ -25,6 +25,14 @@ const MAX_STEPS_PER_VALUE: usize = 60;
 /// converged.
 const FAR_FRACTION: f64 = 0.5;
 
+/// The least share of the smallest pivot tried when that pivot is the last one, however
+/// large the coupling above it: the pivot is then usually within a few per cent of the
+/// eigenvalue, and a refused shift costs less than the linear convergence of a timid one.
+/// Measured on the bidiagonals of 2000×3000 and 4000×6000 photos (`examples/bench_svd`):
+/// dqds took 0.077 and 0.53 s with 0.5, 0.077 and 0.42 s with 0.98, 0.080 and 0.41 s with
+/// 0.995.
+const NEAR_FLOOR: f64 = 0.99;
+
 /// What a refused shift is multiplied by before the next try.
 const BACK_OFF: f64 = 0.25;
 
@@ -271,7 +279,7 @@ impl Qd {
         }
         if seg.bottom {
             let delta = self.e[seg.cur][last - 1] / self.q[seg.cur][last - 1];
-            seg.dmin * (1.0 - safety * delta).max(FAR_FRACTION)
+            seg.dmin * (1.0 - safety * delta).max(NEAR_FLOOR)
         } else {
             FAR_FRACTION * seg.dmin
         }
