@@ -223,6 +223,13 @@ fn plan(inputs: &[String], outdir: &Path, extension: &str) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
     for (input, rel) in found {
         let output = outdir.join(rel).with_extension(extension);
+        if output == input {
+            return Err(UsageError(format!(
+                "'{}' would be written over itself: choose another OUTDIR",
+                input.display()
+            ))
+            .into());
+        }
         if let Some(other) = seen.get(&output) {
             if *other == input {
                 continue; // the same file given twice

@@ -184,6 +184,14 @@ def test_cli_and_python_resume_each_other(tmp_path):
     assert len(lines) == 3 + 2 + 5
 
 
+def test_batch_refuses_to_write_over_an_input(tmp_path):
+    make_images(tmp_path / "in", 1, bad=False)
+    before = (tmp_path / "in" / "p00.png").read_bytes()
+    with pytest.raises(ValueError, match="written over itself"):
+        svdimg.batch.compress_files([tmp_path / "in"], tmp_path / "in", to="png", progress=False)
+    assert (tmp_path / "in" / "p00.png").read_bytes() == before
+
+
 def test_batch_errors():
     with pytest.raises(FileNotFoundError, match="no such file"):
         svdimg.batch.compress_files(["/nonexistent/x.png"], "/tmp/unused-out", progress=False)

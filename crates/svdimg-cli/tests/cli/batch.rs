@@ -274,4 +274,9 @@ fn globs_png_output_and_collisions() {
     assert_error(&o, 1, "'missing': no such file or directory");
     let o = svdimg(root, &["batch", "in", "-o", "out3", "--memory", "0"]);
     assert_eq!(o.status.code(), Some(2));
+    // An output over its own input is refused (PNG into the input's folder).
+    let before = std::fs::read(root.join("in/a/x.png")).unwrap();
+    let o = svdimg(root, &["batch", "in/a", "-o", "in/a", "--to", "png"]);
+    assert_error(&o, 2, "would be written over itself");
+    assert_eq!(std::fs::read(root.join("in/a/x.png")).unwrap(), before);
 }

@@ -64,6 +64,8 @@ def _plan(paths: Iterable[Any], out_dir: str, extension: str) -> List[Tuple[str,
     jobs = []
     for src, rel in found:
         out = os.path.join(out_dir, os.path.splitext(rel)[0] + "." + extension)
+        if out == src:
+            raise ValueError(f"'{src}' would be written over itself: choose another out_dir")
         if out in seen:
             if seen[out] == src:
                 continue
