@@ -20,6 +20,11 @@
 //! - [`Factors`]: the exact thin SVD of one matrix, with a deterministic sign convention.
 //! - [`Decomposition`]: the factors of every colour plane, computed in parallel.
 //! - [`approximate`]: the rank-k image with its [`Report`] (errors, PSNR, SSIM, storage).
+//! - [`singular_values`]: the singular values alone, without vectors, by a two-stage
+//!   reduction (dense to band, band to bidiagonal, dqds): several times faster than a full
+//!   SVD on large matrices; [`plane_singular_values`] for every plane of an image.
+//! - [`transcode`]: one image file to an `.svdz` file (or the image it decodes to), the unit
+//!   of work of a batch, with [`working_set`] to budget memory before decoding.
 //!
 //! ## Example
 //! ```
