@@ -4,7 +4,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 use numpy::{Element, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use svdimg::Scalar;
 
@@ -81,14 +81,8 @@ pub fn sketch_block<'py>(
     l: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, PyAny>> {
-    if let Ok(a) = a.extract::<PyReadonlyArray2<f32>>() {
-        return sketch::<f32>(py, &a, col0, l, seed);
-    }
-    if let Ok(a) = a.extract::<PyReadonlyArray2<f64>>() {
-        return sketch::<f64>(py, &a, col0, l, seed);
-    }
-    Err(PyValueError::new_err(
-        "sketch_block takes a float32 or float64 2-D array",
+    with_float!(a, PyReadonlyArray2, "2-D", |x| sketch(
+        py, &x, col0, l, seed
     ))
 }
 

@@ -4,9 +4,6 @@
 //! `python/svdimg/__init__.py` validates, converts and reshapes), releases the GIL, and
 //! calls the svdimg library. Arrays are read in place, without a copy.
 
-mod batch;
-mod blocks;
-
 use faer::linalg::svd::ComputeSvdVectors;
 use faer::traits::ComplexField;
 use faer::{Mat, MatMut, MatRef, Par};
@@ -86,6 +83,10 @@ macro_rules! with_float {
         }
     };
 }
+
+// Declared after the macros above, which they use.
+mod batch;
+mod blocks;
 
 /// The matrices of a (B, M, N) C-contiguous stack as faer views, without a copy.
 fn stack<'a, T: Element>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Vec<MatRef<'a, T>>> {
