@@ -25,7 +25,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   svdimg tour                              the lessons, step by step, into ./svdimg-tour/
   svdimg compress photo.jpg -o photo.svdz  a real compressed file (35 dB by default)
   svdimg decompress photo.svdz -o back.png decode it again
-  svdimg batch photos/ -o out/             every image in a folder; rerun to resume")]
+  svdimg batch photos/ -o out/             every image in a folder; rerun to resume
+  svdimg serve photo.jpg --open            explore it in the browser, k on a slider")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -104,6 +105,25 @@ pub enum Command {
   svdimg batch a.jpg b.png -o out/ --json         one JSON summary for scripts
 Rerun the same command after an interruption: finished files are skipped.")]
     Batch(BatchArgs),
+    /// Explore images in the browser: move k and look, with live PSNR, SSIM and sizes.
+    ///
+    /// Starts a local web server and prints its URL. The page shows the image at any rank
+    /// (one k for R G B, a k per channel, Y and chroma with separate k, or gray), the
+    /// spectrum, a side-by-side or swipe comparison with the amplified difference, the
+    /// rank-one components σᵢuᵢvᵢᵀ, and the real .svdz size next to the JPEG that reaches
+    /// the same PSNR. Drop any image on the page; uploads stay in memory. Each image is
+    /// factored once (a randomized preview first when it is large) and every k is served
+    /// from the cached factors. Stop it with Ctrl-C.
+    #[command(after_help = "Examples:
+  svdimg serve                         the sample photo on http://127.0.0.1:8470/
+  svdimg serve a.jpg b.png --open      list two photos and open the browser
+  svdimg serve --port 0                any free port (the URL is printed)
+HTTP API (JSON errors as {\"error\": \"...\"}):
+  POST /api/images                       body: image bytes -> 201 {id,width,height,color,planes}
+  GET  /api/images/{id}/render?k=K[&mode=rgb|ycbcr|gray][&ky=..&kc=..][&preview=1]  image/png
+  GET  /api/images/{id}/spectrum         {planes: [{name, singular_values}]}
+  GET  /api/images/{id}/svdz?psnr=DB     or ?rank=K: the .svdz file")]
+    Serve(ServeArgs),
 }
 
 /// Where the image comes from.
@@ -452,6 +472,35 @@ pub struct BatchArgs {
     /// "bytes_out", "psnr_median", "psnr_worst", "seconds"}.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `svdimg serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Images to list in the page (only these files and uploads are ever read). Without
+    /// any, the page starts on the built-in sample.
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, value_name = "P", default_value_t = 8470)]
+    pub port: u16,
+    /// Address to bind. Anything but loopback (127.0.0.1, ::1) exposes the server to the
+    /// network and prints a warning: it has no authentication.
+    #[arg(long, value_name = "H", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Open the page in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Memory budget for images and their cached factors, in bytes (or with K, M, G: 2G).
+    /// Least recently used factorisations are dropped first, then uploads.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "2G")]
+    pub memory: u64,
+    /// Refuse images with more pixels than this (422 for an upload).
+    #[arg(long, value_name = "N", default_value_t = 40_000_000)]
+    pub max_pixels: u64,
+    /// Refuse uploads larger than this many bytes (413).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "64M")]
+    pub max_upload: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

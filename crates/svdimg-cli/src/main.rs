@@ -9,6 +9,7 @@ mod figures;
 mod info;
 mod io;
 mod rd;
+mod serve;
 mod tour;
 
 use std::process::ExitCode;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Decompress(args) => compress::decompress(args),
         Command::Rd(args) => rd::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

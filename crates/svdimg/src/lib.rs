@@ -81,6 +81,7 @@ mod scalar;
 mod transcode;
 mod truncation;
 mod values;
+mod view;
 
 pub use decomposition::{
     approximate, approximations, Approximation, Approximator, Decomposition, PlaneReport, Report,
@@ -88,7 +89,8 @@ pub use decomposition::{
 pub use error::{Error, ErrorKind, Result};
 pub use factors::{complex_svd, Factors};
 pub use format::{
-    compress, decompress, inspect, is_svdz, ColorChoice, CompressOptions, Compressed,
+    compress, compress_factored, decompress, inspect, is_svdz, output_planes, stored_planes,
+    ColorChoice, CompressOptions, Compressed,
     DecompressOptions, StoredColor, SvdzInfo, Target,
 };
 pub use limits::Limits;
@@ -101,7 +103,7 @@ pub use picture::{
     Planes, REC709,
 };
 pub use randomized::{sketch, Method, Randomized};
-pub use rd::{rate_distortion, RdCurve, RdPoint};
+pub use rd::{jpeg_for_psnr, rate_distortion, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 pub use transcode::{
     settings_hash, transcode, working_set, Destination, TranscodeOptions, Transcoded,
@@ -111,6 +113,8 @@ pub use values::{
     bidiagonal_singular_values, plane_singular_values, singular_values, singular_values_timed,
     two_stage_singular_values, StageTimes,
 };
+
+pub use view::{Quality, Rendered, View};
 
 pub use faer;
 pub use image;

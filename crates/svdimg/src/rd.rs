@@ -129,24 +129,67 @@ pub fn rate_distortion(
     curves.push(sorted("float32-factors", points));
     tick(1);
 
-    let color: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
-    let eight = to_image(planes.width, planes.height, &color, None, 8);
+    let mut jpeg = Jpeg::new(planes);
     let mut points = Vec::new();
     for q in JPEG_QUALITIES {
-        let mut bytes = Vec::new();
-        eight
-            .write_with_encoder(JpegEncoder::new_with_quality(Cursor::new(&mut bytes), q))
-            .map_err(|e| Error::input(format!("cannot encode JPEG: {e}")))?;
-        let decoded = Picture::decode(&bytes, &Limits::default())?.planes::<f32>(!colour);
-        let test: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();
-        points.push(RdPoint {
-            bytes: bytes.len() as u64,
-            psnr_db: metrics::psnr(&color, &test),
-        });
+        points.push(jpeg.measure(q)?);
         tick(1);
     }
     curves.push(sorted("jpeg", points));
     Ok(curves)
+}
+
+/// The smallest baseline JPEG (the `image` crate's encoder, 8 bits, alpha dropped) whose
+/// decoded image reaches `psnr_db` against `planes` (gray or RGB): its quality (1–100)
+/// and measurement, found by bisection on the quality. `None` when quality 100 falls short.
+pub fn jpeg_for_psnr(planes: &Planes<f32>, psnr_db: f64) -> Result<Option<(u8, RdPoint)>> {
+    let mut jpeg = Jpeg::new(planes);
+    let best = jpeg.measure(100)?;
+    if best.psnr_db < psnr_db {
+        return Ok(None);
+    }
+    let (mut bad, mut good) = (0u8, (100u8, best));
+    while good.0 - bad > 1 {
+        let mid = bad + (good.0 - bad) / 2;
+        let point = jpeg.measure(mid)?;
+        if point.psnr_db >= psnr_db {
+            good = (mid, point);
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(Some(good))
+}
+
+/// Encodes one image as JPEG at several qualities and measures each.
+struct Jpeg<'a> {
+    color: Vec<&'a [f32]>,
+    eight: image::DynamicImage,
+}
+
+impl<'a> Jpeg<'a> {
+    fn new(planes: &'a Planes<f32>) -> Self {
+        let color: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
+        let eight = to_image(planes.width, planes.height, &color, None, 8);
+        Jpeg { color, eight }
+    }
+
+    fn measure(&mut self, quality: u8) -> Result<RdPoint> {
+        let mut bytes = Vec::new();
+        self.eight
+            .write_with_encoder(JpegEncoder::new_with_quality(
+                Cursor::new(&mut bytes),
+                quality,
+            ))
+            .map_err(|e| Error::input(format!("cannot encode JPEG: {e}")))?;
+        let gray = self.color.len() == 1;
+        let decoded = Picture::decode(&bytes, &Limits::default())?.planes::<f32>(gray);
+        let test: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();
+        Ok(RdPoint {
+            bytes: bytes.len() as u64,
+            psnr_db: metrics::psnr(&self.color, &test),
+        })
+    }
 }
 
 /// A curve with its points by increasing PSNR, infinite ones (lossless) left out.

@@ -49,6 +49,7 @@ impl TranscodeOptions {
             Target::Energy(f) => format!("energy:{f}"),
             Target::Psnr(db) => format!("psnr:{db}"),
             Target::MaxBytes(n) => format!("max-bytes:{n}"),
+            Target::Ranks([a, b, c]) => format!("ranks:{a},{b},{c}"),
         };
         let color = match self.compress.color {
             ColorChoice::Auto => "auto",

@@ -20,6 +20,8 @@
 mod layout;
 mod vectors;
 
+use std::borrow::Cow;
+
 use faer::{Mat, MatMut, Par};
 use rayon::prelude::*;
 
@@ -56,6 +58,10 @@ pub enum Target {
     Psnr(f64),
     /// The best PSNR whose file fits in this many bytes.
     MaxBytes(u64),
+    /// A rank per stored plane, in file order (`gray`, `r g b` or `y cb cr`; a gray file
+    /// uses the first), each clamped to min(m, n) and quantised as with `Rank`. A plane may
+    /// keep no component (a zero chroma plane gives a gray picture), but not every one.
+    Ranks([usize; 3]),
 }
 
 impl Default for Target {
@@ -368,6 +374,23 @@ fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
     stored
 }
 
+/// The planes an image is stored as in `color` (gray, R G B, or Y Cb Cr), from its colour
+/// planes (gray or R G B, on the [0, 1] scale).
+///
+/// # Panics
+/// If `color` is `Rgb` or `YCbCr` and the image is gray.
+#[track_caller]
+pub fn stored_planes(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
+    assert!(color == StoredColor::Gray || planes.color.len() == 3);
+    from_input(planes, color)
+}
+
+/// The output planes (gray, or R G B) of planes stored in `color`; the inverse of
+/// [`stored_planes`]. Values are not clipped.
+pub fn output_planes(stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
+    to_output(stored, color)
+}
+
 /// The planes to store for `color`, from the input's colour planes.
 fn from_input(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
     let data: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
@@ -422,7 +445,7 @@ type Plan = Vec<(usize, f64)>;
 struct Search<'a> {
     color: StoredColor,
     weights: Vec<f64>,
-    factors: Vec<Factors<f32>>,
+    factors: Cow<'a, [Factors<f32>]>,
     /// The planes the decoded image is measured against: the input's colour planes, or
     /// its gray plane when a colour image is stored as gray.
     reference: Vec<&'a [f32]>,
@@ -490,11 +513,11 @@ impl Search<'_> {
     /// components, about Δ²(m + n)/12 each, to `RANK_NOISE` of its truncation error. (A
     /// chroma plane that needs fewer components gets a coarse step, and its extra
     /// components cost little.)
-    fn rank_plan(&self, k: usize, totals: &[f64]) -> Plan {
+    fn rank_plan(&self, ks: &[usize; 3], totals: &[f64]) -> Plan {
         (0..self.factors.len())
             .map(|p| {
                 let s = self.factors[p].singular_values();
-                let rank = k.min(s.len());
+                let rank = ks[p].min(s.len());
                 let kept: f64 = s[..rank].iter().map(|&x| f64::from(x).powi(2)).sum();
                 let tail = (totals[p] - kept).max(0.0);
                 let per_component = RANK_NOISE * tail / rank.max(1) as f64;
@@ -533,7 +556,7 @@ impl Search<'_> {
 
     fn quantize(&self, plan: &Plan) -> Vec<Stored> {
         plan.par_iter()
-            .zip(&self.factors)
+            .zip(&self.factors[..])
             .map(|(&(k, delta), f)| Stored::quantize(f, k, delta))
             .collect()
     }
@@ -589,8 +612,48 @@ fn squared_level_error(decoded: &[f32], levels: &[u16], max: f64) -> f64 {
 /// guarantees the target is met and `MaxBytes` that the file fits; either returns an
 /// [`ErrorKind::InvalidParameter`](crate::ErrorKind) error when it cannot be done.
 pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compressed> {
+    compress_planes(planes, None, options)
+}
+
+/// [`compress`] with the SVD already taken: `factors` are the exact thin SVDs of the planes
+/// `planes` are stored as (see [`stored_planes`]), in file order, so that nothing is
+/// factored again. `options.method` is not used.
+///
+/// # Errors
+/// As [`compress`], and [`ErrorKind::InvalidParameter`](crate::ErrorKind) when the factors
+/// do not fit the planes to store.
+pub fn compress_factored(
+    planes: &Planes<f32>,
+    factors: &[Factors<f32>],
+    options: &CompressOptions,
+) -> Result<Compressed> {
+    let color = resolve_color(options.color, planes)?;
+    let short = planes.width.min(planes.height);
+    let fits = factors.len() == color.plane_names().len()
+        && factors.iter().all(|f| {
+            f.nrows() == planes.height && f.ncols() == planes.width && f.rank() == short
+        });
+    if !fits {
+        return Err(Error::parameter(format!(
+            "the factors given are not the exact SVDs of the {} planes of this {}x{} image",
+            color.as_str(),
+            planes.width,
+            planes.height
+        )));
+    }
+    compress_planes(planes, Some(factors), options)
+}
+
+fn compress_planes(
+    planes: &Planes<f32>,
+    given: Option<&[Factors<f32>]>,
+    options: &CompressOptions,
+) -> Result<Compressed> {
     match options.target {
         Target::Rank(0) => return Err(Error::parameter("the rank must be at least 1")),
+        Target::Ranks(r) if r.iter().take(planes.color.len()).all(|&k| k == 0) => {
+            return Err(Error::parameter("at least one plane must keep a component"))
+        }
         Target::Energy(f) if !(f > 0.0 && f <= 1.0) => {
             return Err(Error::parameter(format!(
                 "the energy share {f} is not in (0, 1]"
@@ -668,6 +731,7 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
     // A truncated SVD is grown until the target is decided by components it has.
     let mut k = match (options.target, options.method) {
         (Target::Rank(k), _) => k.min(short),
+        (Target::Ranks(r), _) => r.iter().copied().max().unwrap_or(0).min(short),
         (_, Method::Exact) => short,
         (_, Method::Auto) if m * n <= 1 << 20 => short,
         _ => short.min(64.max(short / 16)),
@@ -678,13 +742,18 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
             Method::Auto => Method::Randomized,
             other => other,
         };
-        let factors = (0..stored_planes.len())
-            .into_par_iter()
-            .map(|p| {
-                let a = faer::MatRef::from_row_major_slice(&stored_planes[p], m, n);
-                Factors::compute_truncated(a, k, method, &options.randomized, options.par)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let factors: Cow<'_, [Factors<f32>]> = match given {
+            Some(f) => Cow::Borrowed(f),
+            None => Cow::Owned(
+                (0..stored_planes.len())
+                    .into_par_iter()
+                    .map(|p| {
+                        let a = faer::MatRef::from_row_major_slice(&stored_planes[p], m, n);
+                        Factors::compute_truncated(a, k, method, &options.randomized, options.par)
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+        };
         let search = Search {
             color,
             weights: color.weights(),
@@ -699,7 +768,8 @@ pub fn compress(planes: &Planes<f32>, options: &CompressOptions) -> Result<Compr
             step_factor: options.step_factor,
         };
         let decided = match options.target {
-            Target::Rank(k) => Some(search.rank_plan(k, &totals)),
+            Target::Rank(k) => Some(search.rank_plan(&[k; 3], &totals)),
+            Target::Ranks(r) => Some(search.rank_plan(&r, &totals)),
             Target::Energy(f) => search.energy_threshold(f, &totals).map(|t| search.plan(t)),
             Target::Psnr(db) => search_psnr(&search, db)?,
             Target::MaxBytes(budget) => search_bytes(&search, budget, &encode)?,

@@ -1,0 +1,290 @@
+//! One image factored in one colour model, for looking at every rank: the unit an
+//! interactive explorer caches. One factorisation serves every k, per plane.
+
+use faer::{MatMut, Par};
+use image::DynamicImage;
+use rayon::prelude::*;
+
+use crate::picture::quantize;
+use crate::{
+    metrics, output_planes, stored_planes, to_image, Error, Factors, Planes, Randomized, Result,
+    StoredColor,
+};
+
+/// The factors of every plane of an image in one colour model (`gray`, `rgb` or `ycbcr`):
+/// exact, or a randomized preview of the leading components.
+#[derive(Debug, Clone)]
+pub struct View {
+    color: StoredColor,
+    width: usize,
+    height: usize,
+    factors: Vec<Factors<f32>>,
+    exact: bool,
+}
+
+/// An image rendered from a [`View`], with how close it is to the original.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The image at the source's bit depth (8 or 16), alpha passed through: gray for the
+    /// `gray` model, RGB otherwise.
+    pub image: DynamicImage,
+    /// The rank used for each plane, after clamping.
+    pub ranks: Vec<usize>,
+}
+
+/// How close a rendering is to its original, measured on the written samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    /// PSNR in dB over the output planes (infinite when equal).
+    pub psnr_db: f64,
+    /// Mean SSIM over the output planes.
+    pub ssim: f64,
+    /// Per stored plane, the share of its energy Σσᵢ² that the first kᵢ components keep.
+    pub energy: Vec<f64>,
+}
+
+impl View {
+    /// The exact thin SVD of each plane of `planes` (gray or R G B) stored as `color`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::ErrorKind) for `rgb` or `ycbcr` of a gray
+    /// image; a numerical error if the SVD fails.
+    pub fn exact(planes: &Planes<f32>, color: StoredColor, par: Par) -> Result<Self> {
+        Self::factor(planes, color, None, par)
+    }
+
+    /// A randomized SVD of the first `rank` components of each plane, much faster than
+    /// [`View::exact`] on large images: a preview while the exact factors are computed.
+    ///
+    /// # Errors
+    /// As [`View::exact`], and a zero `rank`.
+    pub fn preview(planes: &Planes<f32>, color: StoredColor, rank: usize, par: Par) -> Result<Self> {
+        if rank == 0 {
+            return Err(Error::parameter("the preview rank must be at least 1"));
+        }
+        Self::factor(planes, color, Some(rank), par)
+    }
+
+    fn factor(
+        planes: &Planes<f32>,
+        color: StoredColor,
+        rank: Option<usize>,
+        par: Par,
+    ) -> Result<Self> {
+        check_color(planes, color)?;
+        let (m, n) = (planes.height, planes.width);
+        let stored = stored_planes(planes, color);
+        let short = m.min(n);
+        let settings = Randomized::default();
+        let factors = stored
+            .par_iter()
+            .map(|p| {
+                let a = faer::MatRef::from_row_major_slice(p, m, n);
+                match rank {
+                    Some(k) if k < short => Factors::compute_randomized(a, k, &settings, par),
+                    _ => Factors::compute_with(a, par),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let exact = factors.iter().all(|f| f.rank() == short);
+        Ok(View {
+            color,
+            width: n,
+            height: m,
+            factors,
+            exact,
+        })
+    }
+
+    /// The colour model.
+    pub fn color(&self) -> StoredColor {
+        self.color
+    }
+
+    /// Whether these are the exact factors (every component), not a preview.
+    pub fn is_exact(&self) -> bool {
+        self.exact
+    }
+
+    /// Width n.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height m.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Each stored plane's factors, in the order of [`StoredColor::plane_names`].
+    pub fn factors(&self) -> &[Factors<f32>] {
+        &self.factors
+    }
+
+    /// The most components any plane has: min(m, n) when exact.
+    pub fn max_rank(&self) -> usize {
+        self.factors.iter().map(Factors::rank).max().unwrap_or(0)
+    }
+
+    /// The memory the factors hold, in bytes.
+    pub fn heap_bytes(&self) -> u64 {
+        self.factors
+            .iter()
+            .map(|f| 4 * (f.rank() * (f.nrows() + f.ncols() + 1)) as u64)
+            .sum()
+    }
+
+    /// The memory [`View::exact`] needs for the factors of a `width`×`height` image with
+    /// `planes` planes, in bytes.
+    pub fn exact_bytes(width: usize, height: usize, planes: usize) -> u64 {
+        let short = width.min(height) as u64;
+        4 * planes as u64 * short * (width as u64 + height as u64 + 1)
+    }
+
+    /// The ranks for a request: `ranks[i]` for plane i (a missing entry repeats the last),
+    /// each clamped to the components this view has.
+    fn clamp(&self, ranks: &[usize]) -> Result<Vec<usize>> {
+        let Some(&last) = ranks.last() else {
+            return Err(Error::parameter("no rank given"));
+        };
+        let ks: Vec<usize> = (0..self.factors.len())
+            .map(|p| ranks.get(p).copied().unwrap_or(last).min(self.factors[p].rank()))
+            .collect();
+        if ks.iter().all(|&k| k == 0) {
+            return Err(Error::parameter("the rank must be at least 1"));
+        }
+        Ok(ks)
+    }
+
+    /// The unclipped output planes (gray, or R G B) rebuilt from the first `ranks[i]`
+    /// components of plane i. A short `ranks` repeats its last entry; ranks are clamped.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidParameter`](crate::ErrorKind) when every rank is 0.
+    pub fn reconstruct(&self, ranks: &[usize], par: Par) -> Result<(Vec<Vec<f32>>, Vec<usize>)> {
+        let ks = self.clamp(ranks)?;
+        let (m, n) = (self.height, self.width);
+        let stored = self
+            .factors
+            .iter()
+            .zip(&ks)
+            .map(|(f, &k)| {
+                let mut out = vec![0.0f32; m * n];
+                f.reconstruct_into(k, MatMut::from_row_major_slice_mut(&mut out, m, n), par);
+                out
+            })
+            .collect();
+        Ok((output_planes(stored, self.color), ks))
+    }
+
+    /// The image rebuilt from the first `ranks[i]` components of plane i, at `bit_depth`
+    /// (8 or 16) with `alpha` passed through. With the `rgb` model and one rank this is
+    /// the image [`approximate`](crate::approximate) writes.
+    ///
+    /// # Errors
+    /// As [`View::reconstruct`].
+    pub fn render(
+        &self,
+        ranks: &[usize],
+        alpha: Option<&[f32]>,
+        bit_depth: u8,
+        par: Par,
+    ) -> Result<Rendered> {
+        let (planes, ranks) = self.reconstruct(ranks, par)?;
+        let color: Vec<&[f32]> = planes.iter().map(|p| &p[..]).collect();
+        Ok(Rendered {
+            image: to_image(self.width, self.height, &color, alpha, bit_depth),
+            ranks,
+        })
+    }
+
+    /// PSNR, SSIM and energy kept of the image rebuilt at `ranks`, against `planes`, the
+    /// picture this view was made from (its gray plane is the reference of the `gray`
+    /// model). Samples are rounded to `planes.bit_depth` first, as in a written file.
+    ///
+    /// # Errors
+    /// As [`View::reconstruct`], and when `planes` is not this view's picture.
+    pub fn quality(&self, planes: &Planes<f32>, ranks: &[usize], par: Par) -> Result<Quality> {
+        if planes.width != self.width || planes.height != self.height {
+            return Err(Error::parameter("the planes are not the picture of this view"));
+        }
+        let (rebuilt, ks) = self.reconstruct(ranks, par)?;
+        let max = if planes.bit_depth > 8 { 65535.0 } else { 255.0 };
+        let stored = stored_planes(planes, self.color);
+        let reference: Vec<&[f32]> = if self.color == StoredColor::Gray {
+            vec![&stored[0]]
+        } else {
+            planes.color.iter().map(|p| &p.data[..]).collect()
+        };
+        let written: Vec<Vec<f32>> = rebuilt
+            .into_par_iter()
+            .map(|p| p.iter().map(|&x| (quantize(x, max) / max) as f32).collect())
+            .collect();
+        let test: Vec<&[f32]> = written.iter().map(|p| &p[..]).collect();
+        let psnr_db = metrics::psnr(&reference, &test);
+        let ssim = reference
+            .par_iter()
+            .zip(&test)
+            .map(|(r, t)| metrics::ssim(r, t, self.width, self.height))
+            .sum::<f64>()
+            / test.len() as f64;
+        // Against the plane's whole energy ‖A‖²_F, which a preview's values do not sum to.
+        let energy = self
+            .factors
+            .iter()
+            .zip(&ks)
+            .zip(&stored)
+            .map(|((f, &k), a)| {
+                let total = metrics::frobenius_norm(a).powi(2);
+                let kept: f64 = f.singular_values()[..k]
+                    .iter()
+                    .map(|&x| f64::from(x).powi(2))
+                    .sum();
+                if total > 0.0 {
+                    (kept / total).min(1.0)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Ok(Quality {
+            psnr_db,
+            ssim,
+            energy,
+        })
+    }
+
+    /// One stored plane's components `first..end` summed (σᵢ uᵢ vᵢᵀ for one i, or the
+    /// running sum A_k for `0..k`), row-major, on the plane's own scale.
+    ///
+    /// # Errors
+    /// An out-of-range plane.
+    pub fn components(
+        &self,
+        plane: usize,
+        range: std::ops::Range<usize>,
+        par: Par,
+    ) -> Result<Vec<f32>> {
+        let f = self
+            .factors
+            .get(plane)
+            .ok_or_else(|| Error::parameter(format!("there is no plane {plane}")))?;
+        let (m, n) = (self.height, self.width);
+        let mut out = vec![0.0f32; m * n];
+        f.components_into(range, MatMut::from_row_major_slice_mut(&mut out, m, n), par);
+        Ok(out)
+    }
+}
+
+fn check_color(planes: &Planes<f32>, color: StoredColor) -> Result<()> {
+    if color != StoredColor::Gray && planes.color.len() != 3 {
+        return Err(Error::parameter(format!(
+            "the image is gray: it has no {} planes",
+            color.as_str()
+        )));
+    }
+    if planes.width == 0 || planes.height == 0 {
+        return Err(Error::parameter("the image has no pixels"));
+    }
+    Ok(())
+}
