@@ -198,6 +198,76 @@ impl View {
         })
     }
 
+    /// PSNR in dB of the image rebuilt at `ranks` against `planes`, as [`View::quality`]
+    /// measures it, without the cost of SSIM.
+    ///
+    /// # Errors
+    /// As [`View::quality`].
+    pub fn psnr(&self, planes: &Planes<f32>, ranks: &[usize], par: Par) -> Result<f64> {
+        let (written, stored) = self.written(planes, ranks, par)?;
+        let reference = self.reference(planes, &stored);
+        let test: Vec<&[f32]> = written.iter().map(|p| &p[..]).collect();
+        Ok(metrics::psnr(&reference, &test))
+    }
+
+    /// The smallest rank k, the same for every plane, whose image reaches `psnr_db`
+    /// against `planes`, by bisection; `Err(best)` with the best PSNR when no k does.
+    ///
+    /// # Errors
+    /// As [`View::quality`].
+    pub fn rank_for_psnr(
+        &self,
+        planes: &Planes<f32>,
+        psnr_db: f64,
+        par: Par,
+    ) -> Result<std::result::Result<usize, f64>> {
+        let top = self.max_rank();
+        let best = self.psnr(planes, &[top], par)?;
+        if best < psnr_db {
+            return Ok(Err(best));
+        }
+        let (mut bad, mut good) = (0, top);
+        while good - bad > 1 {
+            let mid = bad + (good - bad) / 2;
+            if self.psnr(planes, &[mid], par)? >= psnr_db {
+                good = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        Ok(Ok(good))
+    }
+
+    /// The output planes rounded as written, and the stored planes of `planes`.
+    #[allow(clippy::type_complexity)]
+    fn written(
+        &self,
+        planes: &Planes<f32>,
+        ranks: &[usize],
+        par: Par,
+    ) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+        if planes.width != self.width || planes.height != self.height {
+            return Err(Error::parameter("the planes are not the picture of this view"));
+        }
+        check_color(planes, self.color)?;
+        let (rebuilt, _) = self.reconstruct(ranks, par)?;
+        let max = if planes.bit_depth > 8 { 65535.0 } else { 255.0 };
+        let written = rebuilt
+            .into_par_iter()
+            .map(|p| p.iter().map(|&x| (quantize(x, max) / max) as f32).collect())
+            .collect();
+        Ok((written, stored_planes(planes, self.color)))
+    }
+
+    /// What a rendering is measured against: the colour planes, or the gray plane.
+    fn reference<'a>(&self, planes: &'a Planes<f32>, stored: &'a [Vec<f32>]) -> Vec<&'a [f32]> {
+        if self.color == StoredColor::Gray {
+            vec![&stored[0]]
+        } else {
+            planes.color.iter().map(|p| &p.data[..]).collect()
+        }
+    }
+
     /// PSNR, SSIM and energy kept of the image rebuilt at `ranks`, against `planes`, the
     /// picture this view was made from (its gray plane is the reference of the `gray`
     /// model). Samples are rounded to `planes.bit_depth` first, as in a written file.
@@ -205,21 +275,9 @@ impl View {
     /// # Errors
     /// As [`View::reconstruct`], and when `planes` is not this view's picture.
     pub fn quality(&self, planes: &Planes<f32>, ranks: &[usize], par: Par) -> Result<Quality> {
-        if planes.width != self.width || planes.height != self.height {
-            return Err(Error::parameter("the planes are not the picture of this view"));
-        }
-        let (rebuilt, ks) = self.reconstruct(ranks, par)?;
-        let max = if planes.bit_depth > 8 { 65535.0 } else { 255.0 };
-        let stored = stored_planes(planes, self.color);
-        let reference: Vec<&[f32]> = if self.color == StoredColor::Gray {
-            vec![&stored[0]]
-        } else {
-            planes.color.iter().map(|p| &p.data[..]).collect()
-        };
-        let written: Vec<Vec<f32>> = rebuilt
-            .into_par_iter()
-            .map(|p| p.iter().map(|&x| (quantize(x, max) / max) as f32).collect())
-            .collect();
+        let (written, stored) = self.written(planes, ranks, par)?;
+        let ks = self.clamp(ranks)?;
+        let reference = self.reference(planes, &stored);
         let test: Vec<&[f32]> = written.iter().map(|p| &p[..]).collect();
         let psnr_db = metrics::psnr(&reference, &test);
         let ssim = reference

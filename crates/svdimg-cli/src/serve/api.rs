@@ -98,7 +98,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/images/{id}/svdz", get(svdz))
         .route("/api/images/{id}/component", get(component))
         .route("/api/images/{id}/vectors", get(vectors))
-        .route("/api/images/{id}/gallery", get(gallery));
+        .route("/api/images/{id}/gallery", get(gallery))
+        .route("/api/images/{id}/rank", get(rank));
     let panic_state = Arc::clone(&state);
     page::routes()
         .merge(api)
@@ -776,8 +777,17 @@ async fn component(
         };
         let peak = values.iter().fold(0.0f32, |p, &x| p.max(x.abs()));
         let scale = if peak > 0.0 { 1.0 / f64::from(peak) } else { 0.0 };
+        // A_k of a gray, R, G, B or Y plane is a picture: shown as one, in gray. The rest
+        // (components, remainders, chroma) have signs: shown on the diverging map.
+        let picture = matches!(part, Part::Sum(_)) && !matches!(view.color(), StoredColor::YCbCr if plane > 0);
         let heat = image::RgbImage::from_fn(n as u32, m as u32, |x, y| {
-            figures::diverging(f64::from(values[y as usize * n + x as usize]) * scale)
+            let value = values[y as usize * n + x as usize];
+            if picture {
+                let g = (value.clamp(0.0, 1.0) * 255.0).round() as u8;
+                image::Rgb([g, g, g])
+            } else {
+                figures::diverging(f64::from(value) * scale)
+            }
         });
         let shrink = (f64::from(TILE_SIDE) / m.max(n) as f64).min(1.0);
         let heat = if shrink < 1.0 {
@@ -884,6 +894,33 @@ async fn gallery(
             )],
         );
         Ok(response)
+    })
+    .await
+}
+
+/// The smallest k (the same for every plane) whose image reaches `psnr=DB`.
+async fn rank(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let color = color_of(&image, &q)?;
+    let db = number::<f64>(&q, "psnr")?.ok_or_else(|| ApiError::bad("missing psnr=DB"))?;
+    if !(db.is_finite() && db > 0.0) {
+        return Err(ApiError::bad(format!("psnr={db}: use a positive number of dB")));
+    }
+    let view = view(&state, &image, color, false).await?;
+    blocking(&state, move || {
+        Ok(Json(match view.rank_for_psnr(&image.planes, db, Par::rayon(0))? {
+            Ok(k) => json!({ "psnr_db": db, "k": k }),
+            Err(best) => json!({
+                "psnr_db": db,
+                "k": null,
+                "best_psnr_db": best.is_finite().then_some(best),
+            }),
+        }))
     })
     .await
 }
