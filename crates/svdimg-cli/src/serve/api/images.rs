@@ -1,0 +1,153 @@
+//! Handlers for images: the list, uploads, one image's description, its original pixels.
+
+use super::*;
+
+#[derive(Serialize)]
+pub(super) struct ImageJson {
+    id: String,
+    name: String,
+    width: usize,
+    height: usize,
+    color: &'static str,
+    planes: Vec<&'static str>,
+    modes: Vec<&'static str>,
+    input_bytes: u64,
+    source: &'static str,
+    factors: HashMap<&'static str, &'static str>,
+}
+
+fn image_json(image: &Image) -> ImageJson {
+    let colour = image.planes.color.len() == 3;
+    ImageJson {
+        id: image.id.clone(),
+        name: image.name.clone(),
+        width: image.planes.width,
+        height: image.planes.height,
+        color: image.model.as_str(),
+        planes: image.default_color().plane_names().to_vec(),
+        modes: if colour {
+            vec!["rgb", "ycbcr", "gray"]
+        } else {
+            vec!["gray"]
+        },
+        input_bytes: image.input_bytes,
+        source: match image.origin {
+            Origin::Sample => "sample",
+            Origin::File => "file",
+            Origin::Upload => "upload",
+        },
+        factors: image.status().into_iter().collect(),
+    }
+}
+
+pub(super) async fn status(State(state): State<Shared>) -> Response {
+    let usage = state.store.usage();
+    let mut response = Json(json!({
+        "usage": usage,
+        "rss_bytes": rss_bytes(),
+        "panics": state.panics.load(Ordering::Relaxed),
+    }))
+    .into_response();
+    no_store(response.headers_mut());
+    response
+}
+
+/// This process's resident memory, from /proc (Linux), or null.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+pub(super) async fn list(State(state): State<Shared>) -> Json<serde_json::Value> {
+    let images: Vec<ImageJson> = state
+        .store
+        .list()
+        .iter()
+        .filter(|i| i.origin != Origin::Upload)
+        .map(|i| image_json(i))
+        .collect();
+    Json(json!({ "images": images }))
+}
+
+pub(super) async fn upload(
+    State(state): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<ImageJson>)> {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError(
+                status,
+                format!(
+                    "the upload is larger than the server's limit of {} bytes (--max-upload)",
+                    state.max_upload
+                ),
+            )
+        } else {
+            ApiError(status, format!("cannot read the upload: {}", e.body_text()))
+        }
+    })?;
+    if body.is_empty() {
+        return Err(ApiError::unprocessable("the upload is empty: send the image file's bytes"));
+    }
+    let store = Arc::clone(&state.store);
+    let image = blocking(&state, move || {
+        store
+            .add(&body, "upload".into(), Origin::Upload, None)
+            .map_err(|e| {
+                // A file that is not an image is 422, one over the pixel limit 413.
+                let status = if e.kind() == ErrorKind::LimitExceeded {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                ApiError(status, e.to_string())
+            })
+    })
+    .await?;
+    // Start factoring now: the page asks for a view next.
+    drop(state.store.factors(&image, image.default_color()));
+    Ok((StatusCode::CREATED, Json(image_json(&image))))
+}
+
+pub(super) async fn describe(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<ImageJson>> {
+    let image = image_of(&state, id)?;
+    Ok(Json(image_json(&image)))
+}
+
+pub(super) async fn original(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Response> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let raw = raw(&q)?;
+    let gray = color_of(&image, &q)? == StoredColor::Gray;
+    blocking(&state, move || {
+        let p = &image.planes;
+        let stored = svdimg::stored_planes(
+            p,
+            if gray {
+                StoredColor::Gray
+            } else {
+                image.default_color()
+            },
+        );
+        let color: Vec<&[f32]> = stored.iter().map(|c| &c[..]).collect();
+        let alpha = p.alpha.as_ref().map(|a| &a.data[..]);
+        let picture = svdimg::to_image(p.width, p.height, &color, alpha, p.bit_depth);
+        if raw {
+            Ok(rgba_response(&picture, Vec::new()))
+        } else {
+            Ok(png_response(png(&picture)?, Vec::new()))
+        }
+    })
+    .await
+}
+

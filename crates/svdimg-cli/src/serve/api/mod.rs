@@ -1,0 +1,342 @@
+//! The HTTP API: routes, errors, the Host check, and what the handlers share (request
+//! parsing, waiting for factors, running work on blocking threads). The handlers are thin
+//! calls into the library, by noun: images, renders of a setting, and parts of an image
+//! (components, vectors, the gallery).
+
+mod images;
+mod parts;
+mod renders;
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use faer::Par;
+use image::DynamicImage;
+use serde::Serialize;
+use serde_json::json;
+use svdimg::{CompressOptions, ErrorKind, StoredColor, Target, View};
+use tokio::sync::{watch, Semaphore};
+
+use super::page;
+use super::store::{Factored, Image, Origin, Store};
+use images::{describe, list, original, status, upload};
+use parts::{component, gallery, vectors};
+use renders::{rank, render, sizes, spectrum, stats, svdz};
+use crate::figures;
+
+/// What every handler shares.
+pub struct AppState {
+    pub store: Arc<Store>,
+    /// `Host` header values accepted (DNS rebinding defence).
+    pub hosts: Vec<String>,
+    pub max_upload: usize,
+    /// Heavy work (renders, compression) in flight at once.
+    pub workers: Semaphore,
+    /// Panics caught in handlers and blocking work: 0 is the only good number.
+    pub panics: AtomicU64,
+}
+
+type Shared = Arc<AppState>;
+
+/// An error answered as `{"error": "..."}` with a 4xx or 5xx status.
+#[derive(Debug)]
+pub struct ApiError(pub StatusCode, pub String);
+
+impl ApiError {
+    fn bad(message: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, message.into())
+    }
+
+    fn unprocessable(message: impl Into<String>) -> Self {
+        ApiError(StatusCode::UNPROCESSABLE_ENTITY, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.0, Json(json!({ "error": self.1 }))).into_response();
+        no_store(response.headers_mut());
+        response
+    }
+}
+
+/// A library error as the status a client can act on.
+impl From<svdimg::Error> for ApiError {
+    fn from(e: svdimg::Error) -> Self {
+        let status = match e.kind() {
+            ErrorKind::InvalidParameter => StatusCode::BAD_REQUEST,
+            ErrorKind::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::InvalidInput | ErrorKind::Unsupported => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// The whole application: page, API, Host check and panic guard.
+pub fn router(state: Shared) -> Router {
+    let max_upload = state.max_upload;
+    let api = Router::new()
+        .route("/api/status", get(status))
+        .route(
+            "/api/images",
+            get(list).post(upload).layer(DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/api/images/{id}", get(describe))
+        .route("/api/images/{id}/render", get(render))
+        .route("/api/images/{id}/original", get(original))
+        .route("/api/images/{id}/spectrum", get(spectrum))
+        .route("/api/images/{id}/stats", get(stats))
+        .route("/api/images/{id}/sizes", get(sizes))
+        .route("/api/images/{id}/svdz", get(svdz))
+        .route("/api/images/{id}/component", get(component))
+        .route("/api/images/{id}/vectors", get(vectors))
+        .route("/api/images/{id}/gallery", get(gallery))
+        .route("/api/images/{id}/rank", get(rank));
+    let panic_state = Arc::clone(&state);
+    page::routes()
+        .merge(api)
+        .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "no such page or route".into()) })
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            move |_: Box<dyn std::any::Any + Send>| {
+                panic_state.panics.fetch_add(1, Ordering::Relaxed);
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error (the server goes on)".into(),
+                )
+                .into_response()
+            },
+        ))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            check_host,
+        ))
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// Refuses requests whose `Host` is not this server's address: a page on another site
+/// that rebinds its DNS name to 127.0.0.1 still sends its own name.
+async fn check_host(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    match host {
+        Some(h) if state.hosts.contains(&h) => next.run(request).await,
+        Some(h) => ApiError(
+            StatusCode::FORBIDDEN,
+            format!("the Host header '{h}' is not this server's address"),
+        )
+        .into_response(),
+        None => ApiError(StatusCode::FORBIDDEN, "the request has no Host header".into())
+            .into_response(),
+    }
+}
+
+/// Runs heavy work on a blocking thread, at most `workers` at once. A client that goes
+/// away while waiting for a turn takes its work with it.
+async fn blocking<T: Send + 'static>(
+    state: &Shared,
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _permit = state
+        .workers
+        .acquire()
+        .await
+        .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))?;
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(_) => {
+            state.panics.fetch_add(1, Ordering::Relaxed);
+            Err(ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error (the server goes on)".into(),
+            ))
+        }
+    }
+}
+
+type Params = HashMap<String, String>;
+
+fn params(query: Result<Query<Params>, QueryRejection>) -> ApiResult<Params> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad(format!("bad query string: {}", e.body_text())))
+}
+
+fn image_of(state: &Shared, id: Result<Path<String>, PathRejection>) -> ApiResult<Arc<Image>> {
+    let Path(id) = id.map_err(|e| ApiError::bad(e.body_text()))?;
+    state.store.get(&id).ok_or_else(|| {
+        ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no image '{id}' (unknown, or dropped from memory: upload it again)"),
+        )
+    })
+}
+
+fn number<T: std::str::FromStr>(q: &Params, key: &str) -> ApiResult<Option<T>> {
+    q.get(key)
+        .map(|v| {
+            v.trim()
+                .parse()
+                .map_err(|_| ApiError::bad(format!("{key}={v} is not a valid number")))
+        })
+        .transpose()
+}
+
+/// A colour model and a rank per stored plane, from `mode`, `k` and the per-plane `kr`,
+/// `kg`, `kb`, `ky`, `kc`.
+pub(super) struct Setting {
+    color: StoredColor,
+    ranks: Vec<usize>,
+}
+
+fn color_of(image: &Image, q: &Params) -> ApiResult<StoredColor> {
+    let color = match q.get("mode").map(String::as_str) {
+        None | Some("") => return Ok(image.default_color()),
+        Some("rgb" | "channels") => StoredColor::Rgb,
+        Some("ycbcr") => StoredColor::YCbCr,
+        Some("gray") => StoredColor::Gray,
+        Some(other) => {
+            return Err(ApiError::bad(format!(
+                "mode={other}: use rgb, ycbcr or gray"
+            )))
+        }
+    };
+    if color != StoredColor::Gray && image.planes.color.len() == 1 {
+        return Err(ApiError::unprocessable(format!(
+            "the image is gray: it has no {} planes (use mode=gray)",
+            color.as_str()
+        )));
+    }
+    Ok(color)
+}
+
+fn setting(image: &Image, q: &Params) -> ApiResult<Setting> {
+    let color = color_of(image, q)?;
+    let k: Option<usize> = number(q, "k")?;
+    if k == Some(0) {
+        return Err(ApiError::bad("k must be at least 1"));
+    }
+    let keys: &[&str] = match color {
+        StoredColor::Gray => &["k"],
+        StoredColor::Rgb => &["kr", "kg", "kb"],
+        StoredColor::YCbCr => &["ky", "kc", "kc"],
+    };
+    let ranks = keys
+        .iter()
+        .map(|key| {
+            number::<usize>(q, key)?
+                .or(k)
+                .ok_or_else(|| ApiError::bad(format!("missing k (or {key})")))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    if ranks.iter().all(|&r| r == 0) {
+        return Err(ApiError::bad("at least one plane needs a rank of 1 or more"));
+    }
+    Ok(Setting { color, ranks })
+}
+
+/// Waits for the exact factors, or with `preview` for whatever comes first.
+async fn view(
+    state: &Shared,
+    image: &Arc<Image>,
+    color: StoredColor,
+    preview: bool,
+) -> ApiResult<Arc<View>> {
+    let mut receiver: watch::Receiver<Factored> = state.store.factors(image, color);
+    let ready = receiver
+        .wait_for(|f| f.error.is_some() || f.exact.is_some() || (preview && f.preview.is_some()))
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the factorisation was dropped to stay within --memory: try again".into(),
+            )
+        })?;
+    if let Some(e) = &ready.error {
+        return Err(ApiError::unprocessable(format!(
+            "cannot factor '{}': {e}",
+            image.name
+        )));
+    }
+    Ok(ready.best().expect("waited for factors"))
+}
+
+fn png(image: &DynamicImage) -> ApiResult<Vec<u8>> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    let mut bytes = Vec::new();
+    image
+        .write_with_encoder(PngEncoder::new_with_quality(
+            Cursor::new(&mut bytes),
+            CompressionType::Fast,
+            FilterType::Adaptive,
+        ))
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("PNG: {e}")))?;
+    Ok(bytes)
+}
+
+fn png_response(bytes: Vec<u8>, headers: Vec<(&'static str, String)>) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "image/png")], bytes).into_response();
+    add_headers(&mut response, headers);
+    response
+}
+
+fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
+    no_store(response.headers_mut());
+    for (name, value) in headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+}
+
+/// Raw RGBA8 pixels for a canvas (the page's fast path): no encoding, no decoding.
+fn rgba_response(image: &DynamicImage, headers: Vec<(&'static str, String)>) -> Response {
+    let rgba = image.to_rgba8();
+    let mut response = (
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        rgba.into_raw(),
+    )
+        .into_response();
+    add_headers(&mut response, headers);
+    response
+}
+
+fn raw(q: &Params) -> ApiResult<bool> {
+    match q.get("format").map(String::as_str) {
+        None | Some("png") => Ok(false),
+        Some("rgba") => Ok(true),
+        Some(other) => Err(ApiError::bad(format!("format={other}: use png or rgba"))),
+    }
+}
+
+fn ranks_text(ranks: &[usize]) -> String {
+    ranks
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+

@@ -1,0 +1,272 @@
+//! Handlers for one setting (colour model and ranks): the image, its numbers, its sizes,
+//! its `.svdz` file; and the spectrum and the rank for a PSNR.
+
+use super::*;
+
+pub(super) async fn render(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Response> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let setting = setting(&image, &q)?;
+    let raw = raw(&q)?;
+    let preview = q.get("preview").is_some_and(|v| v == "1");
+    let view = view(&state, &image, setting.color, preview).await?;
+    blocking(&state, move || {
+        let alpha = image.planes.alpha.as_ref().map(|a| &a.data[..]);
+        let r = view.render(&setting.ranks, alpha, image.planes.bit_depth, Par::rayon(0))?;
+        let headers = vec![
+            ("x-ranks", ranks_text(&r.ranks)),
+            ("x-exact", u8::from(view.is_exact()).to_string()),
+            ("x-max-rank", view.max_rank().to_string()),
+            ("x-width", image.planes.width.to_string()),
+            ("x-height", image.planes.height.to_string()),
+        ];
+        if raw {
+            Ok(rgba_response(&r.image, headers))
+        } else {
+            Ok(png_response(png(&r.image)?, headers))
+        }
+    })
+    .await
+}
+
+pub(super) async fn spectrum(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Response> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let color = color_of(&image, &q)?;
+    let view = view(&state, &image, color, false).await?;
+    let planes: Vec<_> = color
+        .plane_names()
+        .iter()
+        .zip(view.factors())
+        .map(|(name, f)| json!({ "name": name, "singular_values": f.singular_values() }))
+        .collect();
+    let mut response = Json(json!({ "mode": color.as_str(), "planes": planes })).into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+pub(super) async fn stats(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let setting = setting(&image, &q)?;
+    let preview = q.get("preview").is_some_and(|v| v == "1");
+    let view = view(&state, &image, setting.color, preview).await?;
+    blocking(&state, move || {
+        let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
+        let (m, n) = (image.planes.height as u64, image.planes.width as u64);
+        let ranks: Vec<usize> = setting
+            .ranks
+            .iter()
+            .zip(view.factors())
+            .map(|(&k, f)| k.min(f.rank()))
+            .collect();
+        let stored: u64 = ranks.iter().map(|&k| k as u64 * (m + n + 1)).sum();
+        let pixels = m * n * ranks.len() as u64;
+        let planes: Vec<_> = setting
+            .color
+            .plane_names()
+            .iter()
+            .zip(&ranks)
+            .zip(&quality.energy)
+            .map(|((name, k), e)| json!({ "name": name, "rank": k, "energy": e }))
+            .collect();
+        Ok(Json(json!({
+            "mode": setting.color.as_str(),
+            "exact": view.is_exact(),
+            "psnr_db": quality.psnr_db.is_finite().then_some(quality.psnr_db),
+            "ssim": quality.ssim,
+            "planes": planes,
+            "stored_values": stored,
+            "pixel_values": pixels,
+            "ratio": stored as f64 / pixels as f64,
+        })))
+    })
+    .await
+}
+
+/// The `.svdz` file for a setting: `psnr=DB`, `rank=K`, or the page's `mode` and ranks.
+fn svdz_target(image: &Image, q: &Params) -> ApiResult<(StoredColor, Target)> {
+    let color = match q.get("mode") {
+        Some(_) => color_of(image, q)?,
+        // As `svdimg compress`: Y Cb Cr for colour images.
+        None if image.planes.color.len() == 3 => StoredColor::YCbCr,
+        None => StoredColor::Gray,
+    };
+    if let Some(db) = number::<f64>(q, "psnr")? {
+        if !(db.is_finite() && db > 0.0 && db <= 200.0) {
+            return Err(ApiError::bad(format!("psnr={db}: use a value in (0, 200] dB")));
+        }
+        return Ok((color, Target::Psnr(db)));
+    }
+    if let Some(k) = number::<usize>(q, "rank")? {
+        if k == 0 {
+            return Err(ApiError::bad("rank must be at least 1"));
+        }
+        return Ok((color, Target::Rank(k)));
+    }
+    let q = if q.contains_key("mode") {
+        q.clone()
+    } else {
+        let mut q = q.clone();
+        q.insert("mode".into(), color.as_str().into());
+        q
+    };
+    let s = setting(image, &q).map_err(|_| ApiError::bad("give psnr=DB or rank=K"))?;
+    let mut ranks = [0; 3];
+    ranks[..s.ranks.len()].copy_from_slice(&s.ranks);
+    Ok((color, Target::Ranks(ranks)))
+}
+
+fn compress(image: &Image, view: &View, target: Target) -> ApiResult<svdimg::Compressed> {
+    let options = CompressOptions {
+        target,
+        color: match view.color() {
+            StoredColor::Gray => svdimg::ColorChoice::Gray,
+            StoredColor::Rgb => svdimg::ColorChoice::Rgb,
+            StoredColor::YCbCr => svdimg::ColorChoice::YCbCr,
+        },
+        ..CompressOptions::default()
+    };
+    Ok(svdimg::compress_factored(
+        &image.planes,
+        view.factors(),
+        &options,
+    )?)
+}
+
+pub(super) async fn svdz(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Response> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let (color, target) = svdz_target(&image, &q)?;
+    let view = view(&state, &image, color, false).await?;
+    blocking(&state, move || {
+        let file = compress(&image, &view, target)?;
+        let stem = image
+            .name
+            .rsplit(['/', '\\'])
+            .next()
+            .and_then(|n| n.split('.').next())
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or("image");
+        let mut response = (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            file.bytes,
+        )
+            .into_response();
+        add_headers(
+            &mut response,
+            vec![
+                (
+                    "content-disposition",
+                    format!("attachment; filename=\"{stem}.svdz\""),
+                ),
+                ("x-psnr-db", format!("{:.4}", file.psnr_db)),
+                ("x-ssim", format!("{:.6}", file.ssim)),
+                (
+                    "x-ranks",
+                    ranks_text(&file.ranks.iter().map(|r| r.1).collect::<Vec<_>>()),
+                ),
+            ],
+        );
+        Ok(response)
+    })
+    .await
+}
+
+/// The sizes that put a setting in context: its real `.svdz` file, the input file, and
+/// the JPEG that reaches the same PSNR.
+pub(super) async fn sizes(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let setting = setting(&image, &q)?;
+    let view = view(&state, &image, setting.color, false).await?;
+    blocking(&state, move || {
+        let mut ranks = [0; 3];
+        ranks[..setting.ranks.len()].copy_from_slice(&setting.ranks);
+        let file = compress(&image, &view, Target::Ranks(ranks))?;
+        let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
+        let reference = if setting.color == StoredColor::Gray && image.planes.color.len() == 3 {
+            let gray = svdimg::stored_planes(&image.planes, StoredColor::Gray);
+            svdimg::Planes {
+                width: image.planes.width,
+                height: image.planes.height,
+                bit_depth: image.planes.bit_depth,
+                color: vec![svdimg::Plane {
+                    name: svdimg::PlaneName::Gray,
+                    data: gray.into_iter().next().unwrap_or_default(),
+                }],
+                alpha: None,
+            }
+        } else {
+            svdimg::Planes {
+                alpha: None,
+                ..image.planes.clone()
+            }
+        };
+        let jpeg = if quality.psnr_db.is_finite() {
+            svdimg::jpeg_for_psnr(&reference, quality.psnr_db)?
+        } else {
+            None
+        };
+        Ok(Json(json!({
+            "input_bytes": image.input_bytes,
+            "raw_bytes": image.pixels() as u64 * reference.color.len() as u64
+                * if image.planes.bit_depth > 8 { 2 } else { 1 },
+            "psnr_db": quality.psnr_db.is_finite().then_some(quality.psnr_db),
+            "svdz_bytes": file.bytes.len(),
+            "svdz_psnr_db": file.psnr_db.is_finite().then_some(file.psnr_db),
+            "jpeg_bytes": jpeg.map(|j| j.1.bytes),
+            "jpeg_quality": jpeg.map(|j| j.0),
+            "jpeg_psnr_db": jpeg.map(|j| j.1.psnr_db),
+        })))
+    })
+    .await
+}
+
+/// The smallest k (the same for every plane) whose image reaches `psnr=DB`.
+pub(super) async fn rank(
+    State(state): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let image = image_of(&state, id)?;
+    let q = params(query)?;
+    let color = color_of(&image, &q)?;
+    let db = number::<f64>(&q, "psnr")?.ok_or_else(|| ApiError::bad("missing psnr=DB"))?;
+    if !(db.is_finite() && db > 0.0) {
+        return Err(ApiError::bad(format!("psnr={db}: use a positive number of dB")));
+    }
+    let view = view(&state, &image, color, false).await?;
+    blocking(&state, move || {
+        Ok(Json(match view.rank_for_psnr(&image.planes, db, Par::rayon(0))? {
+            Ok(k) => json!({ "psnr_db": db, "k": k }),
+            Err(best) => json!({
+                "psnr_db": db,
+                "k": null,
+                "best_psnr_db": best.is_finite().then_some(best),
+            }),
+        }))
+    })
+    .await
+}
+
