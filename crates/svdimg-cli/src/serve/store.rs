@@ -358,3 +358,86 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample's planes (3 × 4 bytes a pixel).
+    const PLANES: u64 = 12 * 256 * 256;
+
+    /// The sample's exact factors in a colour model of three planes.
+    fn factors_bytes() -> u64 {
+        View::exact_bytes(256, 256, 3)
+    }
+
+    async fn exact(store: &Arc<Store>, image: &Arc<Image>, color: StoredColor) -> Factored {
+        let mut receiver = store.factors(image, color);
+        let factored = receiver
+            .wait_for(|f| f.exact.is_some() || f.error.is_some())
+            .await
+            .unwrap()
+            .clone();
+        factored
+    }
+
+    /// With room for about two factorisations, the least recently used goes first, and
+    /// what is held stays within the budget.
+    #[tokio::test]
+    async fn least_recently_used_factors_are_dropped() {
+        let budget = 2 * PLANES + 2 * factors_bytes() + factors_bytes() / 2;
+        let store = Arc::new(Store::new(budget, 1 << 30));
+        let a = store
+            .add(svdimg::SAMPLE_PNG, "a".into(), Origin::File, Some("a".into()))
+            .unwrap();
+        let b = store
+            .add(svdimg::SAMPLE_PNG, "b".into(), Origin::File, Some("b".into()))
+            .unwrap();
+        assert!(exact(&store, &a, StoredColor::Rgb).await.exact.is_some());
+        assert!(exact(&store, &b, StoredColor::Rgb).await.exact.is_some());
+        assert_eq!(store.usage().factorisations, 2);
+        assert_eq!(store.usage().evicted, 0);
+        // Use a again, then factor b in another model: a's are the most recent, so b's
+        // rgb factors go.
+        assert!(store.get("a").is_some());
+        drop(store.factors(&a, StoredColor::Rgb));
+        assert!(exact(&store, &b, StoredColor::YCbCr).await.exact.is_some());
+        let usage = store.usage();
+        assert!(usage.bytes <= budget, "{usage:?}");
+        assert_eq!(usage.evicted, 1);
+        assert_eq!(a.status(), vec![("rgb", "exact")]);
+        assert_eq!(b.status(), vec![("ycbcr", "exact")]);
+    }
+
+    /// Uploads go when factors alone are not enough; files named on the command line stay.
+    #[tokio::test]
+    async fn uploads_are_dropped_last_and_files_never() {
+        let store = Arc::new(Store::new(PLANES + factors_bytes(), 1 << 30));
+        let file = store
+            .add(svdimg::SAMPLE_PNG, "f".into(), Origin::File, Some("f1".into()))
+            .unwrap();
+        assert!(exact(&store, &file, StoredColor::Rgb).await.exact.is_some());
+        let up = store
+            .add(svdimg::SAMPLE_PNG, "u".into(), Origin::Upload, None)
+            .unwrap();
+        // The upload pushed the file's factors out.
+        assert_eq!(store.usage().factorisations, 0);
+        assert!(file.status().is_empty());
+        // Factoring a second upload pushes the first upload out, but never the file.
+        let second = store
+            .add(svdimg::SAMPLE_PNG, "u2".into(), Origin::Upload, None)
+            .unwrap();
+        assert!(store.get(&up.id).is_some());
+        assert!(exact(&store, &second, StoredColor::Rgb).await.exact.is_some());
+        assert!(store.get(&up.id).is_none());
+        assert!(store.get(&second.id).is_some());
+        assert!(store.get("f1").is_some());
+        // An image whose factors cannot fit at all says so.
+        let tiny = Arc::new(Store::new(1 << 20, 1 << 30));
+        let image = tiny
+            .add(svdimg::SAMPLE_PNG, "t".into(), Origin::File, None)
+            .unwrap();
+        let f = exact(&tiny, &image, StoredColor::Rgb).await;
+        assert!(f.error.unwrap().contains("more than the server's --memory"));
+    }
+}

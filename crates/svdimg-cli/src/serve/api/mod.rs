@@ -6,6 +6,8 @@
 mod images;
 mod parts;
 mod renders;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::io::Cursor;
