@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of svdimg. Installs what it needs on a fresh machine first:
-# Chromium (for the browser test of the tour's HTML report) through apt, and a Python
-# virtual environment (.venv-py) with maturin, NumPy, pytest and the Dask extras for the
-# Python bindings.
+# Chromium (for the browser tests of the tour's HTML report and of `svdimg serve`) through
+# apt, and a Python virtual environment (.venv-py) with maturin, NumPy, pytest, the Dask
+# extras for the Python bindings, and Playwright and Pillow for the tests of `svdimg serve`
+# (Playwright drives Debian's Chromium: it cannot download its own browsers here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,12 @@ if [ ! -x .venv-py/bin/python ]; then
 fi
 # The optional extras (svdimg[dask]) too: the Dask tests run a real two-worker cluster.
 .venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest \
-  "dask[array]>=2024.1" "distributed>=2024.1" "zarr>=2.16" "tifffile>=2023.1"
+  "dask[array]>=2024.1" "distributed>=2024.1" "zarr>=2.16" "tifffile>=2023.1" \
+  "playwright>=1.40" "pillow>=9"
 VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
   .venv-py/bin/maturin develop -q --release --locked -m crates/svdimg-py/Cargo.toml
 .venv-py/bin/python -m pytest -q crates/svdimg-py
+
+# svdimg serve, end to end: headless Chromium through Playwright, and the load test's short
+# form (32 clients for a few seconds), against the release binary built above.
+.venv-py/bin/python -m pytest -q crates/svdimg-cli/tests/serve

@@ -402,6 +402,13 @@ mod tests {
         assert!(store.get("a").is_some());
         drop(store.factors(&a, StoredColor::Rgb));
         assert!(exact(&store, &b, StoredColor::YCbCr).await.exact.is_some());
+        // The job makes room just after it publishes the factors.
+        for _ in 0..500 {
+            if store.usage().evicted > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let usage = store.usage();
         assert!(usage.bytes <= budget, "{usage:?}");
         assert_eq!(usage.evicted, 1);
@@ -429,6 +436,12 @@ mod tests {
             .unwrap();
         assert!(store.get(&up.id).is_some());
         assert!(exact(&store, &second, StoredColor::Rgb).await.exact.is_some());
+        for _ in 0..500 {
+            if store.get(&up.id).is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         assert!(store.get(&up.id).is_none());
         assert!(store.get(&second.id).is_some());
         assert!(store.get("f1").is_some());

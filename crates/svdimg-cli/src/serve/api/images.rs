@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// How long an upload's bytes may take to arrive.
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether reading a body failed on the length limit.
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 #[derive(Serialize)]
 pub(super) struct ImageJson {
     id: String,
@@ -73,22 +88,41 @@ pub(super) async fn list(State(state): State<Shared>) -> Json<serde_json::Value>
 
 pub(super) async fn upload(
     State(state): State<Shared>,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> ApiResult<(StatusCode, Json<ImageJson>)> {
-    let body = body.map_err(|e| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError(
-                status,
+    let too_large = || {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the upload is larger than the server's limit of {} bytes (--max-upload)",
+                state.max_upload
+            ),
+        )
+    };
+    // Refused on its declared length, before a byte of it is read.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > state.max_upload as u64) {
+        return Err(too_large());
+    }
+    let read = axum::body::to_bytes(request.into_body(), state.max_upload);
+    let body = match tokio::time::timeout(UPLOAD_TIMEOUT, read).await {
+        Err(_) => {
+            return Err(ApiError(
+                StatusCode::REQUEST_TIMEOUT,
                 format!(
-                    "the upload is larger than the server's limit of {} bytes (--max-upload)",
-                    state.max_upload
+                    "the upload did not arrive within {} s",
+                    UPLOAD_TIMEOUT.as_secs()
                 ),
-            )
-        } else {
-            ApiError(status, format!("cannot read the upload: {}", e.body_text()))
+            ))
         }
-    })?;
+        Ok(Err(e)) if is_length_limit(&e) => return Err(too_large()),
+        Ok(Err(e)) => return Err(ApiError::bad(format!("cannot read the upload: {e}"))),
+        Ok(Ok(body)) => body,
+    };
     if body.is_empty() {
         return Err(ApiError::unprocessable("the upload is empty: send the image file's bytes"));
     }

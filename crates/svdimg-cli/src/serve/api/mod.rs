@@ -14,8 +14,7 @@ use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -93,12 +92,11 @@ fn no_store(headers: &mut HeaderMap) {
 
 /// The whole application: page, API, Host check and panic guard.
 pub fn router(state: Shared) -> Router {
-    let max_upload = state.max_upload;
     let api = Router::new()
         .route("/api/status", get(status))
         .route(
             "/api/images",
-            get(list).post(upload).layer(DefaultBodyLimit::max(max_upload)),
+            get(list).post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/images/{id}", get(describe))
         .route("/api/images/{id}/render", get(render))
