@@ -115,6 +115,7 @@ pub use values::{
 };
 
 pub use view::{Quality, Rendered, View};
+pub(crate) use format::ycbcr_to_rgb;
 
 pub use faer;
 pub use image;

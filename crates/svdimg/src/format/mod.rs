@@ -356,8 +356,6 @@ fn zstd_compress(raw: &[u8]) -> Vec<u8> {
 /// Converts stored planes to output planes (gray, or R G B), in place of the input.
 fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
     if color == StoredColor::YCbCr {
-        let [kr, kg, kb] = REC709.map(|k| k as f32);
-        let (cb_to_b, cr_to_r) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
         let [y, cb, cr] = &mut stored[..] else {
             unreachable!("ycbcr has three planes")
         };
@@ -365,13 +363,21 @@ fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
             .zip(cb.par_iter_mut())
             .zip(cr.par_iter_mut())
             .for_each(|((y, cb), cr)| {
-                let r = *y + cr_to_r * *cr;
-                let b = *y + cb_to_b * *cb;
-                let g = (*y - kr * r - kb * b) / kg;
-                (*y, *cb, *cr) = (r, g, b);
+                (*y, *cb, *cr) = ycbcr_to_rgb(*y, *cb, *cr);
             });
     }
     stored
+}
+
+/// One Rec.709 Y Cb Cr sample as R, G, B (the inverse of [`from_input`]'s transform).
+#[inline]
+pub(crate) fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
+    let [kr, kg, kb] = REC709.map(|k| k as f32);
+    let (cb_to_b, cr_to_r) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
+    let r = y + cr_to_r * cr;
+    let b = y + cb_to_b * cb;
+    let g = (y - kr * r - kb * b) / kg;
+    (r, g, b)
 }
 
 /// The planes an image is stored as in `color` (gray, R G B, or Y Cb Cr), from its colour

@@ -42,7 +42,7 @@ pub struct AppState {
     pub hosts: Vec<String>,
     pub max_upload: usize,
     /// Heavy work (renders, compression) in flight at once.
-    pub workers: Semaphore,
+    pub workers: Arc<Semaphore>,
     /// Panics caught in handlers and blocking work: 0 is the only good number.
     pub panics: AtomicU64,
 }

@@ -16,19 +16,28 @@ pub(super) async fn render(
     let view = view(&state, &image, setting.color, preview).await?;
     blocking(&state, move || {
         let alpha = image.planes.alpha.as_ref().map(|a| &a.data[..]);
-        let r = view.render(&setting.ranks, alpha, image.planes.bit_depth, Par::rayon(0))?;
-        let headers = vec![
-            ("x-ranks", ranks_text(&r.ranks)),
-            ("x-exact", u8::from(view.is_exact()).to_string()),
-            ("x-max-rank", view.max_rank().to_string()),
-            ("x-width", image.planes.width.to_string()),
-            ("x-height", image.planes.height.to_string()),
-        ];
+        let headers = |ranks: &[usize]| {
+            vec![
+                ("x-ranks", ranks_text(ranks)),
+                ("x-exact", u8::from(view.is_exact()).to_string()),
+                ("x-max-rank", view.max_rank().to_string()),
+                ("x-width", image.planes.width.to_string()),
+                ("x-height", image.planes.height.to_string()),
+            ]
+        };
         if raw {
-            Ok(rgba_response(&r.image, headers))
-        } else {
-            Ok(png_response(png(&r.image)?, headers))
+            // The page's fast path: RGBA bytes straight from the products, no encoding.
+            let (pixels, ranks) = view.render_rgba8(&setting.ranks, alpha)?;
+            let mut response = (
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                pixels,
+            )
+                .into_response();
+            add_headers(&mut response, headers(&ranks));
+            return Ok(response);
         }
+        let r = view.render(&setting.ranks, alpha, image.planes.bit_depth, Par::rayon(0))?;
+        Ok(png_response(png(&r.image)?, headers(&r.ranks)))
     })
     .await
 }
@@ -269,4 +278,5 @@ pub(super) async fn rank(
     })
     .await
 }
+
 

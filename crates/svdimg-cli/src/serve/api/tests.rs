@@ -14,7 +14,7 @@ fn app_with(budget: u64, max_pixels: u64, max_upload: usize) -> Router {
         store: Arc::new(Store::new(budget, max_pixels)),
         hosts: vec![HOST.into(), "localhost:8470".into()],
         max_upload,
-        workers: Semaphore::new(2),
+        workers: Arc::new(Semaphore::new(2)),
         panics: AtomicU64::new(0),
     });
     router(state)
@@ -123,6 +123,14 @@ async fn ycbcr_with_separate_ranks_and_gray() {
     // No chroma components: every pixel is gray.
     let rgb = image::load_from_memory(&body).unwrap().to_rgb8();
     assert!(rgb.pixels().all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
+    // The page's raw pixels, made band by band, are the same.
+    for query in ["mode=ycbcr&ky=40&kc=0", "mode=ycbcr&ky=9&kc=4", "mode=rgb&kr=1&kg=30&kb=256", "mode=gray&k=3"] {
+        let (_, _, png) = get(&app, &format!("/api/images/{id}/render?{query}")).await;
+        let (_, _, raw) = get(&app, &format!("/api/images/{id}/render?{query}&format=rgba")).await;
+        let rgba = image::RgbaImage::from_raw(256, 256, raw).unwrap();
+        let png = image::load_from_memory(&png).unwrap();
+        assert_eq!(image::DynamicImage::ImageRgba8(rgba).to_rgb8(), png.to_rgb8(), "{query}");
+    }
     let (status, _, body) = get(&app, &format!("/api/images/{id}/render?mode=gray&k=5")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(image::load_from_memory(&body).unwrap().color(), image::ColorType::L8);
