@@ -139,6 +139,10 @@ pub struct Store {
     /// core, and its working memory is bounded this way.
     preview_lane: Mutex<()>,
     exact_lane: Mutex<()>,
+    /// The exact factorisations run on threads of their own: on rayon's global pool a
+    /// long SVD would hold every worker, and renders (which use that pool) would wait
+    /// for it to end. Apart, the two share the cores.
+    background: rayon::ThreadPool,
 }
 
 impl Store {
@@ -155,6 +159,10 @@ impl Store {
             evicted: AtomicU64::new(0),
             preview_lane: Mutex::new(()),
             exact_lane: Mutex::new(()),
+            background: rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("svdimg-factor-{i}"))
+                .build()
+                .expect("cannot start the factorisation threads"),
         }
     }
 
@@ -271,7 +279,7 @@ impl Store {
         if !self.holds(image, color) {
             return;
         }
-        let result = View::exact(planes, color, par);
+        let result = self.background.install(|| View::exact(planes, color, par));
         drop(lane);
         match result {
             Ok(v) => sender.send_modify(|f| {
