@@ -9,7 +9,7 @@ Playwright) on this machine:
 - the load test's long form (32 clients, 60 s).
 
 Run with the test environment: .venv-py/bin/python scripts/serve_bench.py [--quick]
-The photos are made from ../shared/images/coffee.png, resized with Pillow."""
+The test photos are mosaics of ../shared/images, made with Pillow."""
 
 import argparse
 import base64
@@ -36,7 +36,22 @@ SOURCE = ROOT.parent / "shared" / "images" / "coffee.png"
 
 
 def photo(path, width, height):
-    Image.open(SOURCE).convert("RGB").resize((width, height), Image.LANCZOS).save(path, quality=92)
+    """A photo-like test image: a mosaic of the shared photos, each tile 600 px high, so
+    that it has a photo's detail at any size (an upscaled photo would be too smooth)."""
+    tiles = [Image.open(p).convert("RGB") for p in sorted(SOURCE.parent.glob("*.png"))]
+    tiles = [t.resize((round(t.width * 600 / t.height), 600), Image.LANCZOS) for t in tiles]
+    canvas = Image.new("RGB", (width, height))
+    y, i = 0, 0
+    while y < height:
+        x = 0
+        while x < width:
+            tile = tiles[i % len(tiles)]
+            canvas.paste(tile, (x, y))
+            x += tile.width
+            i += 1
+        y += 600
+        i += 1
+    canvas.save(path, quality=92)
     return path
 
 
@@ -115,7 +130,7 @@ def slider(browser, tmp, moves):
         status = server.get("api/status")
         page.close()
         return {
-            "image": "1632x1224 RGB JPEG (2.0 MP)",
+            "image": "1632x1224 RGB JPEG (2.0 MP), a mosaic of the shared photos",
             "exact_factors_s": round(exact_s, 2),
             "moves": len(ms),
             "p50_ms": round(percentile(ms, 50), 1),
@@ -155,7 +170,7 @@ def big_drop(browser, tmp):
         status = server.get("api/status")
         page.close()
         return {
-            "image": "4000x3000 RGB JPEG (12 MP), dropped on the page",
+            "image": "4000x3000 RGB JPEG (12 MP, a mosaic of the shared photos), dropped on the page",
             "first_view_ms": round(first_view_ms),
             "exact_factors_s": round(exact_s, 1),
             "held_bytes_preview": preview_status["usage"]["bytes"],
@@ -175,8 +190,8 @@ def memory_bound(tmp, count):
     try:
         for i in range(count):
             path = tmp / f"m{i}.jpg"
-            img = Image.open(SOURCE).convert("RGB").resize((1632, 1224), Image.LANCZOS)
-            img.rotate(3 * i).save(path, quality=90)
+            photo(tmp / "base.png", 1632, 1224)
+            Image.open(tmp / "base.png").rotate(3 * i).save(path, quality=90)
             request = urllib.request.Request(server.url + "api/images", data=path.read_bytes(), method="POST")
             reply = json.loads(urllib.request.urlopen(request).read())
             urllib.request.urlopen(server.url + f"api/images/{reply['id']}/render?k=50").read()

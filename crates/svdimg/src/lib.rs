@@ -90,8 +90,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use factors::{complex_svd, Factors};
 pub use format::{
     compress, compress_factored, decompress, inspect, is_svdz, output_planes, stored_planes,
-    ColorChoice, CompressOptions, Compressed,
-    DecompressOptions, StoredColor, SvdzInfo, Target,
+    ColorChoice, CompressOptions, Compressed, DecompressOptions, StoredColor, SvdzInfo, Target,
 };
 pub use limits::Limits;
 pub use metrics::{
@@ -114,8 +113,8 @@ pub use values::{
     two_stage_singular_values, StageTimes,
 };
 
-pub use view::{Quality, Rendered, View};
 pub(crate) use format::ycbcr_to_rgb;
+pub use view::{Quality, Rendered, View};
 
 pub use faer;
 pub use image;

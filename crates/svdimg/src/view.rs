@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use crate::picture::quantize;
 use crate::{
-    ycbcr_to_rgb, metrics, output_planes, stored_planes, to_image, Error, Factors, Planes, Randomized, Result,
-    StoredColor,
+    metrics, output_planes, stored_planes, to_image, ycbcr_to_rgb, Error, Factors, Planes,
+    Randomized, Result, StoredColor,
 };
 
 /// The factors of every plane of an image in one colour model (`gray`, `rgb` or `ycbcr`):
@@ -58,7 +58,12 @@ impl View {
     ///
     /// # Errors
     /// As [`View::exact`], and a zero `rank`.
-    pub fn preview(planes: &Planes<f32>, color: StoredColor, rank: usize, par: Par) -> Result<Self> {
+    pub fn preview(
+        planes: &Planes<f32>,
+        color: StoredColor,
+        rank: usize,
+        par: Par,
+    ) -> Result<Self> {
         if rank == 0 {
             return Err(Error::parameter("the preview rank must be at least 1"));
         }
@@ -148,7 +153,13 @@ impl View {
             return Err(Error::parameter("no rank given"));
         };
         let ks: Vec<usize> = (0..self.factors.len())
-            .map(|p| ranks.get(p).copied().unwrap_or(last).min(self.factors[p].rank()))
+            .map(|p| {
+                ranks
+                    .get(p)
+                    .copied()
+                    .unwrap_or(last)
+                    .min(self.factors[p].rank())
+            })
             .collect();
         if ks.iter().all(|&k| k == 0) {
             return Err(Error::parameter("the rank must be at least 1"));
@@ -359,7 +370,9 @@ impl View {
         par: Par,
     ) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
         if planes.width != self.width || planes.height != self.height {
-            return Err(Error::parameter("the planes are not the picture of this view"));
+            return Err(Error::parameter(
+                "the planes are not the picture of this view",
+            ));
         }
         check_color(planes, self.color)?;
         let (rebuilt, _) = self.reconstruct(ranks, par)?;

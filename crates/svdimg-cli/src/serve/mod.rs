@@ -20,8 +20,8 @@ const WORKERS: usize = 2;
 pub fn run(args: ServeArgs) -> Result<()> {
     let store = Arc::new(Store::new(args.memory, args.max_pixels));
     load_images(&store, &args)?;
-    let listener = std::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
-        .map_err(|e| {
+    let listener =
+        std::net::TcpListener::bind(SocketAddr::new(args.host, args.port)).map_err(|e| {
             anyhow!(
                 "cannot listen on {}:{}: {e}{}",
                 args.host,
@@ -74,16 +74,27 @@ pub fn run(args: ServeArgs) -> Result<()> {
 fn load_images(store: &Arc<Store>, args: &ServeArgs) -> Result<()> {
     if args.images.is_empty() {
         let image = store
-            .add(svdimg::SAMPLE_PNG, "sample".into(), Origin::Sample, Some("sample".into()))
+            .add(
+                svdimg::SAMPLE_PNG,
+                "sample".into(),
+                Origin::Sample,
+                Some("sample".into()),
+            )
             .map_err(|e| anyhow!("the sample: {e}"))?;
         drop(store.factors(&image, image.default_color()));
         return Ok(());
     }
     for (i, path) in args.images.iter().enumerate() {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| anyhow!("'{name}': {}", crate::io::io_reason(&e)))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow!("'{name}': {}", crate::io::io_reason(&e)))?;
         let image = store
-            .add(&bytes, name.clone(), Origin::File, Some(format!("f{}", i + 1)))
+            .add(
+                &bytes,
+                name.clone(),
+                Origin::File,
+                Some(format!("f{}", i + 1)),
+            )
             .map_err(|e| anyhow!("'{name}': {e}"))?;
         if i == 0 {
             drop(store.factors(&image, image.default_color()));

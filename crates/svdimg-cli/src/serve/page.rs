@@ -30,7 +30,10 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 
 pub fn routes() -> Router<std::sync::Arc<AppState>> {
     Router::new()
-        .route("/", get(|| async { asset(INDEX, "text/html; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+        )
         .route(
             "/app.js",
             get(|| async { asset(APP, "text/javascript; charset=utf-8") }),

@@ -396,10 +396,20 @@ mod tests {
         let budget = 2 * PLANES + 2 * factors_bytes() + factors_bytes() / 2;
         let store = Arc::new(Store::new(budget, 1 << 30));
         let a = store
-            .add(svdimg::SAMPLE_PNG, "a".into(), Origin::File, Some("a".into()))
+            .add(
+                svdimg::SAMPLE_PNG,
+                "a".into(),
+                Origin::File,
+                Some("a".into()),
+            )
             .unwrap();
         let b = store
-            .add(svdimg::SAMPLE_PNG, "b".into(), Origin::File, Some("b".into()))
+            .add(
+                svdimg::SAMPLE_PNG,
+                "b".into(),
+                Origin::File,
+                Some("b".into()),
+            )
             .unwrap();
         assert!(exact(&store, &a, StoredColor::Rgb).await.exact.is_some());
         assert!(exact(&store, &b, StoredColor::Rgb).await.exact.is_some());
@@ -429,7 +439,12 @@ mod tests {
     async fn uploads_are_dropped_last_and_files_never() {
         let store = Arc::new(Store::new(PLANES + factors_bytes(), 1 << 30));
         let file = store
-            .add(svdimg::SAMPLE_PNG, "f".into(), Origin::File, Some("f1".into()))
+            .add(
+                svdimg::SAMPLE_PNG,
+                "f".into(),
+                Origin::File,
+                Some("f1".into()),
+            )
             .unwrap();
         assert!(exact(&store, &file, StoredColor::Rgb).await.exact.is_some());
         let up = store
@@ -443,7 +458,10 @@ mod tests {
             .add(svdimg::SAMPLE_PNG, "u2".into(), Origin::Upload, None)
             .unwrap();
         assert!(store.get(&up.id).is_some());
-        assert!(exact(&store, &second, StoredColor::Rgb).await.exact.is_some());
+        assert!(exact(&store, &second, StoredColor::Rgb)
+            .await
+            .exact
+            .is_some());
         for _ in 0..500 {
             if store.get(&up.id).is_none() {
                 break;

@@ -89,6 +89,8 @@ def test_drop_slider_and_psnr_match_the_cli(serve, page, svdimg_bin, tmp_path):
     page.wait_for_function("() => document.querySelector('#numbers').dataset.sizes === 'mode=rgb&k=37'", timeout=60000)
     assert "KiB" in page.inner_text("#svdz-size")
     assert "quality" in page.inner_text("#jpeg-size")
+    # The README's screenshot: SVDIMG_SCREENSHOT=docs/images/serve.jpg (Playwright picks the
+    # format by the extension).
     shot = os.environ.get("SVDIMG_SCREENSHOT")
     if shot:
         page.wait_for_timeout(1500)

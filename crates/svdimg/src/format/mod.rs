@@ -636,9 +636,9 @@ pub fn compress_factored(
     let color = resolve_color(options.color, planes)?;
     let short = planes.width.min(planes.height);
     let fits = factors.len() == color.plane_names().len()
-        && factors.iter().all(|f| {
-            f.nrows() == planes.height && f.ncols() == planes.width && f.rank() == short
-        });
+        && factors
+            .iter()
+            .all(|f| f.nrows() == planes.height && f.ncols() == planes.width && f.rank() == short);
     if !fits {
         return Err(Error::parameter(format!(
             "the factors given are not the exact SVDs of the {} planes of this {}x{} image",

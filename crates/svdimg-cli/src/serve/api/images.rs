@@ -124,7 +124,9 @@ pub(super) async fn upload(
         Ok(Ok(body)) => body,
     };
     if body.is_empty() {
-        return Err(ApiError::unprocessable("the upload is empty: send the image file's bytes"));
+        return Err(ApiError::unprocessable(
+            "the upload is empty: send the image file's bytes",
+        ));
     }
     let store = Arc::clone(&state.store);
     let image = blocking(&state, move || {
@@ -184,4 +186,3 @@ pub(super) async fn original(
     })
     .await
 }
-

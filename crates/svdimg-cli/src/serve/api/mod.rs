@@ -30,10 +30,10 @@ use tokio::sync::{watch, Semaphore};
 
 use super::page;
 use super::store::{Factored, Image, Origin, Store};
+use crate::figures;
 use images::{describe, list, original, status, upload};
 use parts::{component, gallery, vectors};
 use renders::{rank, render, sizes, spectrum, stats, svdz};
-use crate::figures;
 
 /// What every handler shares.
 pub struct AppState {
@@ -149,8 +149,11 @@ async fn check_host(State(state): State<Shared>, request: Request, next: Next) -
             format!("the Host header '{h}' is not this server's address"),
         )
         .into_response(),
-        None => ApiError(StatusCode::FORBIDDEN, "the request has no Host header".into())
-            .into_response(),
+        None => ApiError(
+            StatusCode::FORBIDDEN,
+            "the request has no Host header".into(),
+        )
+        .into_response(),
     }
 }
 
@@ -253,7 +256,9 @@ fn setting(image: &Image, q: &Params) -> ApiResult<Setting> {
         })
         .collect::<ApiResult<Vec<_>>>()?;
     if ranks.iter().all(|&r| r == 0) {
-        return Err(ApiError::bad("at least one plane needs a rank of 1 or more"));
+        return Err(ApiError::bad(
+            "at least one plane needs a rank of 1 or more",
+        ));
     }
     Ok(Setting { color, ranks })
 }
@@ -339,4 +344,3 @@ fn ranks_text(ranks: &[usize]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
-

@@ -42,9 +42,19 @@ pub(super) async fn component(
         (Some(i), None, None) if i >= 1 => Part::One(i),
         (None, Some(k), None) if k >= 1 => Part::Sum(k),
         (None, None, Some(k)) => Part::Remainder(k),
-        _ => return Err(ApiError::bad("give one of i=I (1-based), sum=K or remainder=K")),
+        _ => {
+            return Err(ApiError::bad(
+                "give one of i=I (1-based), sum=K or remainder=K",
+            ))
+        }
     };
-    let view = view(&state, &image, color, q.get("preview").is_some_and(|v| v == "1")).await?;
+    let view = view(
+        &state,
+        &image,
+        color,
+        q.get("preview").is_some_and(|v| v == "1"),
+    )
+    .await?;
     let plane = plane_of(&view, &q)?;
     blocking(&state, move || {
         let (m, n) = (view.height(), view.width());
@@ -59,10 +69,15 @@ pub(super) async fn component(
             }
         };
         let peak = values.iter().fold(0.0f32, |p, &x| p.max(x.abs()));
-        let scale = if peak > 0.0 { 1.0 / f64::from(peak) } else { 0.0 };
+        let scale = if peak > 0.0 {
+            1.0 / f64::from(peak)
+        } else {
+            0.0
+        };
         // A_k of a gray, R, G, B or Y plane is a picture: shown as one, in gray. The rest
         // (components, remainders, chroma) have signs: shown on the diverging map.
-        let picture = matches!(part, Part::Sum(_)) && !matches!(view.color(), StoredColor::YCbCr if plane > 0);
+        let picture = matches!(part, Part::Sum(_))
+            && !matches!(view.color(), StoredColor::YCbCr if plane > 0);
         let heat = image::RgbImage::from_fn(n as u32, m as u32, |x, y| {
             let value = values[y as usize * n + x as usize];
             if picture {
@@ -109,7 +124,13 @@ pub(super) async fn vectors(
     let q = params(query)?;
     let color = color_of(&image, &q)?;
     let i = number::<usize>(&q, "i")?.ok_or_else(|| ApiError::bad("missing i (1-based)"))?;
-    let view = view(&state, &image, color, q.get("preview").is_some_and(|v| v == "1")).await?;
+    let view = view(
+        &state,
+        &image,
+        color,
+        q.get("preview").is_some_and(|v| v == "1"),
+    )
+    .await?;
     let plane = plane_of(&view, &q)?;
     let f = &view.factors()[plane];
     if i == 0 || i > f.rank() {
@@ -141,7 +162,9 @@ pub(super) async fn gallery(
             .split(',')
             .map(|r| match r.trim().parse::<usize>() {
                 Ok(k) if k >= 1 => Ok(k),
-                _ => Err(ApiError::bad(format!("ranks: '{r}' is not a rank of 1 or more"))),
+                _ => Err(ApiError::bad(format!(
+                    "ranks: '{r}' is not a rank of 1 or more"
+                ))),
             })
             .collect::<ApiResult<_>>()?,
     };
@@ -180,4 +203,3 @@ pub(super) async fn gallery(
     })
     .await
 }
-

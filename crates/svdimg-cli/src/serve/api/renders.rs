@@ -28,11 +28,8 @@ pub(super) async fn render(
         if raw {
             // The page's fast path: RGBA bytes straight from the products, no encoding.
             let (pixels, ranks) = view.render_rgba8(&setting.ranks, alpha)?;
-            let mut response = (
-                [(header::CONTENT_TYPE, "application/octet-stream")],
-                pixels,
-            )
-                .into_response();
+            let mut response =
+                ([(header::CONTENT_TYPE, "application/octet-stream")], pixels).into_response();
             add_headers(&mut response, headers(&ranks));
             return Ok(response);
         }
@@ -115,7 +112,9 @@ fn svdz_target(image: &Image, q: &Params) -> ApiResult<(StoredColor, Target)> {
     };
     if let Some(db) = number::<f64>(q, "psnr")? {
         if !(db.is_finite() && db > 0.0 && db <= 200.0) {
-            return Err(ApiError::bad(format!("psnr={db}: use a value in (0, 200] dB")));
+            return Err(ApiError::bad(format!(
+                "psnr={db}: use a value in (0, 200] dB"
+            )));
         }
         return Ok((color, Target::Psnr(db)));
     }
@@ -171,7 +170,11 @@ pub(super) async fn svdz(
             .rsplit(['/', '\\'])
             .next()
             .and_then(|n| n.split('.').next())
-            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .filter(|n| {
+                !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })
             .unwrap_or("image");
         let mut response = (
             [(header::CONTENT_TYPE, "application/octet-stream")],
@@ -263,20 +266,22 @@ pub(super) async fn rank(
     let color = color_of(&image, &q)?;
     let db = number::<f64>(&q, "psnr")?.ok_or_else(|| ApiError::bad("missing psnr=DB"))?;
     if !(db.is_finite() && db > 0.0) {
-        return Err(ApiError::bad(format!("psnr={db}: use a positive number of dB")));
+        return Err(ApiError::bad(format!(
+            "psnr={db}: use a positive number of dB"
+        )));
     }
     let view = view(&state, &image, color, false).await?;
     blocking(&state, move || {
-        Ok(Json(match view.rank_for_psnr(&image.planes, db, Par::rayon(0))? {
-            Ok(k) => json!({ "psnr_db": db, "k": k }),
-            Err(best) => json!({
-                "psnr_db": db,
-                "k": null,
-                "best_psnr_db": best.is_finite().then_some(best),
-            }),
-        }))
+        Ok(Json(
+            match view.rank_for_psnr(&image.planes, db, Par::rayon(0))? {
+                Ok(k) => json!({ "psnr_db": db, "k": k }),
+                Err(best) => json!({
+                    "psnr_db": db,
+                    "k": null,
+                    "best_psnr_db": best.is_finite().then_some(best),
+                }),
+            },
+        ))
     })
     .await
 }
-
-

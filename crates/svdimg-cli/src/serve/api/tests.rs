@@ -24,7 +24,13 @@ fn app() -> Router {
     app_with(1 << 30, 10_000_000, 1 << 20)
 }
 
-async fn send(app: &Router, method: &str, uri: &str, host: Option<&str>, body: Vec<u8>) -> (StatusCode, HeaderMap, Vec<u8>) {
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    host: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(h) = host {
         request = request.header("host", h);
@@ -49,7 +55,14 @@ fn json_of(body: &[u8]) -> serde_json::Value {
 
 /// Uploads the sample and returns its id.
 async fn upload_sample(app: &Router) -> String {
-    let (status, _, body) = send(app, "POST", "/api/images", Some(HOST), svdimg::SAMPLE_PNG.to_vec()).await;
+    let (status, _, body) = send(
+        app,
+        "POST",
+        "/api/images",
+        Some(HOST),
+        svdimg::SAMPLE_PNG.to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED);
     let reply = json_of(&body);
     assert_eq!(reply["width"], 256);
@@ -93,19 +106,35 @@ async fn stats_and_spectrum_match_the_library() {
     let picture = svdimg::Picture::decode(svdimg::SAMPLE_PNG, &svdimg::Limits::default()).unwrap();
     let planes = picture.planes::<f32>(false);
     let svd = svdimg::Decomposition::compute(&planes).unwrap();
-    let expected = svdimg::approximate(&planes, &svd, 30, Par::Seq).unwrap().report;
+    let expected = svdimg::approximate(&planes, &svd, 30, Par::Seq)
+        .unwrap()
+        .report;
     let (status, _, body) = get(&app, &format!("/api/images/{id}/stats?k=30")).await;
     assert_eq!(status, StatusCode::OK);
     let stats = json_of(&body);
     let psnr = stats["psnr_db"].as_f64().unwrap();
-    assert!((psnr - expected.psnr_db).abs() < 1e-6, "{psnr} vs {}", expected.psnr_db);
+    assert!(
+        (psnr - expected.psnr_db).abs() < 1e-6,
+        "{psnr} vs {}",
+        expected.psnr_db
+    );
     assert!((stats["ssim"].as_f64().unwrap() - expected.ssim).abs() < 1e-9);
     assert_eq!(stats["stored_values"], expected.storage.stored_values);
     let (_, _, body) = get(&app, &format!("/api/images/{id}/spectrum")).await;
     let spectrum = json_of(&body);
-    let names: Vec<&str> = spectrum["planes"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = spectrum["planes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["r", "g", "b"]);
-    let served: Vec<f64> = spectrum["planes"][1]["singular_values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let served: Vec<f64> = spectrum["planes"][1]["singular_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let exact = svd.planes[1].1.singular_values();
     assert_eq!(served.len(), 256);
     for (a, b) in served.iter().zip(exact) {
@@ -117,23 +146,45 @@ async fn stats_and_spectrum_match_the_library() {
 async fn ycbcr_with_separate_ranks_and_gray() {
     let app = app();
     let id = upload_sample(&app).await;
-    let (status, headers, body) = get(&app, &format!("/api/images/{id}/render?mode=ycbcr&ky=40&kc=0")).await;
+    let (status, headers, body) = get(
+        &app,
+        &format!("/api/images/{id}/render?mode=ycbcr&ky=40&kc=0"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["x-ranks"], "40,0,0");
     // No chroma components: every pixel is gray.
     let rgb = image::load_from_memory(&body).unwrap().to_rgb8();
-    assert!(rgb.pixels().all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
+    assert!(rgb
+        .pixels()
+        .all(|p| p[0].abs_diff(p[1]) <= 1 && p[1].abs_diff(p[2]) <= 1));
     // The page's raw pixels, made band by band, are the same.
-    for query in ["mode=ycbcr&ky=40&kc=0", "mode=ycbcr&ky=9&kc=4", "mode=rgb&kr=1&kg=30&kb=256", "mode=gray&k=3"] {
+    for query in [
+        "mode=ycbcr&ky=40&kc=0",
+        "mode=ycbcr&ky=9&kc=4",
+        "mode=rgb&kr=1&kg=30&kb=256",
+        "mode=gray&k=3",
+    ] {
         let (_, _, png) = get(&app, &format!("/api/images/{id}/render?{query}")).await;
-        let (_, _, raw) = get(&app, &format!("/api/images/{id}/render?{query}&format=rgba")).await;
+        let (_, _, raw) = get(
+            &app,
+            &format!("/api/images/{id}/render?{query}&format=rgba"),
+        )
+        .await;
         let rgba = image::RgbaImage::from_raw(256, 256, raw).unwrap();
         let png = image::load_from_memory(&png).unwrap();
-        assert_eq!(image::DynamicImage::ImageRgba8(rgba).to_rgb8(), png.to_rgb8(), "{query}");
+        assert_eq!(
+            image::DynamicImage::ImageRgba8(rgba).to_rgb8(),
+            png.to_rgb8(),
+            "{query}"
+        );
     }
     let (status, _, body) = get(&app, &format!("/api/images/{id}/render?mode=gray&k=5")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(image::load_from_memory(&body).unwrap().color(), image::ColorType::L8);
+    assert_eq!(
+        image::load_from_memory(&body).unwrap().color(),
+        image::ColorType::L8
+    );
 }
 
 #[tokio::test]
@@ -142,10 +193,20 @@ async fn svdz_downloads_decode() {
     let id = upload_sample(&app).await;
     let (status, headers, body) = get(&app, &format!("/api/images/{id}/svdz?psnr=30")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers["content-disposition"].to_str().unwrap().contains(".svdz"));
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(".svdz"));
     let info = svdimg::inspect(&body, &svdimg::Limits::default()).unwrap();
     assert_eq!(info.color, StoredColor::YCbCr);
-    assert!(headers["x-psnr-db"].to_str().unwrap().parse::<f64>().unwrap() >= 30.0);
+    assert!(
+        headers["x-psnr-db"]
+            .to_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            >= 30.0
+    );
     let (_, headers, body) = get(&app, &format!("/api/images/{id}/svdz?rank=7&mode=rgb")).await;
     let info = svdimg::inspect(&body, &svdimg::Limits::default()).unwrap();
     assert_eq!(info.ranks, vec![("r", 7), ("g", 7), ("b", 7)]);
@@ -155,12 +216,23 @@ async fn svdz_downloads_decode() {
 #[tokio::test]
 async fn bad_uploads_get_json_errors() {
     let app = app_with(1 << 30, 1000, 4096);
-    let (status, headers, body) = send(&app, "POST", "/api/images", Some(HOST), b"not an image".to_vec()).await;
+    let (status, headers, body) = send(
+        &app,
+        "POST",
+        "/api/images",
+        Some(HOST),
+        b"not an image".to_vec(),
+    )
+    .await;
     assert_eq!(
         error_of(status, &headers, &body),
-        (StatusCode::UNPROCESSABLE_ENTITY, "not a recognised image format".into())
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not a recognised image format".into()
+        )
     );
-    let (status, headers, body) = send(&app, "POST", "/api/images", Some(HOST), vec![0; 5000]).await;
+    let (status, headers, body) =
+        send(&app, "POST", "/api/images", Some(HOST), vec![0; 5000]).await;
     let (status, message) = error_of(status, &headers, &body);
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(message.contains("4096 bytes"), "{message}");
@@ -172,25 +244,54 @@ async fn bad_uploads_get_json_errors() {
     assert!(message.starts_with("the image is truncated"), "{message}");
     // Over the pixel limit (1000 pixels).
     let small = app_with(1 << 30, 1000, 1 << 20);
-    let (status, headers, body) = send(&small, "POST", "/api/images", Some(HOST), svdimg::SAMPLE_PNG.to_vec()).await;
+    let (status, headers, body) = send(
+        &small,
+        "POST",
+        "/api/images",
+        Some(HOST),
+        svdimg::SAMPLE_PNG.to_vec(),
+    )
+    .await;
     let (status, message) = error_of(status, &headers, &body);
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(message.contains("65536 pixels, over the limit of 1000"), "{message}");
+    assert!(
+        message.contains("65536 pixels, over the limit of 1000"),
+        "{message}"
+    );
     let (status, headers, body) = send(&app, "POST", "/api/images", Some(HOST), Vec::new()).await;
-    assert_eq!(error_of(status, &headers, &body).0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        error_of(status, &headers, &body).0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }
 
 #[tokio::test]
 async fn host_header_is_checked() {
     let app = app();
-    for host in [Some("evil.example:8470"), Some("127.0.0.1:9999"), Some("localhost"), None] {
+    for host in [
+        Some("evil.example:8470"),
+        Some("127.0.0.1:9999"),
+        Some("localhost"),
+        None,
+    ] {
         let (status, headers, body) = send(&app, "GET", "/api/images", host, Vec::new()).await;
-        assert_eq!(error_of(status, &headers, &body).0, StatusCode::FORBIDDEN, "{host:?}");
+        assert_eq!(
+            error_of(status, &headers, &body).0,
+            StatusCode::FORBIDDEN,
+            "{host:?}"
+        );
     }
     let (status, ..) = send(&app, "GET", "/", Some("localhost:8470"), Vec::new()).await;
     assert_eq!(status, StatusCode::OK);
     // Before any handler: an upload from a rebinding page is refused too.
-    let (status, ..) = send(&app, "POST", "/api/images", Some("evil.example:8470"), svdimg::SAMPLE_PNG.to_vec()).await;
+    let (status, ..) = send(
+        &app,
+        "POST",
+        "/api/images",
+        Some("evil.example:8470"),
+        svdimg::SAMPLE_PNG.to_vec(),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -203,20 +304,59 @@ async fn bad_requests_get_4xx_json() {
         ("/api/images/nope/spectrum", StatusCode::NOT_FOUND),
         ("/api/nothing", StatusCode::NOT_FOUND),
         (&format!("/api/images/{id}/render"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=0"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=abc"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=-1"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=99999999999999999999999"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=3&mode=cmyk"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=3&format=gif"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?mode=ycbcr&ky=0&kc=0"), StatusCode::BAD_REQUEST),
+        (
+            &format!("/api/images/{id}/render?k=0"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=abc"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=-1"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=99999999999999999999999"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=3&mode=cmyk"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=3&format=gif"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?mode=ycbcr&ky=0&kc=0"),
+            StatusCode::BAD_REQUEST,
+        ),
         (&format!("/api/images/{id}/svdz"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/svdz?psnr=nan"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/component?i=0"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/vectors?i=999"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/component?i=1&plane=7"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/gallery?ranks=1,x"), StatusCode::BAD_REQUEST),
-        (&format!("/api/images/{id}/render?k=%ZZ"), StatusCode::BAD_REQUEST),
+        (
+            &format!("/api/images/{id}/svdz?psnr=nan"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/component?i=0"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/vectors?i=999"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/component?i=1&plane=7"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/gallery?ranks=1,x"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &format!("/api/images/{id}/render?k=%ZZ"),
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (uri, expected) in cases {
         let (status, headers, body) = get(&app, uri).await;
@@ -231,9 +371,12 @@ async fn bad_requests_get_4xx_json() {
 #[tokio::test]
 async fn gray_images_have_one_plane() {
     let app = app();
-    let gray = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(40, 30, |x, y| image::Luma([(x * 6 + y) as u8])));
+    let gray = image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(40, 30, |x, y| {
+        image::Luma([(x * 6 + y) as u8])
+    }));
     let mut png = Vec::new();
-    gray.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    gray.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let (status, _, body) = send(&app, "POST", "/api/images", Some(HOST), png).await;
     assert_eq!(status, StatusCode::CREATED);
     let reply = json_of(&body);
@@ -242,7 +385,10 @@ async fn gray_images_have_one_plane() {
     let (status, headers, body) = get(&app, &format!("/api/images/{id}/render?k=2&mode=rgb")).await;
     let (status, message) = error_of(status, &headers, &body);
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(message, "the image is gray: it has no rgb planes (use mode=gray)");
+    assert_eq!(
+        message,
+        "the image is gray: it has no rgb planes (use mode=gray)"
+    );
     let (status, ..) = get(&app, &format!("/api/images/{id}/render?k=2")).await;
     assert_eq!(status, StatusCode::OK);
 }
