@@ -495,7 +495,7 @@ pub struct ServeArgs {
     /// Least recently used factorisations are dropped first, then uploads.
     #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "2G")]
     pub memory: u64,
-    /// Refuse images with more pixels than this (422 for an upload).
+    /// Refuse images with more pixels than this (413 for an upload).
     #[arg(long, value_name = "N", default_value_t = 40_000_000)]
     pub max_pixels: u64,
     /// Refuse uploads larger than this many bytes (413).

@@ -3,6 +3,7 @@
 
 mod batch;
 mod commands;
+mod serve;
 mod svdz;
 mod tour;
 
