@@ -148,21 +148,14 @@ pub(super) async fn upload(
     Ok((StatusCode::CREATED, Json(image_json(&image))))
 }
 
-pub(super) async fn describe(
-    State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<ImageJson>> {
-    let image = image_of(&state, id)?;
-    Ok(Json(image_json(&image)))
+pub(super) async fn describe(ImageRequest { image, .. }: ImageRequest) -> Json<ImageJson> {
+    Json(image_json(&image))
 }
 
 pub(super) async fn original(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let raw = raw(&q)?;
     let gray = color_of(&image, &q)? == StoredColor::Gray;
     blocking(&state, move || {

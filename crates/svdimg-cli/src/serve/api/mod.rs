@@ -188,6 +188,30 @@ fn params(query: Result<Query<Params>, QueryRejection>) -> ApiResult<Params> {
         .map_err(|e| ApiError::bad(format!("bad query string: {}", e.body_text())))
 }
 
+/// The image a request's path names, and its query string: what most handlers start from.
+pub(super) struct ImageRequest {
+    pub image: Arc<Image>,
+    pub q: Params,
+}
+
+impl axum::extract::FromRequestParts<Shared> for ImageRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Shared,
+    ) -> ApiResult<Self> {
+        let id = Path::<String>::from_request_parts(parts, state).await;
+        let query = Query::<Params>::from_request_parts(parts, state).await;
+        // An unknown image is 404 whatever the query says.
+        let image = image_of(state, id)?;
+        Ok(ImageRequest {
+            image,
+            q: params(query)?,
+        })
+    }
+}
+
 fn image_of(state: &Shared, id: Result<Path<String>, PathRejection>) -> ApiResult<Arc<Image>> {
     let Path(id) = id.map_err(|e| ApiError::bad(e.body_text()))?;
     state.store.get(&id).ok_or_else(|| {

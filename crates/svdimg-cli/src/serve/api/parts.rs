@@ -28,11 +28,8 @@ const TILE_SIDE: u32 = 480;
 
 pub(super) async fn component(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let color = color_of(&image, &q)?;
     let part = match (
         number::<usize>(&q, "i")?,
@@ -117,11 +114,8 @@ fn profile(column: faer::ColRef<'_, f32>) -> Vec<f32> {
 
 pub(super) async fn vectors(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let color = color_of(&image, &q)?;
     let i = number::<usize>(&q, "i")?.ok_or_else(|| ApiError::bad("missing i (1-based)"))?;
     let view = view(
@@ -150,11 +144,8 @@ pub(super) async fn vectors(
 
 pub(super) async fn gallery(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let color = color_of(&image, &q)?;
     let ranks: Vec<usize> = match q.get("ranks") {
         None => vec![1, 2, 3, 4, 5, 10, 20, 50],

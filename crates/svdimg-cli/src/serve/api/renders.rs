@@ -5,11 +5,8 @@ use super::*;
 
 pub(super) async fn render(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let setting = setting(&image, &q)?;
     let raw = raw(&q)?;
     let preview = q.get("preview").is_some_and(|v| v == "1");
@@ -41,11 +38,8 @@ pub(super) async fn render(
 
 pub(super) async fn spectrum(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let color = color_of(&image, &q)?;
     let view = view(&state, &image, color, false).await?;
     let planes: Vec<_> = color
@@ -61,11 +55,8 @@ pub(super) async fn spectrum(
 
 pub(super) async fn stats(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let setting = setting(&image, &q)?;
     let preview = q.get("preview").is_some_and(|v| v == "1");
     let view = view(&state, &image, setting.color, preview).await?;
@@ -156,11 +147,8 @@ fn compress(image: &Image, view: &View, target: Target) -> ApiResult<svdimg::Com
 
 pub(super) async fn svdz(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let (color, target) = svdz_target(&image, &q)?;
     let view = view(&state, &image, color, false).await?;
     blocking(&state, move || {
@@ -205,11 +193,8 @@ pub(super) async fn svdz(
 /// the JPEG that reaches the same PSNR.
 pub(super) async fn sizes(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let setting = setting(&image, &q)?;
     let view = view(&state, &image, setting.color, false).await?;
     blocking(&state, move || {
@@ -258,11 +243,8 @@ pub(super) async fn sizes(
 /// The smallest k (the same for every plane) whose image reaches `psnr=DB`.
 pub(super) async fn rank(
     State(state): State<Shared>,
-    id: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let image = image_of(&state, id)?;
-    let q = params(query)?;
     let color = color_of(&image, &q)?;
     let db = number::<f64>(&q, "psnr")?.ok_or_else(|| ApiError::bad("missing psnr=DB"))?;
     if !(db.is_finite() && db > 0.0) {
