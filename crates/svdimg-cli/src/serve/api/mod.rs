@@ -222,6 +222,12 @@ fn image_of(state: &Shared, id: Result<Path<String>, PathRejection>) -> ApiResul
     })
 }
 
+/// Whether a request accepts a randomized preview (`preview=1`) while the exact factors
+/// are being computed.
+fn wants_preview(q: &Params) -> bool {
+    q.get("preview").is_some_and(|v| v == "1")
+}
+
 fn number<T: std::str::FromStr>(q: &Params, key: &str) -> ApiResult<Option<T>> {
     q.get(key)
         .map(|v| {

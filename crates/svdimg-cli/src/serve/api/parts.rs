@@ -45,13 +45,7 @@ pub(super) async fn component(
             ))
         }
     };
-    let view = view(
-        &state,
-        &image,
-        color,
-        q.get("preview").is_some_and(|v| v == "1"),
-    )
-    .await?;
+    let view = view(&state, &image, color, wants_preview(&q)).await?;
     let plane = plane_of(&view, &q)?;
     blocking(&state, move || {
         let (m, n) = (view.height(), view.width());
@@ -118,13 +112,7 @@ pub(super) async fn vectors(
 ) -> ApiResult<Json<serde_json::Value>> {
     let color = color_of(&image, &q)?;
     let i = number::<usize>(&q, "i")?.ok_or_else(|| ApiError::bad("missing i (1-based)"))?;
-    let view = view(
-        &state,
-        &image,
-        color,
-        q.get("preview").is_some_and(|v| v == "1"),
-    )
-    .await?;
+    let view = view(&state, &image, color, wants_preview(&q)).await?;
     let plane = plane_of(&view, &q)?;
     let f = &view.factors()[plane];
     if i == 0 || i > f.rank() {

@@ -9,7 +9,7 @@ pub(super) async fn render(
 ) -> ApiResult<Response> {
     let setting = setting(&image, &q)?;
     let raw = raw(&q)?;
-    let preview = q.get("preview").is_some_and(|v| v == "1");
+    let preview = wants_preview(&q);
     let view = view(&state, &image, setting.color, preview).await?;
     blocking(&state, move || {
         let alpha = image.planes.alpha.as_ref().map(|a| &a.data[..]);
@@ -58,7 +58,7 @@ pub(super) async fn stats(
     ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Json<serde_json::Value>> {
     let setting = setting(&image, &q)?;
-    let preview = q.get("preview").is_some_and(|v| v == "1");
+    let preview = wants_preview(&q);
     let view = view(&state, &image, setting.color, preview).await?;
     blocking(&state, move || {
         let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
