@@ -39,7 +39,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         store: Arc::clone(&store),
         hosts: allowed_hosts(address),
         max_upload: usize::try_from(args.max_upload).unwrap_or(usize::MAX),
-        workers: Arc::new(tokio::sync::Semaphore::new(WORKERS)),
+        workers: tokio::sync::Semaphore::new(WORKERS),
+        slow: tokio::sync::Semaphore::new(1),
         panics: Default::default(),
     });
     if !args.host.is_loopback() {

@@ -42,7 +42,9 @@ pub struct AppState {
     pub hosts: Vec<String>,
     pub max_upload: usize,
     /// Heavy work (renders, compression) in flight at once.
-    pub workers: Arc<Semaphore>,
+    pub workers: Semaphore,
+    /// Slow requests in flight at once (see `slow_blocking`).
+    pub slow: Semaphore,
     /// Panics caught in handlers and blocking work: 0 is the only good number.
     pub panics: AtomicU64,
 }
@@ -157,14 +159,31 @@ async fn check_host(State(state): State<Shared>, request: Request, next: Next) -
     }
 }
 
-/// Runs heavy work on a blocking thread, at most `workers` at once. A client that goes
-/// away while waiting for a turn takes its work with it.
+/// Runs interactive work (renders, numbers, components) on a blocking thread, at most
+/// `workers` at once. A client that goes away while waiting for a turn takes its work with
+/// it.
 async fn blocking<T: Send + 'static>(
     state: &Shared,
     work: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    let _permit = state
-        .workers
+    run_with(state, &state.workers, work).await
+}
+
+/// Runs slow work (a `.svdz` file, sizes, a rank search, the gallery: up to seconds) in a
+/// lane of its own, one at a time, so that it never holds a turn a render is waiting for.
+async fn slow_blocking<T: Send + 'static>(
+    state: &Shared,
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    run_with(state, &state.slow, work).await
+}
+
+async fn run_with<T: Send + 'static>(
+    state: &Shared,
+    lane: &Semaphore,
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _permit = lane
         .acquire()
         .await
         .map_err(|_| ApiError(StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))?;

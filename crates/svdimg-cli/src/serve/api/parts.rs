@@ -151,7 +151,7 @@ pub(super) async fn gallery(
         return Err(ApiError::bad("ranks: give 1 to 24 ranks"));
     }
     let view = view(&state, &image, color, false).await?;
-    blocking(&state, move || {
+    slow_blocking(&state, move || {
         let alpha = image.planes.alpha.as_ref().map(|a| &a.data[..]);
         let tiles = ranks
             .iter()

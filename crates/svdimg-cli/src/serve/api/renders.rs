@@ -151,7 +151,7 @@ pub(super) async fn svdz(
 ) -> ApiResult<Response> {
     let (color, target) = svdz_target(&image, &q)?;
     let view = view(&state, &image, color, false).await?;
-    blocking(&state, move || {
+    slow_blocking(&state, move || {
         let file = compress(&image, &view, target)?;
         let stem = image
             .name
@@ -197,7 +197,7 @@ pub(super) async fn sizes(
 ) -> ApiResult<Json<serde_json::Value>> {
     let setting = setting(&image, &q)?;
     let view = view(&state, &image, setting.color, false).await?;
-    blocking(&state, move || {
+    slow_blocking(&state, move || {
         let mut ranks = [0; 3];
         ranks[..setting.ranks.len()].copy_from_slice(&setting.ranks);
         let file = compress(&image, &view, Target::Ranks(ranks))?;
@@ -253,7 +253,7 @@ pub(super) async fn rank(
         )));
     }
     let view = view(&state, &image, color, false).await?;
-    blocking(&state, move || {
+    slow_blocking(&state, move || {
         Ok(Json(
             match view.rank_for_psnr(&image.planes, db, Par::rayon(0))? {
                 Ok(k) => json!({ "psnr_db": db, "k": k }),

@@ -14,7 +14,8 @@ fn app_with(budget: u64, max_pixels: u64, max_upload: usize) -> Router {
         store: Arc::new(Store::new(budget, max_pixels)),
         hosts: vec![HOST.into(), "localhost:8470".into()],
         max_upload,
-        workers: Arc::new(Semaphore::new(2)),
+        workers: Semaphore::new(2),
+        slow: Semaphore::new(1),
         panics: AtomicU64::new(0),
     });
     router(state)
