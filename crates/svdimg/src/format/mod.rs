@@ -17,18 +17,24 @@
 //! component order, so a prefix of the file holds the first components of every plane.
 //! The byte layout is specified in `docs/FORMAT.md`.
 
+mod color;
 mod layout;
+mod rate;
 mod vectors;
+
+pub(crate) use color::ycbcr_to_rgb;
+use color::{from_input, resolve_color, to_output};
+pub use color::{output_planes, stored_planes, ColorChoice, StoredColor};
+use rate::{search_bytes, search_psnr, Search, MAX_ENTRY};
 
 use std::borrow::Cow;
 
 use faer::{Mat, MatMut, Par};
 use rayon::prelude::*;
 
-use crate::decomposition::CHUNK;
 use crate::picture::quantize;
 use crate::{
-    metrics, Error, Factors, Limits, Method, Plane, PlaneName, Planes, Randomized, Result, REC709,
+    metrics, Error, Factors, Limits, Method, Plane, PlaneName, Planes, Randomized, Result,
 };
 
 /// The default of [`CompressOptions::step_factor`].
@@ -38,12 +44,6 @@ const STEP_FACTOR: f64 = 0.7;
 const BLOCK_SIZE: u16 = 16;
 /// zstd's compression level: 19 is the highest of its normal range.
 const ZSTD_LEVEL: i32 = 19;
-/// The largest integer a vector entry may hold, so that sums stay exact in f32's range.
-const MAX_ENTRY: f64 = (1 << 24) as f64;
-/// With a given rank, the share of the truncation error's energy that quantisation may add.
-const RANK_NOISE: f64 = 0.05;
-/// Steps of the bisection on log t for `--psnr` and `--max-bytes`.
-const SEARCH_STEPS: usize = 14;
 
 /// What to compress to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,86 +68,6 @@ impl Default for Target {
     /// Default: `Psnr(35.0)`.
     fn default() -> Self {
         Target::Psnr(35.0)
-    }
-}
-
-/// Which colour planes to store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColorChoice {
-    /// Y Cb Cr for a colour image, gray for a gray one. Default.
-    #[default]
-    Auto,
-    /// Red, green and blue.
-    Rgb,
-    /// Rec.709 luma and two colour differences: chroma has little detail, so it needs
-    /// fewer components.
-    YCbCr,
-    /// One Rec.709 gray plane (a colour image loses its colour).
-    Gray,
-}
-
-/// The colour planes a file stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoredColor {
-    /// One gray plane.
-    Gray,
-    /// Red, green, blue.
-    Rgb,
-    /// Rec.709 Y, Cb, Cr: `Y = 0.2126 R + 0.7152 G + 0.0722 B`,
-    /// `Cb = (B − Y) / 1.8556`, `Cr = (R − Y) / 1.5748`.
-    YCbCr,
-}
-
-impl StoredColor {
-    /// `gray`, `rgb` or `ycbcr`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoredColor::Gray => "gray",
-            StoredColor::Rgb => "rgb",
-            StoredColor::YCbCr => "ycbcr",
-        }
-    }
-
-    /// The names of the stored planes, in file order.
-    pub fn plane_names(self) -> &'static [&'static str] {
-        match self {
-            StoredColor::Gray => &["gray"],
-            StoredColor::Rgb => &["r", "g", "b"],
-            StoredColor::YCbCr => &["y", "cb", "cr"],
-        }
-    }
-
-    pub(crate) fn code(self) -> u8 {
-        match self {
-            StoredColor::Gray => 0,
-            StoredColor::Rgb => 1,
-            StoredColor::YCbCr => 2,
-        }
-    }
-
-    pub(crate) fn from_code(code: u8) -> Option<Self> {
-        [StoredColor::Gray, StoredColor::Rgb, StoredColor::YCbCr]
-            .into_iter()
-            .find(|c| c.code() == code)
-    }
-
-    /// What a unit error in each stored plane costs in squared RGB error, relative to the
-    /// first plane.
-    fn weights(self) -> Vec<f64> {
-        match self {
-            StoredColor::Gray => vec![1.0],
-            StoredColor::Rgb => vec![1.0; 3],
-            StoredColor::YCbCr => {
-                // δY moves R, G and B by δ each: cost 3. δCb moves B and G, δCr R and G.
-                let [kr, kg, kb] = REC709;
-                let (cb, cr) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
-                vec![
-                    1.0,
-                    (cb * cb + (kb * cb / kg).powi(2)) / 3.0,
-                    (cr * cr + (kr * cr / kg).powi(2)) / 3.0,
-                ]
-            }
-        }
     }
 }
 
@@ -351,264 +271,6 @@ impl Stored {
 fn zstd_compress(raw: &[u8]) -> Vec<u8> {
     // Compressing an in-memory buffer cannot fail except by running out of memory.
     zstd::bulk::compress(raw, ZSTD_LEVEL).expect("zstd compresses in memory")
-}
-
-/// Converts stored planes to output planes (gray, or R G B), in place of the input.
-fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
-    if color == StoredColor::YCbCr {
-        let [y, cb, cr] = &mut stored[..] else {
-            unreachable!("ycbcr has three planes")
-        };
-        y.par_iter_mut()
-            .zip(cb.par_iter_mut())
-            .zip(cr.par_iter_mut())
-            .for_each(|((y, cb), cr)| {
-                (*y, *cb, *cr) = ycbcr_to_rgb(*y, *cb, *cr);
-            });
-    }
-    stored
-}
-
-/// One Rec.709 Y Cb Cr sample as R, G, B (the inverse of [`from_input`]'s transform).
-#[inline]
-pub(crate) fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
-    let [kr, kg, kb] = REC709.map(|k| k as f32);
-    let (cb_to_b, cr_to_r) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
-    let r = y + cr_to_r * cr;
-    let b = y + cb_to_b * cb;
-    let g = (y - kr * r - kb * b) / kg;
-    (r, g, b)
-}
-
-/// The planes an image is stored as in `color` (gray, R G B, or Y Cb Cr), from its colour
-/// planes (gray or R G B, on the [0, 1] scale).
-///
-/// # Panics
-/// If `color` is `Rgb` or `YCbCr` and the image is gray.
-#[track_caller]
-pub fn stored_planes(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
-    assert!(color == StoredColor::Gray || planes.color.len() == 3);
-    from_input(planes, color)
-}
-
-/// The output planes (gray, or R G B) of planes stored in `color`; the inverse of
-/// [`stored_planes`]. Values are not clipped.
-pub fn output_planes(stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
-    to_output(stored, color)
-}
-
-/// The planes to store for `color`, from the input's colour planes.
-fn from_input(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
-    let data: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
-    let [kr, kg, kb] = REC709.map(|k| k as f32);
-    match (color, &data[..]) {
-        (StoredColor::Gray | StoredColor::YCbCr, [r, g, b]) => {
-            let y: Vec<f32> = r
-                .par_iter()
-                .zip(*g)
-                .zip(*b)
-                .map(|((&r, &g), &b)| kr * r + kg * g + kb * b)
-                .collect();
-            if color == StoredColor::Gray {
-                return vec![y];
-            }
-            let (cb_of, cr_of) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
-            let cb = b
-                .par_iter()
-                .zip(&y)
-                .map(|(&b, &y)| (b - y) / cb_of)
-                .collect();
-            let cr = r
-                .par_iter()
-                .zip(&y)
-                .map(|(&r, &y)| (r - y) / cr_of)
-                .collect();
-            vec![y, cb, cr]
-        }
-        _ => data.iter().map(|d| d.to_vec()).collect(),
-    }
-}
-
-/// The colour model for `choice` on `planes`.
-fn resolve_color(choice: ColorChoice, planes: &Planes<f32>) -> Result<StoredColor> {
-    let colour = planes.color.len() == 3;
-    Ok(match (choice, colour) {
-        (ColorChoice::Gray, _) | (ColorChoice::Auto, false) => StoredColor::Gray,
-        (ColorChoice::Auto, true) | (ColorChoice::YCbCr, true) => StoredColor::YCbCr,
-        (ColorChoice::Rgb, true) => StoredColor::Rgb,
-        (ColorChoice::Rgb | ColorChoice::YCbCr, false) => {
-            return Err(Error::parameter(
-                "the image is gray: store it as gray (or let the colour model be chosen)",
-            ))
-        }
-    })
-}
-
-/// Per plane, the rank and quantisation step.
-type Plan = Vec<(usize, f64)>;
-
-/// What [`compress`] searches over: the stored planes, their factors and the reference.
-struct Search<'a> {
-    color: StoredColor,
-    weights: Vec<f64>,
-    factors: Cow<'a, [Factors<f32>]>,
-    /// The planes the decoded image is measured against: the input's colour planes, or
-    /// its gray plane when a colour image is stored as gray.
-    reference: Vec<&'a [f32]>,
-    /// The reference rounded to the output depth's levels (integers 0..=max).
-    levels: &'a [Vec<u16>],
-    m: usize,
-    n: usize,
-    max: f64,
-    /// Whether every plane has all its components (an exact SVD).
-    complete: bool,
-    step_factor: f64,
-    par: Par,
-}
-
-impl Search<'_> {
-    /// The largest weighted singular value: above it every rank is 0.
-    fn top(&self) -> f64 {
-        self.factors
-            .iter()
-            .zip(&self.weights)
-            .map(|(f, w)| w.sqrt() * f.singular_values().first().map_or(0.0, |&s| f64::from(s)))
-            .fold(0.0, f64::max)
-    }
-
-    /// Below this threshold a truncated SVD lacks components the plan would keep.
-    fn floor(&self) -> f64 {
-        if self.complete {
-            return 0.0;
-        }
-        self.factors
-            .iter()
-            .zip(&self.weights)
-            .map(|(f, w)| w.sqrt() * f.singular_values().last().map_or(0.0, |&s| f64::from(s)))
-            .fold(0.0, f64::max)
-    }
-
-    /// The step for plane `p` at singular-value threshold `tau`.
-    fn step(&self, p: usize, tau: f64) -> f64 {
-        let s1 = self.factors[p]
-            .singular_values()
-            .first()
-            .map_or(0.0, |&s| f64::from(s));
-        let delta = tau / (self.step_factor * (self.m.max(self.n) as f64).sqrt());
-        // Keep entries within MAX_ENTRY; an all-zero plane needs no particular step.
-        delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE)
-    }
-
-    /// Ranks and steps for weighted threshold `t`; components with σ = 0 are never kept.
-    fn plan(&self, t: f64) -> Plan {
-        (0..self.factors.len())
-            .map(|p| {
-                let tau = t / self.weights[p].sqrt();
-                let s = self.factors[p].singular_values();
-                let k = s
-                    .iter()
-                    .take_while(|&&x| x > 0.0 && f64::from(x) >= tau)
-                    .count();
-                (k, self.step(p, tau))
-            })
-            .collect()
-    }
-
-    /// Rank `k` for every plane. When the rank is given, the image should be close to the
-    /// rank-k approximation: each plane's step keeps the quantisation noise of its
-    /// components, about Δ²(m + n)/12 each, to `RANK_NOISE` of its truncation error. (A
-    /// chroma plane that needs fewer components gets a coarse step, and its extra
-    /// components cost little.)
-    fn rank_plan(&self, ks: &[usize; 3], totals: &[f64]) -> Plan {
-        (0..self.factors.len())
-            .map(|p| {
-                let s = self.factors[p].singular_values();
-                let rank = ks[p].min(s.len());
-                let kept: f64 = s[..rank].iter().map(|&x| f64::from(x).powi(2)).sum();
-                let tail = (totals[p] - kept).max(0.0);
-                let per_component = RANK_NOISE * tail / rank.max(1) as f64;
-                let delta = (12.0 * per_component / (self.m + self.n) as f64).sqrt();
-                let s1 = s.first().map_or(0.0, |&x| f64::from(x));
-                (rank, delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE))
-            })
-            .collect()
-    }
-
-    /// The threshold keeping `fraction` of the weighted energy, or `None` when the
-    /// components computed do not reach it.
-    fn energy_threshold(&self, fraction: f64, totals: &[f64]) -> Option<f64> {
-        let total: f64 = totals.iter().zip(&self.weights).map(|(e, w)| e * w).sum();
-        let mut values: Vec<(f64, f64)> = self
-            .factors
-            .iter()
-            .zip(&self.weights)
-            .flat_map(|(f, &w)| {
-                f.singular_values()
-                    .iter()
-                    .map(move |&s| (w.sqrt() * f64::from(s), w * f64::from(s).powi(2)))
-            })
-            .collect();
-        values.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mut kept = 0.0;
-        for &(t, e) in &values {
-            kept += e;
-            if kept >= fraction * total * (1.0 - 1e-9) {
-                return (self.complete || t > self.floor()).then_some(t);
-            }
-        }
-        // Only an exact SVD has every component; rounding may leave the sum a hair short.
-        self.complete.then(|| values.last().map_or(0.0, |v| v.0))
-    }
-
-    fn quantize(&self, plan: &Plan) -> Vec<Stored> {
-        plan.par_iter()
-            .zip(&self.factors[..])
-            .map(|(&(k, delta), f)| Stored::quantize(f, k, delta))
-            .collect()
-    }
-
-    /// The decoded planes, unclipped, in output colours.
-    fn decode(&self, stored: &[Stored]) -> Vec<Vec<f32>> {
-        let planes = stored.iter().map(|s| s.reconstruct(self.par)).collect();
-        to_output(planes, self.color)
-    }
-
-    /// PSNR of the decoded image against the reference, both rounded to the output depth
-    /// (the input's samples are at those levels already, up to f32 rounding).
-    ///
-    /// It runs once per search step, so it is written for speed: chunks in parallel, each
-    /// under run-time SIMD dispatch (where rounding is an instruction, not a libm call).
-    /// The squared level differences are integers, so their sum is exact and the same
-    /// every run.
-    fn psnr(&self, decoded: &[&[f32]]) -> f64 {
-        let max = self.max;
-        let mut sum = 0.0;
-        for (d, levels) in decoded.iter().zip(self.levels) {
-            let chunks: Vec<f64> = d
-                .par_chunks(CHUNK)
-                .zip(levels.par_chunks(CHUNK))
-                .map(|(d, l)| {
-                    pulp::Arch::new().dispatch(
-                        #[inline(always)]
-                        || squared_level_error(d, l, max),
-                    )
-                })
-                .collect();
-            sum += chunks.iter().sum::<f64>();
-        }
-        metrics::psnr_from_squared_error(sum / (max * max), self.m * self.n * decoded.len())
-    }
-}
-
-/// `Σ (round(clip(x)·max) − level)²` over a chunk of decoded samples and the reference's
-/// levels.
-#[inline(always)]
-fn squared_level_error(decoded: &[f32], levels: &[u16], max: f64) -> f64 {
-    decoded
-        .iter()
-        .zip(levels)
-        .map(|(&x, &l)| (quantize(x, max) - f64::from(l)).powi(2))
-        .sum()
 }
 
 /// Compresses `planes` (gray or RGB, with optional alpha, on the [0, 1] scale) to an
@@ -841,67 +503,6 @@ fn compress_planes(
         psnr_db,
         ssim,
     })
-}
-
-/// The boundary between `good` and `bad` thresholds on a log scale: the last good one.
-fn bisect(mut good: f64, mut bad: f64, mut ok: impl FnMut(f64) -> Result<bool>) -> Result<f64> {
-    for _ in 0..SEARCH_STEPS {
-        let mid = (good * bad).sqrt();
-        if ok(mid)? {
-            good = mid;
-        } else {
-            bad = mid;
-        }
-    }
-    Ok(good)
-}
-
-/// The largest threshold whose decoded image reaches `db`, or `None` when the components
-/// computed are not enough.
-fn search_psnr(s: &Search, db: f64) -> Result<Option<Plan>> {
-    let psnr = |t: f64| {
-        let decoded = s.decode(&s.quantize(&s.plan(t)));
-        s.psnr(&decoded.iter().map(|d| &d[..]).collect::<Vec<_>>())
-    };
-    let top = s.top();
-    if top == 0.0 || psnr(top) >= db {
-        return Ok(Some(s.plan(top)));
-    }
-    let low = (top / MAX_ENTRY).max(s.floor() * (1.0 + 1e-6));
-    let best = psnr(low);
-    if best < db {
-        if !s.complete {
-            return Ok(None);
-        }
-        return Err(Error::parameter(format!(
-            "cannot reach {db} dB: the best this image can be stored at is {best:.2} dB"
-        )));
-    }
-    let t = bisect(low, top, |t| Ok(psnr(t) >= db))?;
-    Ok(Some(s.plan(t)))
-}
-
-/// The smallest threshold whose file fits in `budget` bytes, or `None` when the components
-/// computed are not enough.
-fn search_bytes(
-    s: &Search,
-    budget: u64,
-    encode: &dyn Fn(&[Stored]) -> Vec<u8>,
-) -> Result<Option<Plan>> {
-    let size = |t: f64| encode(&s.quantize(&s.plan(t))).len() as u64;
-    let top = s.top();
-    let smallest = size(top);
-    if smallest > budget {
-        return Err(Error::parameter(format!(
-            "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
-        )));
-    }
-    let low = (top / MAX_ENTRY).max(s.floor() * (1.0 + 1e-6));
-    if size(low) <= budget {
-        return Ok(if s.complete { Some(s.plan(low)) } else { None });
-    }
-    let t = bisect(top, low, |t| Ok(size(t) <= budget))?;
-    Ok(Some(s.plan(t)))
 }
 
 /// The alpha plane as samples at the source depth, each minus its left neighbour

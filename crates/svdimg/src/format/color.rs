@@ -1,0 +1,177 @@
+//! Colour models of a stored image: which planes a file stores (gray, R G B, or Rec.709
+//! Y Cb Cr), and the transforms between them and the image's own planes.
+
+use rayon::prelude::*;
+
+use crate::{Error, Planes, Result, REC709};
+
+/// Which colour planes to store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// Y Cb Cr for a colour image, gray for a gray one. Default.
+    #[default]
+    Auto,
+    /// Red, green and blue.
+    Rgb,
+    /// Rec.709 luma and two colour differences: chroma has little detail, so it needs
+    /// fewer components.
+    YCbCr,
+    /// One Rec.709 gray plane (a colour image loses its colour).
+    Gray,
+}
+
+/// The colour planes a file stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredColor {
+    /// One gray plane.
+    Gray,
+    /// Red, green, blue.
+    Rgb,
+    /// Rec.709 Y, Cb, Cr: `Y = 0.2126 R + 0.7152 G + 0.0722 B`,
+    /// `Cb = (B − Y) / 1.8556`, `Cr = (R − Y) / 1.5748`.
+    YCbCr,
+}
+
+impl StoredColor {
+    /// `gray`, `rgb` or `ycbcr`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredColor::Gray => "gray",
+            StoredColor::Rgb => "rgb",
+            StoredColor::YCbCr => "ycbcr",
+        }
+    }
+
+    /// The names of the stored planes, in file order.
+    pub fn plane_names(self) -> &'static [&'static str] {
+        match self {
+            StoredColor::Gray => &["gray"],
+            StoredColor::Rgb => &["r", "g", "b"],
+            StoredColor::YCbCr => &["y", "cb", "cr"],
+        }
+    }
+
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            StoredColor::Gray => 0,
+            StoredColor::Rgb => 1,
+            StoredColor::YCbCr => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        [StoredColor::Gray, StoredColor::Rgb, StoredColor::YCbCr]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+
+    /// What a unit error in each stored plane costs in squared RGB error, relative to the
+    /// first plane.
+    pub(super) fn weights(self) -> Vec<f64> {
+        match self {
+            StoredColor::Gray => vec![1.0],
+            StoredColor::Rgb => vec![1.0; 3],
+            StoredColor::YCbCr => {
+                // δY moves R, G and B by δ each: cost 3. δCb moves B and G, δCr R and G.
+                let [kr, kg, kb] = REC709;
+                let (cb, cr) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
+                vec![
+                    1.0,
+                    (cb * cb + (kb * cb / kg).powi(2)) / 3.0,
+                    (cr * cr + (kr * cr / kg).powi(2)) / 3.0,
+                ]
+            }
+        }
+    }
+}
+
+/// Converts stored planes to output planes (gray, or R G B), in place of the input.
+pub(super) fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
+    if color == StoredColor::YCbCr {
+        let [y, cb, cr] = &mut stored[..] else {
+            unreachable!("ycbcr has three planes")
+        };
+        y.par_iter_mut()
+            .zip(cb.par_iter_mut())
+            .zip(cr.par_iter_mut())
+            .for_each(|((y, cb), cr)| {
+                (*y, *cb, *cr) = ycbcr_to_rgb(*y, *cb, *cr);
+            });
+    }
+    stored
+}
+
+/// One Rec.709 Y Cb Cr sample as R, G, B (the inverse of [`from_input`]'s transform).
+#[inline]
+pub(crate) fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
+    let [kr, kg, kb] = REC709.map(|k| k as f32);
+    let (cb_to_b, cr_to_r) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
+    let r = y + cr_to_r * cr;
+    let b = y + cb_to_b * cb;
+    let g = (y - kr * r - kb * b) / kg;
+    (r, g, b)
+}
+
+/// The planes an image is stored as in `color` (gray, R G B, or Y Cb Cr), from its colour
+/// planes (gray or R G B, on the [0, 1] scale).
+///
+/// # Panics
+/// If `color` is `Rgb` or `YCbCr` and the image is gray.
+#[track_caller]
+pub fn stored_planes(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
+    assert!(color == StoredColor::Gray || planes.color.len() == 3);
+    from_input(planes, color)
+}
+
+/// The output planes (gray, or R G B) of planes stored in `color`; the inverse of
+/// [`stored_planes`]. Values are not clipped.
+pub fn output_planes(stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
+    to_output(stored, color)
+}
+
+/// The planes to store for `color`, from the input's colour planes.
+pub(super) fn from_input(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
+    let data: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
+    let [kr, kg, kb] = REC709.map(|k| k as f32);
+    match (color, &data[..]) {
+        (StoredColor::Gray | StoredColor::YCbCr, [r, g, b]) => {
+            let y: Vec<f32> = r
+                .par_iter()
+                .zip(*g)
+                .zip(*b)
+                .map(|((&r, &g), &b)| kr * r + kg * g + kb * b)
+                .collect();
+            if color == StoredColor::Gray {
+                return vec![y];
+            }
+            let (cb_of, cr_of) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
+            let cb = b
+                .par_iter()
+                .zip(&y)
+                .map(|(&b, &y)| (b - y) / cb_of)
+                .collect();
+            let cr = r
+                .par_iter()
+                .zip(&y)
+                .map(|(&r, &y)| (r - y) / cr_of)
+                .collect();
+            vec![y, cb, cr]
+        }
+        _ => data.iter().map(|d| d.to_vec()).collect(),
+    }
+}
+
+/// The colour model for `choice` on `planes`.
+pub(super) fn resolve_color(choice: ColorChoice, planes: &Planes<f32>) -> Result<StoredColor> {
+    let colour = planes.color.len() == 3;
+    Ok(match (choice, colour) {
+        (ColorChoice::Gray, _) | (ColorChoice::Auto, false) => StoredColor::Gray,
+        (ColorChoice::Auto, true) | (ColorChoice::YCbCr, true) => StoredColor::YCbCr,
+        (ColorChoice::Rgb, true) => StoredColor::Rgb,
+        (ColorChoice::Rgb | ColorChoice::YCbCr, false) => {
+            return Err(Error::parameter(
+                "the image is gray: store it as gray (or let the colour model be chosen)",
+            ))
+        }
+    })
+}

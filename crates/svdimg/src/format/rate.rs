@@ -1,0 +1,254 @@
+//! Rate control: the threshold on weighted singular values that decides each plane's rank
+//! and quantisation step, and the searches for a PSNR or a byte budget.
+
+use std::borrow::Cow;
+
+use faer::Par;
+use rayon::prelude::*;
+
+use super::color::to_output;
+use super::{Stored, StoredColor};
+use crate::decomposition::CHUNK;
+use crate::picture::quantize;
+use crate::{metrics, Error, Factors, Result};
+
+/// The largest integer a vector entry may hold, so that sums stay exact in f32's range.
+pub(super) const MAX_ENTRY: f64 = (1 << 24) as f64;
+
+/// With a given rank, the share of the truncation error's energy that quantisation may add.
+const RANK_NOISE: f64 = 0.05;
+
+/// Steps of the bisection on log t for `--psnr` and `--max-bytes`.
+const SEARCH_STEPS: usize = 14;
+
+/// Per plane, the rank and quantisation step.
+pub(super) type Plan = Vec<(usize, f64)>;
+
+/// What [`compress`](super::compress) searches over: the stored planes, their factors and the reference.
+pub(super) struct Search<'a> {
+    pub(super) color: StoredColor,
+    pub(super) weights: Vec<f64>,
+    pub(super) factors: Cow<'a, [Factors<f32>]>,
+    /// The planes the decoded image is measured against: the input's colour planes, or
+    /// its gray plane when a colour image is stored as gray.
+    pub(super) reference: Vec<&'a [f32]>,
+    /// The reference rounded to the output depth's levels (integers 0..=max).
+    pub(super) levels: &'a [Vec<u16>],
+    pub(super) m: usize,
+    pub(super) n: usize,
+    pub(super) max: f64,
+    /// Whether every plane has all its components (an exact SVD).
+    pub(super) complete: bool,
+    pub(super) step_factor: f64,
+    pub(super) par: Par,
+}
+
+impl Search<'_> {
+    /// The largest weighted singular value: above it every rank is 0.
+    pub(super) fn top(&self) -> f64 {
+        self.factors
+            .iter()
+            .zip(&self.weights)
+            .map(|(f, w)| w.sqrt() * f.singular_values().first().map_or(0.0, |&s| f64::from(s)))
+            .fold(0.0, f64::max)
+    }
+
+    /// Below this threshold a truncated SVD lacks components the plan would keep.
+    pub(super) fn floor(&self) -> f64 {
+        if self.complete {
+            return 0.0;
+        }
+        self.factors
+            .iter()
+            .zip(&self.weights)
+            .map(|(f, w)| w.sqrt() * f.singular_values().last().map_or(0.0, |&s| f64::from(s)))
+            .fold(0.0, f64::max)
+    }
+
+    /// The step for plane `p` at singular-value threshold `tau`.
+    pub(super) fn step(&self, p: usize, tau: f64) -> f64 {
+        let s1 = self.factors[p]
+            .singular_values()
+            .first()
+            .map_or(0.0, |&s| f64::from(s));
+        let delta = tau / (self.step_factor * (self.m.max(self.n) as f64).sqrt());
+        // Keep entries within MAX_ENTRY; an all-zero plane needs no particular step.
+        delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE)
+    }
+
+    /// Ranks and steps for weighted threshold `t`; components with σ = 0 are never kept.
+    pub(super) fn plan(&self, t: f64) -> Plan {
+        (0..self.factors.len())
+            .map(|p| {
+                let tau = t / self.weights[p].sqrt();
+                let s = self.factors[p].singular_values();
+                let k = s
+                    .iter()
+                    .take_while(|&&x| x > 0.0 && f64::from(x) >= tau)
+                    .count();
+                (k, self.step(p, tau))
+            })
+            .collect()
+    }
+
+    /// Rank `k` for every plane. When the rank is given, the image should be close to the
+    /// rank-k approximation: each plane's step keeps the quantisation noise of its
+    /// components, about Δ²(m + n)/12 each, to `RANK_NOISE` of its truncation error. (A
+    /// chroma plane that needs fewer components gets a coarse step, and its extra
+    /// components cost little.)
+    pub(super) fn rank_plan(&self, ks: &[usize; 3], totals: &[f64]) -> Plan {
+        (0..self.factors.len())
+            .map(|p| {
+                let s = self.factors[p].singular_values();
+                let rank = ks[p].min(s.len());
+                let kept: f64 = s[..rank].iter().map(|&x| f64::from(x).powi(2)).sum();
+                let tail = (totals[p] - kept).max(0.0);
+                let per_component = RANK_NOISE * tail / rank.max(1) as f64;
+                let delta = (12.0 * per_component / (self.m + self.n) as f64).sqrt();
+                let s1 = s.first().map_or(0.0, |&x| f64::from(x));
+                (rank, delta.max(s1 / MAX_ENTRY).max(f64::MIN_POSITIVE))
+            })
+            .collect()
+    }
+
+    /// The threshold keeping `fraction` of the weighted energy, or `None` when the
+    /// components computed do not reach it.
+    pub(super) fn energy_threshold(&self, fraction: f64, totals: &[f64]) -> Option<f64> {
+        let total: f64 = totals.iter().zip(&self.weights).map(|(e, w)| e * w).sum();
+        let mut values: Vec<(f64, f64)> = self
+            .factors
+            .iter()
+            .zip(&self.weights)
+            .flat_map(|(f, &w)| {
+                f.singular_values()
+                    .iter()
+                    .map(move |&s| (w.sqrt() * f64::from(s), w * f64::from(s).powi(2)))
+            })
+            .collect();
+        values.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut kept = 0.0;
+        for &(t, e) in &values {
+            kept += e;
+            if kept >= fraction * total * (1.0 - 1e-9) {
+                return (self.complete || t > self.floor()).then_some(t);
+            }
+        }
+        // Only an exact SVD has every component; rounding may leave the sum a hair short.
+        self.complete.then(|| values.last().map_or(0.0, |v| v.0))
+    }
+
+    pub(super) fn quantize(&self, plan: &Plan) -> Vec<Stored> {
+        plan.par_iter()
+            .zip(&self.factors[..])
+            .map(|(&(k, delta), f)| Stored::quantize(f, k, delta))
+            .collect()
+    }
+
+    /// The decoded planes, unclipped, in output colours.
+    pub(super) fn decode(&self, stored: &[Stored]) -> Vec<Vec<f32>> {
+        let planes = stored.iter().map(|s| s.reconstruct(self.par)).collect();
+        to_output(planes, self.color)
+    }
+
+    /// PSNR of the decoded image against the reference, both rounded to the output depth
+    /// (the input's samples are at those levels already, up to f32 rounding).
+    ///
+    /// It runs once per search step, so it is written for speed: chunks in parallel, each
+    /// under run-time SIMD dispatch (where rounding is an instruction, not a libm call).
+    /// The squared level differences are integers, so their sum is exact and the same
+    /// every run.
+    pub(super) fn psnr(&self, decoded: &[&[f32]]) -> f64 {
+        let max = self.max;
+        let mut sum = 0.0;
+        for (d, levels) in decoded.iter().zip(self.levels) {
+            let chunks: Vec<f64> = d
+                .par_chunks(CHUNK)
+                .zip(levels.par_chunks(CHUNK))
+                .map(|(d, l)| {
+                    pulp::Arch::new().dispatch(
+                        #[inline(always)]
+                        || squared_level_error(d, l, max),
+                    )
+                })
+                .collect();
+            sum += chunks.iter().sum::<f64>();
+        }
+        metrics::psnr_from_squared_error(sum / (max * max), self.m * self.n * decoded.len())
+    }
+}
+
+/// `Σ (round(clip(x)·max) − level)²` over a chunk of decoded samples and the reference's
+/// levels.
+#[inline(always)]
+fn squared_level_error(decoded: &[f32], levels: &[u16], max: f64) -> f64 {
+    decoded
+        .iter()
+        .zip(levels)
+        .map(|(&x, &l)| (quantize(x, max) - f64::from(l)).powi(2))
+        .sum()
+}
+
+/// The boundary between `good` and `bad` thresholds on a log scale: the last good one.
+pub(super) fn bisect(
+    mut good: f64,
+    mut bad: f64,
+    mut ok: impl FnMut(f64) -> Result<bool>,
+) -> Result<f64> {
+    for _ in 0..SEARCH_STEPS {
+        let mid = (good * bad).sqrt();
+        if ok(mid)? {
+            good = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    Ok(good)
+}
+
+/// The largest threshold whose decoded image reaches `db`, or `None` when the components
+/// computed are not enough.
+pub(super) fn search_psnr(s: &Search, db: f64) -> Result<Option<Plan>> {
+    let psnr = |t: f64| {
+        let decoded = s.decode(&s.quantize(&s.plan(t)));
+        s.psnr(&decoded.iter().map(|d| &d[..]).collect::<Vec<_>>())
+    };
+    let top = s.top();
+    if top == 0.0 || psnr(top) >= db {
+        return Ok(Some(s.plan(top)));
+    }
+    let low = (top / MAX_ENTRY).max(s.floor() * (1.0 + 1e-6));
+    let best = psnr(low);
+    if best < db {
+        if !s.complete {
+            return Ok(None);
+        }
+        return Err(Error::parameter(format!(
+            "cannot reach {db} dB: the best this image can be stored at is {best:.2} dB"
+        )));
+    }
+    let t = bisect(low, top, |t| Ok(psnr(t) >= db))?;
+    Ok(Some(s.plan(t)))
+}
+
+/// The smallest threshold whose file fits in `budget` bytes, or `None` when the components
+/// computed are not enough.
+pub(super) fn search_bytes(
+    s: &Search,
+    budget: u64,
+    encode: &dyn Fn(&[Stored]) -> Vec<u8>,
+) -> Result<Option<Plan>> {
+    let size = |t: f64| encode(&s.quantize(&s.plan(t))).len() as u64;
+    let top = s.top();
+    let smallest = size(top);
+    if smallest > budget {
+        return Err(Error::parameter(format!(
+            "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
+        )));
+    }
+    let low = (top / MAX_ENTRY).max(s.floor() * (1.0 + 1e-6));
+    if size(low) <= budget {
+        return Ok(if s.complete { Some(s.plan(low)) } else { None });
+    }
+    let t = bisect(top, low, |t| Ok(size(t) <= budget))?;
+    Ok(Some(s.plan(t)))
+}
