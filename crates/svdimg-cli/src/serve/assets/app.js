@@ -131,6 +131,31 @@ function requestPaint() {
   if (!inflight) pump();
 }
 
+// Two pixel buffers, reused in turn: the body is copied into one as it arrives (much
+// faster here than arrayBuffer(), which gathers the chunks and then copies them again),
+// while the other still holds the frame on screen.
+const buffers = [null, null];
+let nextBuffer = 0;
+
+async function readPixels(response, length) {
+  if (!buffers[nextBuffer] || buffers[nextBuffer].length !== length) {
+    buffers[nextBuffer] = new Uint8ClampedArray(length);
+  }
+  const target = buffers[nextBuffer];
+  nextBuffer ^= 1;
+  const reader = response.body.getReader();
+  let offset = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (offset + value.length > length) throw new Error('the server sent more pixels than the image has');
+    target.set(value, offset);
+    offset += value.length;
+  }
+  if (offset !== length) throw new Error(`the image arrived cut short (${offset} of ${length} bytes)`);
+  return target;
+}
+
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 
 async function pump() {
@@ -143,9 +168,9 @@ async function pump() {
     if (!r.ok) throw await errorOf(r);
     const w = Number(r.headers.get('x-width'));
     const h = Number(r.headers.get('x-height'));
-    const buffer = await r.arrayBuffer();
+    const pixels = await readPixels(r, 4 * w * h);
     if (job.image !== state.image.id) return;
-    approxData = new ImageData(new Uint8ClampedArray(buffer), w, h);
+    approxData = new ImageData(pixels, w, h);
     exact = r.headers.get('x-exact') === '1';
     paintApprox();
     // The canvas holds the new pixels now; the screen shows them at the next frame.
