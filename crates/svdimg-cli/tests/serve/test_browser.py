@@ -206,3 +206,43 @@ def sample_pixels():
     """The built-in sample's pixels, from the library's own copy."""
     path = ROOT / "crates" / "svdimg" / "assets" / "astronaut-256.png"
     return np.asarray(Image.open(path).convert("RGB")).astype(np.int64)
+
+
+def test_difference_view_is_white_where_nothing_is_lost(serve, page):
+    server = serve()
+    page.goto(server.url)
+    wait_painted(page, "mode=rgb&k=20")
+    page.click("[data-view=diff]")
+    set_slider(page, "k", 256)
+    wait_painted(page, "mode=rgb&k=256")
+    page.wait_for_timeout(300)
+    # Every component: the difference is 0 (or a rounding step), the map's white (247).
+    white = canvas_pixels(page)
+    assert (np.abs(white - 247) <= 12).all(axis=2).mean() > 0.99
+    set_slider(page, "k", 1)
+    wait_painted(page, "mode=rgb&k=1")
+    page.wait_for_timeout(300)
+    # One component: large differences, far from white.
+    coloured = canvas_pixels(page)
+    assert (np.abs(coloured - 247) > 60).any(axis=2).mean() > 0.2
+    # Side by side: the original pane holds the original.
+    page.click("[data-view=split]")
+    page.wait_for_selector("#pane-b:not([hidden])")
+    assert (canvas_pixels(page, "#orig") == sample_pixels()).all()
+
+
+def test_a_phone_screen_gets_one_column(serve, chromium):
+    server = serve()
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(server.url)
+        wait_painted(page, "mode=rgb&k=20")
+        # Nothing wider than the screen, and the slider below the image.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        viewer = page.locator("#viewer").bounding_box()
+        slider = page.locator("#k-k").bounding_box()
+        assert slider["y"] > viewer["y"] + viewer["height"] - 1
+        assert slider["width"] > 100
+    finally:
+        context.close()
