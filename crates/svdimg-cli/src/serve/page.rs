@@ -9,9 +9,21 @@ use axum::Router;
 use super::api::AppState;
 
 const INDEX: &str = include_str!("assets/index.html");
-const APP: &str = include_str!("assets/app.js");
-const CHARTS: &str = include_str!("assets/charts.js");
-const STYLE: &str = include_str!("assets/style.css");
+
+/// The page's files: path, contents, media type.
+const FILES: [(&str, &str, &str); 5] = [
+    ("/app.js", include_str!("assets/app.js"), JS),
+    ("/charts.js", include_str!("assets/charts.js"), JS),
+    ("/util.js", include_str!("assets/util.js"), JS),
+    ("/zoom.js", include_str!("assets/zoom.js"), JS),
+    (
+        "/style.css",
+        include_str!("assets/style.css"),
+        "text/css; charset=utf-8",
+    ),
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// Scripts and styles come from this server only; images may be blobs made by the page.
 const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; \
@@ -29,21 +41,11 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
 }
 
 pub fn routes() -> Router<std::sync::Arc<AppState>> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { asset(APP, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/charts.js",
-            get(|| async { asset(CHARTS, "text/javascript; charset=utf-8") }),
-        )
-        .route(
-            "/style.css",
-            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
-        )
+    let page = Router::new().route(
+        "/",
+        get(|| async { asset(INDEX, "text/html; charset=utf-8") }),
+    );
+    FILES.iter().fold(page, |router, &(path, body, kind)| {
+        router.route(path, get(move || async move { asset(body, kind) }))
+    })
 }

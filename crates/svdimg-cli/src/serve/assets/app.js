@@ -3,8 +3,11 @@
 import {
   differenceImage, drawProfile, drawSpectrum, energyRank, planeColor, rankAt,
 } from './charts.js';
+import {
+  $, bytesText, clearError, debounce, getJson, errorOf, readPixels, setStatus, showError,
+} from './util.js';
+import { applyTransform, fit, fitSoon, oneToOne, setupZoom, zoomCentre } from './zoom.js';
 
-const $ = (s) => document.querySelector(s);
 const LESSON_DEFAULT = 20;
 
 const state = {
@@ -55,44 +58,6 @@ function settingQuery() {
 const base = () => `/api/images/${encodeURIComponent(state.image.id)}`;
 const maxRank = () => Math.min(state.image.width, state.image.height);
 
-// ---------- messages ----------
-
-function showError(message) {
-  const box = $('#error');
-  box.textContent = message;
-  box.hidden = false;
-}
-
-function clearError() {
-  $('#error').hidden = true;
-}
-
-function setStatus(text) {
-  $('#status').textContent = text;
-}
-
-async function errorOf(response) {
-  try {
-    const body = await response.json();
-    return new Error(body.error || `HTTP ${response.status}`);
-  } catch {
-    return new Error(`HTTP ${response.status}`);
-  }
-}
-
-async function getJson(url, options) {
-  const r = await fetch(url, options);
-  if (!r.ok) throw await errorOf(r);
-  return r.json();
-}
-
-function bytesText(n) {
-  if (n == null) return '—';
-  if (n < 1024) return `${n} B`;
-  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / (1 << 20)).toFixed(2)} MiB`;
-}
-
 // ---------- the URL records the state ----------
 
 function saveHash() {
@@ -129,31 +94,6 @@ function requestPaint() {
   wanted = { query: settingQuery(), t0: inputTime, image: state.image.id };
   inputTime = null;
   if (!inflight) pump();
-}
-
-// Two pixel buffers, reused in turn: the body is copied into one as it arrives (much
-// faster here than arrayBuffer(), which gathers the chunks and then copies them again),
-// while the other still holds the frame on screen.
-const buffers = [null, null];
-let nextBuffer = 0;
-
-async function readPixels(response, length) {
-  if (!buffers[nextBuffer] || buffers[nextBuffer].length !== length) {
-    buffers[nextBuffer] = new Uint8ClampedArray(length);
-  }
-  const target = buffers[nextBuffer];
-  nextBuffer ^= 1;
-  const reader = response.body.getReader();
-  let offset = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (offset + value.length > length) throw new Error('the server sent more pixels than the image has');
-    target.set(value, offset);
-    offset += value.length;
-  }
-  if (offset !== length) throw new Error(`the image arrived cut short (${offset} of ${length} bytes)`);
-  return target;
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -287,80 +227,7 @@ function setView(view) {
   saveHash();
 }
 
-// ---------- zoom and pan, the same for every pane ----------
-
-const zoom = { scale: 1, x: 0, y: 0 };
-
-function applyTransform() {
-  for (const layer of document.querySelectorAll('.layer')) {
-    layer.style.transform = `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})`;
-  }
-}
-
-function fit() {
-  if (!state.image) return;
-  const pane = $('#pane-a');
-  const { width: pw, height: ph } = pane.getBoundingClientRect();
-  const s = Math.min(pw / state.image.width, ph / state.image.height);
-  zoom.scale = s > 0 ? s : 1;
-  zoom.x = (pw - state.image.width * zoom.scale) / 2;
-  zoom.y = (ph - state.image.height * zoom.scale) / 2;
-  applyTransform();
-}
-
-const fitSoon = () => requestAnimationFrame(fit);
-
-function zoomAt(factor, cx, cy) {
-  const s = Math.min(64, Math.max(0.02, zoom.scale * factor));
-  zoom.x = cx - ((cx - zoom.x) * s) / zoom.scale;
-  zoom.y = cy - ((cy - zoom.y) * s) / zoom.scale;
-  zoom.scale = s;
-  applyTransform();
-}
-
-function zoomCentre(factor) {
-  const r = $('#pane-a').getBoundingClientRect();
-  zoomAt(factor, r.width / 2, r.height / 2);
-}
-
-function setupZoom() {
-  const stage = $('#stage');
-  stage.addEventListener('wheel', (e) => {
-    e.preventDefault();
-    const pane = e.target.closest('.pane') || $('#pane-a');
-    const r = pane.getBoundingClientRect();
-    zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
-  }, { passive: false });
-  let drag = null;
-  stage.addEventListener('pointerdown', (e) => {
-    if (e.target.id === 'swipe') return;
-    drag = { x: e.clientX, y: e.clientY };
-    stage.setPointerCapture(e.pointerId);
-  });
-  stage.addEventListener('pointermove', (e) => {
-    if (!drag) return;
-    zoom.x += e.clientX - drag.x;
-    zoom.y += e.clientY - drag.y;
-    drag = { x: e.clientX, y: e.clientY };
-    applyTransform();
-  });
-  stage.addEventListener('pointerup', () => { drag = null; });
-  $('#zoom-in').onclick = () => zoomCentre(1.5);
-  $('#zoom-out').onclick = () => zoomCentre(1 / 1.5);
-  $('#zoom-fit').onclick = fit;
-  $('#zoom-one').onclick = () => zoomCentre(1 / zoom.scale);
-  window.addEventListener('resize', fitSoon);
-}
-
 // ---------- numbers: quality at once, sizes when the slider rests ----------
-
-function debounce(fn, ms) {
-  let timer = null;
-  return () => {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
-  };
-}
 
 let statsController = null;
 
@@ -665,7 +532,7 @@ function setupControls() {
     else if (e.key === '+' || e.key === '=') zoomCentre(1.5);
     else if (e.key === '-') zoomCentre(1 / 1.5);
     else if (e.key === '0') fit();
-    else if (e.key === '1' && !e.target.matches('input')) zoomCentre(1 / zoom.scale);
+    else if (e.key === '1' && !e.target.matches('input')) oneToOne();
   });
   document.addEventListener('keyup', (e) => { if (e.key === 'f' || e.key === 'F') flip(false); });
   const chart = $('#spectrum');
@@ -799,7 +666,7 @@ function setupDrop() {
 
 async function main() {
   setupControls();
-  setupZoom();
+  setupZoom(() => state.image);
   setupDrop();
   const wantedImage = readHash();
   $('#gain').value = state.gain;

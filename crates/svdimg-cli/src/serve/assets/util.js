@@ -1,0 +1,72 @@
+// Small helpers of the svdimg explorer: messages, JSON requests, sizes, debouncing.
+
+export const $ = (s) => document.querySelector(s);
+
+export function showError(message) {
+  const box = $('#error');
+  box.textContent = message;
+  box.hidden = false;
+}
+
+export function clearError() {
+  $('#error').hidden = true;
+}
+
+export function setStatus(text) {
+  $('#status').textContent = text;
+}
+
+export async function errorOf(response) {
+  try {
+    const body = await response.json();
+    return new Error(body.error || `HTTP ${response.status}`);
+  } catch {
+    return new Error(`HTTP ${response.status}`);
+  }
+}
+
+export async function getJson(url, options) {
+  const r = await fetch(url, options);
+  if (!r.ok) throw await errorOf(r);
+  return r.json();
+}
+
+export function bytesText(n) {
+  if (n == null) return '—';
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / (1 << 20)).toFixed(2)} MiB`;
+}
+
+export function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+
+// Two pixel buffers, reused in turn: the body is copied into one as it arrives (much
+// faster here than arrayBuffer(), which gathers the chunks and then copies them again),
+// while the other still holds the frame on screen.
+const buffers = [null, null];
+let nextBuffer = 0;
+
+export async function readPixels(response, length) {
+  if (!buffers[nextBuffer] || buffers[nextBuffer].length !== length) {
+    buffers[nextBuffer] = new Uint8ClampedArray(length);
+  }
+  const target = buffers[nextBuffer];
+  nextBuffer ^= 1;
+  const reader = response.body.getReader();
+  let offset = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (offset + value.length > length) throw new Error('the server sent more pixels than the image has');
+    target.set(value, offset);
+    offset += value.length;
+  }
+  if (offset !== length) throw new Error(`the image arrived cut short (${offset} of ${length} bytes)`);
+  return target;
+}
