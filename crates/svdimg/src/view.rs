@@ -223,6 +223,10 @@ impl View {
     /// For an 8-bit source its pixels are those of [`View::render`]. Returns the pixels
     /// and the ranks used.
     ///
+    /// Bands of rows are computed in parallel with rayon: each band's products land in a
+    /// buffer that stays in cache and is rounded to bytes at once, so no full-size float
+    /// plane is ever written.
+    ///
     /// # Errors
     /// As [`View::reconstruct`].
     pub fn render_rgba8(
@@ -230,33 +234,8 @@ impl View {
         ranks: &[usize],
         alpha: Option<&[f32]>,
     ) -> Result<(Vec<u8>, Vec<usize>)> {
-        let mut out = Vec::with_capacity(4 * self.width * self.height);
-        let ks = self.render_rgba8_with(ranks, alpha, |rows| {
-            out.extend_from_slice(&rows);
-            true
-        })?;
-        Ok((out, ks))
-    }
-
-    /// [`View::render_rgba8`] a group of rows at a time, top to bottom: `emit` gets each
-    /// group's RGBA bytes as soon as they are made (so that a server can send them while
-    /// the next are computed) and returns whether to go on. Returns the ranks used.
-    ///
-    /// Within a group, bands of rows are computed in parallel with rayon: each band's
-    /// products land in a buffer that stays in cache and is rounded to bytes at once, so
-    /// no full-size float plane is ever written.
-    ///
-    /// # Errors
-    /// As [`View::reconstruct`].
-    pub fn render_rgba8_with(
-        &self,
-        ranks: &[usize],
-        alpha: Option<&[f32]>,
-        mut emit: impl FnMut(Vec<u8>) -> bool,
-    ) -> Result<Vec<usize>> {
-        /// Rows per band (one task), and bands per group.
+        /// Rows per band (one task).
         const ROWS: usize = 64;
-        const BANDS: usize = 4;
         let ks = self.clamp(ranks)?;
         let n = self.width;
         // U_k Σ_k of each plane, so that a band is one product.
@@ -273,52 +252,46 @@ impl View {
             })
             .collect();
         let planes = self.factors.len();
-        for g0 in (0..self.height).step_by(ROWS * BANDS) {
-            let rows = (ROWS * BANDS).min(self.height - g0);
-            let mut out = vec![0u8; 4 * n * rows];
-            out.par_chunks_mut(4 * n * ROWS).enumerate().for_each_init(
-                || vec![0.0f32; planes * ROWS * n],
-                |buffer, (band, out)| {
-                    let (r0, rows) = (g0 + band * ROWS, out.len() / (4 * n));
-                    let bands: Vec<&[f32]> = buffer
-                        .chunks_mut(ROWS * n)
-                        .zip(&us)
-                        .zip(&self.factors)
-                        .map(|((buf, u), f)| {
-                            let buf = &mut buf[..rows * n];
-                            let k = u.ncols();
-                            if k == 0 {
-                                buf.fill(0.0);
-                            } else {
-                                faer::linalg::matmul::matmul(
-                                    MatMut::from_row_major_slice_mut(buf, rows, n),
-                                    faer::Accum::Replace,
-                                    u.get(r0..r0 + rows, ..),
-                                    f.v().get(.., 0..k).transpose(),
-                                    1.0,
-                                    Par::Seq,
-                                );
-                            }
-                            &*buf
-                        })
-                        .collect();
-                    let alpha = alpha.map(|a| &a[r0 * n..(r0 + rows) * n]);
-                    for (i, px) in out.chunks_exact_mut(4).enumerate() {
-                        let (r, g, b) = match (&bands[..], self.color) {
-                            ([y, cb, cr], StoredColor::YCbCr) => ycbcr_to_rgb(y[i], cb[i], cr[i]),
-                            ([r, g, b], _) => (r[i], g[i], b[i]),
-                            (bands, _) => (bands[0][i], bands[0][i], bands[0][i]),
-                        };
-                        let a = alpha.map_or(255, |a| level(a[i]));
-                        px.copy_from_slice(&[level(r), level(g), level(b), a]);
-                    }
-                },
-            );
-            if !emit(out) {
-                break;
-            }
-        }
-        Ok(ks)
+        let mut out = vec![0u8; 4 * n * self.height];
+        out.par_chunks_mut(4 * n * ROWS).enumerate().for_each_init(
+            || vec![0.0f32; planes * ROWS * n],
+            |buffer, (band, out)| {
+                let (r0, rows) = (band * ROWS, out.len() / (4 * n));
+                let bands: Vec<&[f32]> = buffer
+                    .chunks_mut(ROWS * n)
+                    .zip(&us)
+                    .zip(&self.factors)
+                    .map(|((buf, u), f)| {
+                        let buf = &mut buf[..rows * n];
+                        let k = u.ncols();
+                        if k == 0 {
+                            buf.fill(0.0);
+                        } else {
+                            faer::linalg::matmul::matmul(
+                                MatMut::from_row_major_slice_mut(buf, rows, n),
+                                faer::Accum::Replace,
+                                u.get(r0..r0 + rows, ..),
+                                f.v().get(.., 0..k).transpose(),
+                                1.0,
+                                Par::Seq,
+                            );
+                        }
+                        &*buf
+                    })
+                    .collect();
+                let alpha = alpha.map(|a| &a[r0 * n..(r0 + rows) * n]);
+                for (i, px) in out.chunks_exact_mut(4).enumerate() {
+                    let (r, g, b) = match (&bands[..], self.color) {
+                        ([y, cb, cr], StoredColor::YCbCr) => ycbcr_to_rgb(y[i], cb[i], cr[i]),
+                        ([r, g, b], _) => (r[i], g[i], b[i]),
+                        (bands, _) => (bands[0][i], bands[0][i], bands[0][i]),
+                    };
+                    let a = alpha.map_or(255, |a| level(a[i]));
+                    px.copy_from_slice(&[level(r), level(g), level(b), a]);
+                }
+            },
+        );
+        Ok((out, ks))
     }
 
     /// PSNR in dB of the image rebuilt at `ranks` against `planes`, as [`View::quality`]

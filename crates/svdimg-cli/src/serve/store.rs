@@ -285,6 +285,8 @@ impl Store {
             Ok(v) => sender.send_modify(|f| {
                 f.exact = Some(Arc::new(v));
                 f.preview = None;
+                // A failed preview does not matter once the exact factors exist.
+                f.error = None;
             }),
             Err(e) => sender.send_modify(|f| f.error = Some(e.to_string())),
         }

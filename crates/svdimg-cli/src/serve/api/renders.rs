@@ -63,12 +63,7 @@ pub(super) async fn stats(
     blocking(&state, move || {
         let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
         let (m, n) = (image.planes.height as u64, image.planes.width as u64);
-        let ranks: Vec<usize> = setting
-            .ranks
-            .iter()
-            .zip(view.factors())
-            .map(|(&k, f)| k.min(f.rank()))
-            .collect();
+        let ranks = view.ranks_for(&setting.ranks)?;
         let stored: u64 = ranks.iter().map(|&k| k as u64 * (m + n + 1)).sum();
         let pixels = m * n * ranks.len() as u64;
         let planes: Vec<_> = setting
