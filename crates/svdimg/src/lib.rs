@@ -102,7 +102,7 @@ pub use picture::{
     Planes, REC709,
 };
 pub use randomized::{sketch, Method, Randomized};
-pub use rd::{jpeg_for_psnr, rate_distortion, RdCurve, RdPoint};
+pub use rd::{jpeg_for_psnr, rate_distortion, JpegKind, JpegMatch, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
 pub use transcode::{
     settings_hash, transcode, working_set, Destination, TranscodeOptions, Transcoded,

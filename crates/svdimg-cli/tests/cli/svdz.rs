@@ -252,7 +252,16 @@ fn rd_writes_the_plot_and_tabulates_bytes() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["svdz-ycbcr", "svdz-rgb", "float32-factors", "jpeg"]);
+    assert_eq!(
+        names,
+        [
+            "svdz-ycbcr",
+            "svdz-rgb",
+            "float32-factors",
+            "jpeg",
+            "jpeg-strong"
+        ]
+    );
     for c in v["curves"].as_array().unwrap() {
         let psnr: Vec<f64> = c["points"]
             .as_array()

@@ -227,9 +227,10 @@ pub(super) async fn sizes(
             "psnr_db": quality.psnr_db.is_finite().then_some(quality.psnr_db),
             "svdz_bytes": file.bytes.len(),
             "svdz_psnr_db": file.psnr_db.is_finite().then_some(file.psnr_db),
-            "jpeg_bytes": jpeg.map(|j| j.1.bytes),
-            "jpeg_quality": jpeg.map(|j| j.0),
-            "jpeg_psnr_db": jpeg.map(|j| j.1.psnr_db),
+            "jpeg_bytes": jpeg.map(|j| j.point.bytes),
+            "jpeg_quality": jpeg.map(|j| j.quality),
+            "jpeg_encoder": jpeg.map(|j| j.kind.as_str()),
+            "jpeg_psnr_db": jpeg.map(|j| j.point.psnr_db),
         })))
     })
     .await

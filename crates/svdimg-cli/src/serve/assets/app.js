@@ -273,7 +273,7 @@ async function refreshSizes() {
     if (s.jpeg_bytes == null) {
       $('#jpeg-size').textContent = s.psnr_db == null ? '— (the image is exact)' : '— (not reachable)';
     } else {
-      mark($('#jpeg-size'), s.jpeg_bytes, ` at quality ${s.jpeg_quality}`);
+      mark($('#jpeg-size'), s.jpeg_bytes, ` at quality ${s.jpeg_quality}, ${s.jpeg_encoder}`);
     }
     $('#numbers').dataset.sizes = query;
   } catch (e) {
