@@ -12,6 +12,8 @@ use crate::io::{check_target, plot_extension, print_stdout, write_atomic, Input}
 
 /// The PSNR levels whose byte counts are tabulated.
 const LEVELS: [(f64, &str); 3] = [(30.0, "30"), (35.0, "35"), (40.0, "40")];
+/// The SSIM levels whose byte counts are tabulated.
+const SSIM_LEVELS: [(f64, &str); 3] = [(0.90, "0.90"), (0.95, "0.95"), (0.98, "0.98")];
 
 #[derive(Serialize)]
 struct RdJson<'a> {
@@ -22,6 +24,8 @@ struct RdJson<'a> {
     /// For each PSNR level, the bytes each curve needs (interpolated), or `null` when the
     /// curve does not reach it.
     bytes_at: BTreeMap<&'a str, BTreeMap<&'a str, Option<u64>>>,
+    /// The same for each SSIM level.
+    bytes_at_ssim: BTreeMap<&'a str, BTreeMap<&'a str, Option<u64>>>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +39,7 @@ struct PointJson {
     bytes: u64,
     bpp: f64,
     psnr_db: f64,
+    ssim: f64,
 }
 
 pub fn run(args: RdArgs) -> Result<()> {
@@ -60,16 +65,20 @@ pub fn run(args: RdArgs) -> Result<()> {
     };
     write_atomic(&args.output, &bytes)?;
 
-    let bytes_at: BTreeMap<&str, BTreeMap<&str, Option<u64>>> = LEVELS
-        .iter()
-        .map(|&(db, key)| {
-            let row = curves
-                .iter()
-                .map(|c| (c.name, c.bytes_at(db).map(|b| b.round() as u64)))
-                .collect();
-            (key, row)
-        })
-        .collect();
+    let table = |levels: &[(f64, &'static str)], at: fn(&svdimg::RdCurve, f64) -> Option<f64>| {
+        levels
+            .iter()
+            .map(|&(level, key)| {
+                let row: BTreeMap<&str, Option<u64>> = curves
+                    .iter()
+                    .map(|c| (c.name, at(c, level).map(|b| b.round() as u64)))
+                    .collect();
+                (key, row)
+            })
+            .collect::<BTreeMap<&str, _>>()
+    };
+    let bytes_at = table(&LEVELS, svdimg::RdCurve::bytes_at);
+    let bytes_at_ssim = table(&SSIM_LEVELS, svdimg::RdCurve::bytes_at_ssim);
     if args.file.json {
         let json = RdJson {
             output: args.output.display().to_string(),
@@ -86,27 +95,37 @@ pub fn run(args: RdArgs) -> Result<()> {
                             bytes: p.bytes,
                             bpp: 8.0 * p.bytes as f64 / pixels,
                             psnr_db: p.psnr_db,
+                            ssim: p.ssim,
                         })
                         .collect(),
                 })
                 .collect(),
             bytes_at,
+            bytes_at_ssim,
         };
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
     let mut out = String::new();
     writeln!(
         out,
-        "{}: {w}x{h}, bytes needed for each PSNR (measured on the decoded image)",
+        "{}: {w}x{h}, bytes needed for each PSNR and SSIM (measured on the decoded image)",
         input.name
     )?;
-    write!(out, "{:<8}", "PSNR")?;
+    write!(out, "{:<10}", "target")?;
     for c in &curves {
         write!(out, " {:>16}", c.name)?;
     }
     writeln!(out)?;
-    for (key, row) in &bytes_at {
-        write!(out, "{:<8}", format!("{key} dB"))?;
+    let rows = bytes_at
+        .iter()
+        .map(|(key, row)| (format!("{key} dB"), row))
+        .chain(
+            bytes_at_ssim
+                .iter()
+                .map(|(key, row)| (format!("SSIM {key}"), row)),
+        );
+    for (label, row) in rows {
+        write!(out, "{label:<10}")?;
         for c in &curves {
             let cell = row[c.name].map_or("-".to_string(), |b| b.to_string());
             write!(out, " {cell:>16}")?;

@@ -13,13 +13,15 @@ use crate::{
     Error, Limits, Picture, Planes, Result, Target,
 };
 
-/// One measured file: its size and the PSNR of its decoded image.
+/// One measured file: its size and the PSNR and SSIM of its decoded image.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RdPoint {
     /// The file's size in bytes.
     pub bytes: u64,
     /// PSNR of the decoded image against the input, in dB.
     pub psnr_db: f64,
+    /// Mean SSIM of the decoded image's colour planes against the input's.
+    pub ssim: f64,
 }
 
 /// The points of one way of storing the image, by increasing PSNR.
@@ -37,17 +39,30 @@ impl RdCurve {
     /// The bytes needed for `psnr_db`, interpolated (linearly in log bytes) between the two
     /// measured points around it; `None` outside the measured range.
     pub fn bytes_at(&self, psnr_db: f64) -> Option<f64> {
-        self.points.windows(2).find_map(|w| {
-            let (a, b) = (w[0], w[1]);
-            if a.psnr_db <= psnr_db && psnr_db <= b.psnr_db && a.psnr_db < b.psnr_db {
-                let f = (psnr_db - a.psnr_db) / (b.psnr_db - a.psnr_db);
-                let (la, lb) = ((a.bytes as f64).ln(), (b.bytes as f64).ln());
-                Some((la + f * (lb - la)).exp())
-            } else {
-                None
-            }
-        })
+        interpolate(&self.points, |p| p.psnr_db, psnr_db)
     }
+
+    /// The bytes needed for an SSIM of `ssim`, as [`RdCurve::bytes_at`] for PSNR.
+    pub fn bytes_at_ssim(&self, ssim: f64) -> Option<f64> {
+        let mut points = self.points.clone();
+        points.sort_by(|a, b| a.ssim.total_cmp(&b.ssim));
+        interpolate(&points, |p| p.ssim, ssim)
+    }
+}
+
+/// The bytes at which `measure` reaches `target` along `points` (sorted by `measure`),
+/// linearly in log bytes between the two points around it.
+fn interpolate(points: &[RdPoint], measure: impl Fn(&RdPoint) -> f64, target: f64) -> Option<f64> {
+    points.windows(2).find_map(|w| {
+        let (a, b) = (measure(&w[0]), measure(&w[1]));
+        if a <= target && target <= b && a < b {
+            let f = (target - a) / (b - a);
+            let (la, lb) = ((w[0].bytes as f64).ln(), (w[1].bytes as f64).ln());
+            Some((la + f * (lb - la)).exp())
+        } else {
+            None
+        }
+    })
 }
 
 /// The PSNR targets the `.svdz` curves are measured at.
@@ -108,6 +123,7 @@ pub fn rate_distortion(
                 Ok(c) => points.push(RdPoint {
                     bytes: c.bytes.len() as u64,
                     psnr_db: c.psnr_db,
+                    ssim: c.ssim,
                 }),
                 // A target above what the image can reach ends the curve.
                 Err(e) if e.kind() == crate::ErrorKind::InvalidParameter => {}
@@ -127,6 +143,7 @@ pub fn rate_distortion(
         .map(|(a, &k)| RdPoint {
             bytes: FLOAT_HEADER + 4 * k as u64 * (m + n + 1) * colors,
             psnr_db: a.report.psnr_db,
+            ssim: a.report.ssim,
         })
         .collect();
     curves.push(sorted("float32-factors", points));
@@ -291,9 +308,18 @@ impl<'a> Jpeg<'a> {
         let gray = self.color.len() == 1;
         let decoded = Picture::decode(&bytes, &Limits::default())?.planes::<f32>(gray);
         let test: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();
+        let (w, h) = (decoded.width, decoded.height);
+        let ssim = self
+            .color
+            .iter()
+            .zip(&test)
+            .map(|(r, t)| metrics::ssim(r, t, w, h))
+            .sum::<f64>()
+            / test.len() as f64;
         Ok(RdPoint {
             bytes: bytes.len() as u64,
             psnr_db: metrics::psnr(&self.color, &test),
+            ssim,
         })
     }
 }
@@ -352,7 +378,11 @@ mod tests {
 
     #[test]
     fn the_frontier_keeps_what_nothing_beats() {
-        let p = |bytes, psnr_db| RdPoint { bytes, psnr_db };
+        let p = |bytes, psnr_db| RdPoint {
+            bytes,
+            psnr_db,
+            ssim: 0.9,
+        };
         let kept = frontier(vec![
             p(100, 30.0),
             p(90, 31.0),

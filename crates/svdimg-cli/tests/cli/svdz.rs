@@ -273,6 +273,13 @@ fn rd_writes_the_plot_and_tabulates_bytes() {
         assert!(!psnr.is_empty());
     }
     assert_eq!(keys(&v["bytes_at"]), ["30", "35", "40"]);
+    assert_eq!(keys(&v["bytes_at_ssim"]), ["0.90", "0.95", "0.98"]);
+    for c in v["curves"].as_array().unwrap() {
+        for p in c["points"].as_array().unwrap() {
+            let ssim = p["ssim"].as_f64().unwrap();
+            assert!(ssim > 0.0 && ssim <= 1.0, "{p}");
+        }
+    }
     let svg = std::fs::read_to_string(dir.path().join("rd.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("jpeg") && svg.contains("svdz-ycbcr"));
     let o = svdimg(dir.path(), &["rd", "g.png", "-o", "rd.jpg"]);
