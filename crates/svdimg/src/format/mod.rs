@@ -247,6 +247,28 @@ impl Stored {
         out
     }
 
+    /// Every `step`-th row of [`Stored::reconstruct`] (rows 0, step, 2·step, ...).
+    fn reconstruct_rows(&self, step: usize, par: Par) -> Vec<f32> {
+        let (m, n, k) = (self.m, self.n, self.rank());
+        let rows = m.div_ceil(step);
+        let mut out = vec![0.0f32; rows * n];
+        if k > 0 {
+            let us = Mat::<f32>::from_fn(rows, k, |r, c| {
+                self.scales[c] * self.u[c * m + r * step] as f32
+            });
+            let vs = Mat::<f32>::from_fn(n, k, |r, c| self.v[c * n + r] as f32);
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(&mut out, rows, n),
+                faer::Accum::Replace,
+                us.as_ref(),
+                vs.as_ref().transpose(),
+                1.0,
+                par,
+            );
+        }
+        out
+    }
+
     /// The compressed blocks of `BLOCK_SIZE` components and their table entries.
     fn blocks(&self) -> (Vec<Vec<u8>>, Vec<layout::BlockEntry>) {
         let (m, n) = (self.m, self.n);

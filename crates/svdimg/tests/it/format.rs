@@ -53,6 +53,29 @@ fn decoded_psnr(bytes: &[u8], reference: &Planes<f32>, rank: Option<usize>) -> f
     psnr(&a, &b)
 }
 
+/// An image of 520 rows searches on a quarter of its rows first, then confirms and refines
+/// on the whole image: the target is met, and not overshot by much.
+#[test]
+fn a_large_image_meets_its_psnr_through_the_sampled_search() {
+    let image = image::RgbImage::from_fn(700, 520, |x, y| {
+        let (x, y) = (f64::from(x), f64::from(y));
+        let v = |a: f64, b: f64| {
+            (127.5 + 90.0 * (a * x).sin() * (b * y).cos() + 30.0 * ((x * y) / 900.0).sin()) as u8
+        };
+        image::Rgb([v(0.031, 0.017), v(0.011, 0.043), v(0.023, 0.029)])
+    });
+    let planes = Picture::from_image(DynamicImage::ImageRgb8(image)).planes::<f32>(false);
+    for db in [32.0, 38.0] {
+        let c = compress(&planes, &options(Target::Psnr(db), ColorChoice::Auto)).unwrap();
+        let measured = decoded_psnr(&c.bytes, &planes, None);
+        assert!(measured >= db, "{db} dB asked, {measured} decoded");
+        assert!(
+            measured < db + 0.15,
+            "{db} dB asked, {measured} decoded: overshot"
+        );
+    }
+}
+
 #[test]
 fn psnr_target_is_met_on_the_decoded_file_and_saves_bytes() {
     let planes = sample();
