@@ -22,7 +22,7 @@ pub struct View {
     exact: bool,
 }
 
-/// An image rendered from a [`View`], with how close it is to the original.
+/// An image rendered from a [`View`], and the ranks it was rendered at.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     /// The image at the source's bit depth (8 or 16), alpha passed through: gray for the
