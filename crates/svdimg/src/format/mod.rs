@@ -25,7 +25,7 @@ mod vectors;
 pub(crate) use color::ycbcr_to_rgb;
 use color::{from_input, resolve_color, to_output};
 pub use color::{output_planes, stored_planes, ColorChoice, StoredColor};
-use rate::{search_bytes, search_psnr, Search, MAX_ENTRY};
+use rate::{search_bytes, search_psnr, Found, Search, MAX_ENTRY};
 
 use std::borrow::Cow;
 
@@ -39,6 +39,9 @@ use crate::{
 
 /// The default of [`CompressOptions::step_factor`].
 const STEP_FACTOR: f64 = 0.7;
+/// The extrapolated rank for a PSNR gets 1/NEED_MARGIN more, for the quantisation noise
+/// the extrapolation leaves out.
+const NEED_MARGIN: usize = 6;
 /// Components per zstd block: small enough for `--rank J` to skip most of a file, large
 /// enough for zstd to find the statistics of the integers.
 const BLOCK_SIZE: u16 = 16;
@@ -457,17 +460,27 @@ fn compress_planes(
             par: options.par,
             step_factor: options.step_factor,
         };
+        // With too few components for a PSNR, how many it seems to need.
+        let mut needed = 0;
         let decided = match options.target {
             Target::Rank(k) => Some(search.rank_plan(&[k; 3], &totals)),
             Target::Ranks(r) => Some(search.rank_plan(&r, &totals)),
             Target::Energy(f) => search.energy_threshold(f, &totals).map(|t| search.plan(t)),
-            Target::Psnr(db) => search_psnr(&search, db)?,
+            Target::Psnr(db) => match search_psnr(&search, db)? {
+                Found::Plan(plan) => Some(plan),
+                Found::Short(best) => {
+                    needed = search.rank_needed(&totals, best, db);
+                    None
+                }
+            },
             Target::MaxBytes(budget) => search_bytes(&search, budget, &encode)?,
         };
         if let Some(plan) = decided {
             break (search.quantize(&plan), search);
         }
-        k = (2 * k).min(short);
+        // Double, or go straight to the extrapolated need (with a margin for the
+        // quantisation noise it leaves out) when that is further.
+        k = (2 * k).max(needed + needed / NEED_MARGIN).min(short);
     };
     let bytes = encode(&stored);
     // Measure what a reader of the file gets.

@@ -253,20 +253,28 @@ fn bisect_steps(
 
 /// The largest threshold whose decoded image reaches `db`, or `None` when the components
 /// computed are not enough.
-pub(super) fn search_psnr(s: &Search, db: f64) -> Result<Option<Plan>> {
+/// What a search for a PSNR found.
+pub(super) enum Found {
+    /// The plan that reaches it.
+    Plan(Plan),
+    /// The components computed are not enough: the best PSNR they reach, in dB.
+    Short(f64),
+}
+
+pub(super) fn search_psnr(s: &Search, db: f64) -> Result<Found> {
     let psnr = |t: f64| {
         let decoded = s.decode(&s.quantize(&s.plan(t)));
         s.psnr(&decoded.iter().map(|d| &d[..]).collect::<Vec<_>>())
     };
     let top = s.top();
     if top == 0.0 || psnr(top) >= db {
-        return Ok(Some(s.plan(top)));
+        return Ok(Found::Plan(s.plan(top)));
     }
     let low = (top / MAX_ENTRY).max(s.floor() * (1.0 + 1e-6));
     let best = psnr(low);
     if best < db {
         if !s.complete {
-            return Ok(None);
+            return Ok(Found::Short(best));
         }
         return Err(Error::parameter(format!(
             "cannot reach {db} dB: the best this image can be stored at is {best:.2} dB"
@@ -282,11 +290,11 @@ pub(super) fn search_psnr(s: &Search, db: f64) -> Result<Option<Plan>> {
             // Take back most of the margin on the whole image: a few steps up to 5% higher.
             let hi = (t * SAMPLED_RANGE).min(top);
             let t = bisect_steps(t, hi, SAMPLED_REFINE, |t| Ok(psnr(t) >= db))?;
-            return Ok(Some(s.plan(t)));
+            return Ok(Found::Plan(s.plan(t)));
         }
     }
     let t = bisect(low, top, |t| Ok(psnr(t) >= db))?;
-    Ok(Some(s.plan(t)))
+    Ok(Found::Plan(s.plan(t)))
 }
 
 /// The smallest threshold whose file fits in `budget` bytes, or `None` when the components
@@ -310,4 +318,93 @@ pub(super) fn search_bytes(
     }
     let t = bisect(top, low, |t| Ok(size(t) <= budget))?;
     Ok(Some(s.plan(t)))
+}
+
+impl Search<'_> {
+    /// How many components the planes need for `db` dB when the ones computed reach only
+    /// `best` dB, extrapolated: the weighted residual energy Σ wₚ (‖Aₚ‖² − Σ σᵢ²) must
+    /// shrink by 10^((db − best)/10), and the values beyond those computed are taken to
+    /// decay as a power law σᵢ ∝ i^(−b), b fitted on the second half of the computed ones.
+    /// The planes share one threshold on √wₚ σ, as the plan does. Returns the largest plane
+    /// rank, at most min(m, n).
+    pub(super) fn rank_needed(&self, totals: &[f64], best: f64, db: f64) -> usize {
+        let short = self.m.min(self.n);
+        struct Tail {
+            weight: f64,
+            last: f64,
+            decay: f64,
+            residual: f64,
+            /// `removed[j]`: the energy of extrapolated components k+1 ..= k+j.
+            removed: Vec<f64>,
+        }
+        let mut tails = Vec::new();
+        for ((f, &w), &total) in self.factors.iter().zip(&self.weights).zip(totals) {
+            let s: Vec<f64> = f.singular_values().iter().map(|&x| f64::from(x)).collect();
+            let k = s.len();
+            if k < 4 || s[k - 1] <= 0.0 {
+                return short;
+            }
+            let (half, last) = (s[k / 2 - 1], s[k - 1]);
+            let decay = if half > last {
+                (half / last).ln() / ((k as f64) / (k / 2) as f64).ln()
+            } else {
+                0.5
+            };
+            let mut removed = vec![0.0];
+            for i in k + 1..=short {
+                let e = last * last * (i as f64 / k as f64).powf(-2.0 * decay);
+                removed.push(removed.last().unwrap_or(&0.0) + e);
+            }
+            let kept: f64 = s.iter().map(|x| x * x).sum();
+            tails.push(Tail {
+                weight: w,
+                last,
+                decay,
+                residual: (total - kept).max(0.0),
+                removed,
+            });
+        }
+        let k = self.factors.first().map_or(0, |f| f.rank());
+        // The weighted residual Σ wₚ (‖Aₚ‖² − Σ_{√wₚ σᵢ ≥ t} σᵢ²) at threshold t, with the
+        // plane ranks it keeps, over computed and extrapolated values alike.
+        let at = |threshold: f64| {
+            let mut residual = 0.0;
+            let mut rank = 0;
+            for (t, f) in tails.iter().zip(self.factors.iter()) {
+                let root = t.weight.sqrt();
+                let s = f.singular_values();
+                let kept_computed = s
+                    .iter()
+                    .take_while(|&&x| root * f64::from(x) >= threshold)
+                    .count();
+                let (count, left) = if kept_computed < k {
+                    let kept: f64 = s[kept_computed..]
+                        .iter()
+                        .map(|&x| f64::from(x).powi(2))
+                        .sum();
+                    (kept_computed, t.residual + kept)
+                } else {
+                    let ratio = (root * t.last / threshold).max(1.0);
+                    let extra = ((k as f64) * ratio.powf(1.0 / t.decay)).floor() as usize;
+                    let extra = extra.clamp(k, short) - k;
+                    (k + extra, (t.residual - t.removed[extra]).max(0.0))
+                };
+                residual += t.weight * left;
+                rank = rank.max(count);
+            }
+            (residual, rank)
+        };
+        let low = self.floor() * (1.0 + 1e-6);
+        let target = 10f64.powf(-(db - best) / 10.0) * at(low).0;
+        // Lower the threshold from where the search stopped until the residual left
+        // reaches the target.
+        let mut threshold = low;
+        loop {
+            let (residual, rank) = at(threshold);
+            if residual <= target || rank >= short || threshold < low * 1e-6 {
+                return rank;
+            }
+            threshold *= 0.98;
+        }
+    }
 }

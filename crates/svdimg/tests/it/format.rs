@@ -76,6 +76,29 @@ fn a_large_image_meets_its_psnr_through_the_sampled_search() {
     }
 }
 
+/// Over a megapixel the SVD is randomized and starts with few components; a detailed image
+/// needs more, which the search extrapolates from the spectrum: the target is still met.
+#[test]
+fn a_detailed_megapixel_image_grows_its_svd_to_what_the_target_needs() {
+    let mut state = 12345u32;
+    let image = image::GrayImage::from_fn(1100, 1000, |x, y| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        let noise = f64::from(state >> 24) / 255.0 - 0.5;
+        let (x, y) = (f64::from(x), f64::from(y));
+        let v = 128.0 + 60.0 * (0.05 * x + 0.3 * (0.02 * y).sin()).sin() + 40.0 * noise;
+        image::Luma([v.clamp(0.0, 255.0) as u8])
+    });
+    let planes = Picture::from_image(DynamicImage::ImageLuma8(image)).planes::<f32>(false);
+    let c = compress(&planes, &options(Target::Psnr(33.0), ColorChoice::Auto)).unwrap();
+    let measured = decoded_psnr(&c.bytes, &planes, None);
+    assert!(measured >= 33.0, "{measured}");
+    assert!(
+        c.ranks[0].1 > 128,
+        "{:?}: the test should need more than two rounds' worth",
+        c.ranks
+    );
+}
+
 #[test]
 fn psnr_target_is_met_on_the_decoded_file_and_saves_bytes() {
     let planes = sample();
