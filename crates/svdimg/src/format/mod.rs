@@ -233,21 +233,7 @@ impl Stored {
 
     /// `Σ sᵢ qᵤ qᵥᵀ` as a row-major m×n plane.
     fn reconstruct(&self, par: Par) -> Vec<f32> {
-        let (m, n, k) = (self.m, self.n, self.rank());
-        let mut out = vec![0.0f32; m * n];
-        if k > 0 {
-            let us = Mat::<f32>::from_fn(m, k, |r, c| self.scales[c] * self.u[c * m + r] as f32);
-            let vs = Mat::<f32>::from_fn(n, k, |r, c| self.v[c * n + r] as f32);
-            faer::linalg::matmul::matmul(
-                MatMut::from_row_major_slice_mut(&mut out, m, n),
-                faer::Accum::Replace,
-                us.as_ref(),
-                vs.as_ref().transpose(),
-                1.0,
-                par,
-            );
-        }
-        out
+        self.reconstruct_rows(1, par)
     }
 
     /// Every `step`-th row of [`Stored::reconstruct`] (rows 0, step, 2·step, ...).
