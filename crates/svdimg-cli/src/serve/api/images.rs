@@ -172,7 +172,12 @@ pub(super) async fn original(
         let alpha = p.alpha.as_ref().map(|a| &a.data[..]);
         let picture = svdimg::to_image(p.width, p.height, &color, alpha, p.bit_depth);
         if raw {
-            Ok(rgba_response(&picture, Vec::new()))
+            // Raw RGBA8 pixels for a canvas: no encoding, no decoding.
+            Ok(bytes_response(
+                OCTETS,
+                picture.to_rgba8().into_raw(),
+                Vec::new(),
+            ))
         } else {
             Ok(png_response(png(&picture)?, Vec::new()))
         }

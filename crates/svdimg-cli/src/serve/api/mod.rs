@@ -352,10 +352,22 @@ fn png(image: &DynamicImage) -> ApiResult<Vec<u8>> {
 }
 
 fn png_response(bytes: Vec<u8>, headers: Vec<(&'static str, String)>) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "image/png")], bytes).into_response();
+    bytes_response("image/png", bytes, headers)
+}
+
+/// A body of `content_type` with extra headers, never cached.
+fn bytes_response(
+    content_type: &'static str,
+    bytes: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
     add_headers(&mut response, headers);
     response
 }
+
+/// Raw bytes (RGBA pixels, a `.svdz` file) with extra headers.
+const OCTETS: &str = "application/octet-stream";
 
 fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
     no_store(response.headers_mut());
@@ -364,18 +376,6 @@ fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
             response.headers_mut().insert(name, v);
         }
     }
-}
-
-/// Raw RGBA8 pixels for a canvas (the page's fast path): no encoding, no decoding.
-fn rgba_response(image: &DynamicImage, headers: Vec<(&'static str, String)>) -> Response {
-    let rgba = image.to_rgba8();
-    let mut response = (
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        rgba.into_raw(),
-    )
-        .into_response();
-    add_headers(&mut response, headers);
-    response
 }
 
 fn raw(q: &Params) -> ApiResult<bool> {

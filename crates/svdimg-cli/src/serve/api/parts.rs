@@ -170,15 +170,11 @@ pub(super) async fn gallery(
             .collect::<ApiResult<Vec<_>>>()?;
         let grid = figures::gallery(&tiles, 4)
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
-        let mut response = png_response(png(&grid)?, Vec::new());
-        add_headers(
-            &mut response,
-            vec![(
-                "content-disposition",
-                "attachment; filename=\"gallery.png\"".into(),
-            )],
-        );
-        Ok(response)
+        let disposition = "attachment; filename=\"gallery.png\"".to_string();
+        Ok(png_response(
+            png(&grid)?,
+            vec![("content-disposition", disposition)],
+        ))
     })
     .await
 }

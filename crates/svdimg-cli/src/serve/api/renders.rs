@@ -25,10 +25,7 @@ pub(super) async fn render(
         if raw {
             // The page's fast path: RGBA bytes straight from the products, no encoding.
             let (pixels, ranks) = view.render_rgba8(&setting.ranks, alpha)?;
-            let mut response =
-                ([(header::CONTENT_TYPE, "application/octet-stream")], pixels).into_response();
-            add_headers(&mut response, headers(&ranks));
-            return Ok(response);
+            return Ok(bytes_response(OCTETS, pixels, headers(&ranks)));
         }
         let r = view.render(&setting.ranks, alpha, image.planes.bit_depth, Par::rayon(0))?;
         Ok(png_response(png(&r.image)?, headers(&r.ranks)))
@@ -159,27 +156,17 @@ pub(super) async fn svdz(
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             })
             .unwrap_or("image");
-        let mut response = (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            file.bytes,
-        )
-            .into_response();
-        add_headers(
-            &mut response,
-            vec![
-                (
-                    "content-disposition",
-                    format!("attachment; filename=\"{stem}.svdz\""),
-                ),
-                ("x-psnr-db", format!("{:.4}", file.psnr_db)),
-                ("x-ssim", format!("{:.6}", file.ssim)),
-                (
-                    "x-ranks",
-                    ranks_text(&file.ranks.iter().map(|r| r.1).collect::<Vec<_>>()),
-                ),
-            ],
-        );
-        Ok(response)
+        let ranks: Vec<usize> = file.ranks.iter().map(|r| r.1).collect();
+        let headers = vec![
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{stem}.svdz\""),
+            ),
+            ("x-psnr-db", format!("{:.4}", file.psnr_db)),
+            ("x-ssim", format!("{:.6}", file.ssim)),
+            ("x-ranks", ranks_text(&ranks)),
+        ];
+        Ok(bytes_response(OCTETS, file.bytes, headers))
     })
     .await
 }
