@@ -28,6 +28,14 @@ def drop(page, path):
     )
 
 
+def open_sample(serve, page):
+    """A server on the sample, and the page showing it at its first rank (20)."""
+    server = serve()
+    page.goto(server.url)
+    wait_painted(page, "mode=rgb&k=20")
+    return server
+
+
 def set_slider(page, key, value):
     page.evaluate(
         """([key, value]) => {
@@ -67,9 +75,7 @@ def cli_approx(binary, image, k, tmp_path, gray=False):
 
 
 def test_drop_slider_and_psnr_match_the_cli(serve, page, svdimg_bin, tmp_path):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     photo = shared_image("chelsea.png")
     drop(page, photo)
     page.wait_for_function("() => document.querySelector('#images').selectedOptions[0]?.text.startsWith('chelsea.png')")
@@ -98,9 +104,7 @@ def test_drop_slider_and_psnr_match_the_cli(serve, page, svdimg_bin, tmp_path):
 
 
 def test_colour_modes(serve, page, svdimg_bin, tmp_path):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     page.check("input[name=mode][value=ycbcr]")
     wait_painted(page, "mode=ycbcr&ky=20&kc=5")
     set_slider(page, "kc", 0)
@@ -120,9 +124,7 @@ def test_colour_modes(serve, page, svdimg_bin, tmp_path):
 
 
 def test_svdz_download_decodes_with_the_cli(serve, page, svdimg_bin, tmp_path):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     set_slider(page, "k", 15)
     wait_painted(page, "mode=rgb&k=15")
     with page.expect_download() as download:
@@ -146,9 +148,7 @@ def test_svdz_download_decodes_with_the_cli(serve, page, svdimg_bin, tmp_path):
 
 
 def test_a_bad_file_shows_the_library_error(serve, page, tmp_path):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     bad = tmp_path / "notes.png"
     bad.write_text("these are not pixels")
     page.set_input_files("#file", str(bad))
@@ -160,9 +160,7 @@ def test_a_bad_file_shows_the_library_error(serve, page, tmp_path):
 
 
 def test_reload_restores_the_state(serve, page):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     page.check("input[name=mode][value=ycbcr]")
     set_slider(page, "ky", 12)
     set_slider(page, "kc", 3)
@@ -179,9 +177,7 @@ def test_reload_restores_the_state(serve, page):
 
 
 def test_keyboard(serve, page):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     page.focus("#k-k")
     page.keyboard.press("ArrowRight")
     wait_painted(page, "mode=rgb&k=21")
@@ -209,9 +205,7 @@ def sample_pixels():
 
 
 def test_difference_view_is_white_where_nothing_is_lost(serve, page):
-    server = serve()
-    page.goto(server.url)
-    wait_painted(page, "mode=rgb&k=20")
+    open_sample(serve, page)
     page.click("[data-view=diff]")
     set_slider(page, "k", 256)
     wait_painted(page, "mode=rgb&k=256")
