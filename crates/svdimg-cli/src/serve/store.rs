@@ -391,6 +391,16 @@ mod tests {
         factored
     }
 
+    /// Waits up to 5 s for `done`: a background job finishes after what a test awaits.
+    async fn eventually(done: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// With room for about two factorisations, the least recently used goes first, and
     /// what is held stays within the budget.
     #[tokio::test]
@@ -423,12 +433,7 @@ mod tests {
         drop(store.factors(&a, StoredColor::Rgb));
         assert!(exact(&store, &b, StoredColor::YCbCr).await.exact.is_some());
         // The job makes room just after it publishes the factors.
-        for _ in 0..500 {
-            if store.usage().evicted > 0 {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        eventually(|| store.usage().evicted > 0).await;
         let usage = store.usage();
         assert!(usage.bytes <= budget, "{usage:?}");
         assert_eq!(usage.evicted, 1);
@@ -464,12 +469,7 @@ mod tests {
             .await
             .exact
             .is_some());
-        for _ in 0..500 {
-            if store.get(&up.id).is_none() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        eventually(|| store.get(&up.id).is_none()).await;
         assert!(store.get(&up.id).is_none());
         assert!(store.get(&second.id).is_some());
         assert!(store.get("f1").is_some());
