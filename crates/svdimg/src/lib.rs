@@ -90,7 +90,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use factors::{complex_svd, Factors};
 pub use format::{
     compress, compress_factored, decompress, inspect, is_svdz, output_planes, stored_planes,
-    ColorChoice, CompressOptions, Compressed, DecompressOptions, StoredColor, SvdzInfo, Target,
+    Chroma, ColorChoice, CompressOptions, Compressed, DecompressOptions, Layout, StoredColor,
+    SvdzInfo, Target, DEFAULT_TILE,
 };
 pub use limits::Limits;
 pub use metrics::{

@@ -175,3 +175,47 @@ pub(super) fn resolve_color(choice: ColorChoice, planes: &Planes<f32>) -> Result
         }
     })
 }
+
+/// An m×n plane at half size (⌈m/2⌉×⌈n/2⌉), each sample the mean of its 2×2 pixels (fewer at
+/// an odd edge).
+pub(super) fn halve(plane: &[f32], m: usize, n: usize) -> Vec<f32> {
+    let (hm, hn) = (m.div_ceil(2), n.div_ceil(2));
+    let mut out = vec![0f32; hm * hn];
+    out.par_chunks_mut(hn).enumerate().for_each(|(i, row)| {
+        let rows = &[2 * i, (2 * i + 1).min(m - 1)];
+        for (j, o) in row.iter_mut().enumerate() {
+            let cols = [2 * j, (2 * j + 1).min(n - 1)];
+            let sum: f32 = rows
+                .iter()
+                .flat_map(|&r| cols.iter().map(move |&c| plane[r * n + c]))
+                .sum();
+            *o = sum / 4.0;
+        }
+    });
+    out
+}
+
+/// A half-size plane (from [`halve`]) back at m×n, by bilinear interpolation between the
+/// centres of the 2×2 cells, clamped at the edges.
+pub(super) fn double_chroma(small: &[f32], m: usize, n: usize) -> Vec<f32> {
+    let (hm, hn) = (m.div_ceil(2), n.div_ceil(2));
+    // Pixel x's centre lies at x/2 − 1/4 in cell units: between cells ⌊·⌋ and ⌊·⌋ + 1.
+    let taps = |x: usize, len: usize| -> (usize, usize, f32) {
+        let pos = x as f32 / 2.0 - 0.25;
+        let lo = pos.floor().max(0.0) as usize;
+        let f = (pos - lo as f32).clamp(0.0, 1.0);
+        (lo.min(len - 1), (lo + 1).min(len - 1), f)
+    };
+    let cols: Vec<(usize, usize, f32)> = (0..n).map(|x| taps(x, hn)).collect();
+    let mut out = vec![0f32; m * n];
+    out.par_chunks_mut(n).enumerate().for_each(|(y, row)| {
+        let (r0, r1, fy) = taps(y, hm);
+        let (a, b) = (&small[r0 * hn..(r0 + 1) * hn], &small[r1 * hn..(r1 + 1) * hn]);
+        for (o, &(c0, c1, fx)) in row.iter_mut().zip(&cols) {
+            let top = a[c0] + fx * (a[c1] - a[c0]);
+            let bottom = b[c0] + fx * (b[c1] - b[c0]);
+            *o = top + fy * (bottom - top);
+        }
+    });
+    out
+}

@@ -9,7 +9,7 @@ use crate::{Error, Limits, Result};
 
 /// The first eight bytes: like PNG's, they catch text-mode and 7-bit transfers.
 pub(crate) const MAGIC: [u8; 8] = *b"\x89SVDZ\r\n\x1a";
-/// The format version this code reads and writes.
+/// The format version of this layout.
 pub(crate) const VERSION: u8 = 1;
 /// Bytes of one block-table entry.
 const ENTRY: usize = 12;
@@ -113,25 +113,25 @@ impl Header {
 }
 
 /// Reads little-endian fields from the front of a slice; running out means truncation.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
+    pub(crate) fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
         let end = self.pos + N;
         let field = self.bytes.get(self.pos..end).ok_or_else(truncated)?;
         self.pos = end;
         Ok(field.try_into().expect("N bytes"))
     }
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take::<1>()?[0])
     }
-    fn u16(&mut self) -> Result<u16> {
+    pub(crate) fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.take()?))
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.take()?))
     }
 }
@@ -155,8 +155,15 @@ fn raw_bound(components: u64, m: u64, n: u64) -> u64 {
     components * (2 + super::vectors::MAX_VARINT as u64 * (m + n))
 }
 
+/// A parsed file of either version.
+#[derive(Debug)]
+pub(crate) enum File {
+    V1(Parsed),
+    V2(super::header2::Parsed),
+}
+
 /// Parses and validates the header of `bytes`; see the module documentation.
-pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed> {
+pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<File> {
     if !has_magic(bytes) {
         return Err(
             if MAGIC.starts_with(&bytes[..bytes.len().min(MAGIC.len())]) {
@@ -170,12 +177,17 @@ pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<Parsed> {
         bytes,
         pos: MAGIC.len(),
     };
-    let version = r.u8()?;
-    if version != VERSION {
-        return Err(Error::unsupported(format!(
-            "unsupported .svdz version {version} (this build reads version {VERSION})"
-        )));
+    match r.u8()? {
+        VERSION => parse_v1(bytes, r, limits).map(File::V1),
+        super::header2::VERSION => super::header2::parse(bytes, r, limits).map(File::V2),
+        version => Err(Error::unsupported(format!(
+            "unsupported .svdz version {version} (this build reads versions 1 and 2)"
+        ))),
     }
+}
+
+/// Parses a version 1 header; `r` stands after the version byte.
+fn parse_v1(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
     let alpha = match r.u8()? {
         0 => false,

@@ -18,14 +18,20 @@
 //! The byte layout is specified in `docs/FORMAT.md`.
 
 mod color;
+mod entropy;
+mod header2;
 mod layout;
 mod rate;
+mod stream;
+mod tiled;
+mod tiles;
 mod vectors;
 
 pub(crate) use color::ycbcr_to_rgb;
 use color::{from_input, resolve_color, to_output};
 pub use color::{output_planes, stored_planes, ColorChoice, StoredColor};
 use rate::{search_bytes, search_psnr, Found, Search, MAX_ENTRY};
+pub use tiled::{Chroma, Layout, DEFAULT_TILE};
 
 use std::borrow::Cow;
 
@@ -92,6 +98,14 @@ pub struct CompressOptions {
     /// larger means finer steps and fewer components for the same quality.
     /// Default: 0.7, measured with `cargo run --release -p svdimg --example tune_svdz`.
     pub step_factor: f64,
+    /// The format version written for a PSNR or a byte budget: 2 (tiles, adaptive entropy
+    /// coding) or 1. A rank, ranks or an energy share always write version 1, whose
+    /// components are the global ones those targets name. Default: 2.
+    pub version: u8,
+    /// Version 2's layout. Default: `Auto`.
+    pub layout: Layout,
+    /// Version 2's chroma size (YCbCr only). Default: `Full`.
+    pub chroma: Chroma,
 }
 
 impl Default for CompressOptions {
@@ -103,6 +117,9 @@ impl Default for CompressOptions {
             randomized: Randomized::default(),
             par: Par::rayon(0),
             step_factor: STEP_FACTOR,
+            version: 2,
+            layout: Layout::Auto,
+            chroma: Chroma::Full,
         }
     }
 }
@@ -121,13 +138,36 @@ pub struct Compressed {
     pub psnr_db: f64,
     /// Mean SSIM of the decoded file against the input over the colour planes.
     pub ssim: f64,
+    /// The format version written: 1 or 2.
+    pub version: u8,
+    /// The nominal tile side; the image's larger side (or more) for one global tile.
+    pub tile_size: usize,
+    /// Tiles per full-size plane: 1 for the global layout.
+    pub tiles: usize,
+    /// Whether Cb and Cr are stored at half size (4:2:0).
+    pub half_chroma: bool,
+}
+
+impl Compressed {
+    /// `global` (one basis per plane) or `tiled`.
+    pub fn layout(&self) -> &'static str {
+        layout_name(self.tiles)
+    }
+}
+
+fn layout_name(tiles: usize) -> &'static str {
+    if tiles == 1 {
+        "global"
+    } else {
+        "tiled"
+    }
 }
 
 /// Options of [`decompress`].
 #[derive(Debug, Clone, Default)]
 pub struct DecompressOptions {
-    /// Decode only the first J components of each plane (a prefix of the file); `None`
-    /// decodes all of them. Default: `None`.
+    /// Decode only the first J components of each plane (version 1, a prefix of the file)
+    /// or of each tile (version 2); `None` decodes all of them. Default: `None`.
     pub rank: Option<usize>,
     /// Limits checked against the header before anything is allocated.
     pub limits: Limits,
@@ -146,12 +186,28 @@ pub struct SvdzInfo {
     pub color: StoredColor,
     /// Whether an alpha plane is stored (losslessly).
     pub alpha: bool,
-    /// Each stored plane's name and rank.
+    /// Each stored plane's name and number of components (its rank in a global layout,
+    /// the sum of its tiles' ranks in a tiled one).
     pub ranks: Vec<(&'static str, usize)>,
     /// Components per compressed block.
     pub block_size: usize,
     /// The file's length in bytes.
     pub bytes: usize,
+    /// The format version: 1 or 2.
+    pub version: u8,
+    /// The nominal tile side; the image's larger side (or more) for one global tile.
+    pub tile_size: usize,
+    /// Tiles per full-size plane: 1 for the global layout.
+    pub tiles: usize,
+    /// Whether Cb and Cr are stored at half size (4:2:0).
+    pub half_chroma: bool,
+}
+
+impl SvdzInfo {
+    /// `global` (one basis per plane) or `tiled`.
+    pub fn layout(&self) -> &'static str {
+        layout_name(self.tiles)
+    }
 }
 
 /// Whether `bytes` start with the `.svdz` signature.
@@ -161,7 +217,32 @@ pub fn is_svdz(bytes: &[u8]) -> bool {
 
 /// Reads and validates an `.svdz` header (blocks are not inflated).
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
-    let parsed = layout::parse(bytes, limits)?;
+    let parsed = match layout::parse(bytes, limits)? {
+        layout::File::V1(p) => p,
+        layout::File::V2(p) => {
+            let h = &p.header;
+            return Ok(SvdzInfo {
+                width: h.width as usize,
+                height: h.height as usize,
+                bit_depth: h.bit_depth,
+                color: h.color,
+                alpha: h.alpha,
+                ranks: h
+                    .color
+                    .plane_names()
+                    .iter()
+                    .zip(&h.counts)
+                    .map(|(&name, &k)| (name, k as usize))
+                    .collect(),
+                block_size: usize::from(h.block_size),
+                bytes: bytes.len(),
+                version: 2,
+                tile_size: h.tile as usize,
+                tiles: h.grid(0).len(),
+                half_chroma: h.half_chroma,
+            });
+        }
+    };
     let h = &parsed.header;
     Ok(SvdzInfo {
         width: h.width as usize,
@@ -178,6 +259,10 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
             .collect(),
         block_size: usize::from(h.block_size),
         bytes: bytes.len(),
+        version: 1,
+        tile_size: h.width.max(h.height) as usize,
+        tiles: 1,
+        half_chroma: false,
     })
 }
 
@@ -344,6 +429,12 @@ fn compress_planes(
             )))
         }
         Target::MaxBytes(0) => return Err(Error::parameter("the byte budget must be at least 1")),
+        _ if !matches!(options.version, 1 | 2) => {
+            return Err(Error::parameter(format!(
+                "there is no .svdz version {} (1 or 2)",
+                options.version
+            )))
+        }
         _ if !(options.step_factor.is_finite() && options.step_factor > 0.0) => {
             return Err(Error::parameter(format!(
                 "the step factor {} is not positive",
@@ -385,6 +476,20 @@ fn compress_planes(
         .iter()
         .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
         .collect();
+    if options.version == 2 && matches!(options.target, Target::Psnr(_) | Target::MaxBytes(_)) {
+        let input = tiled::Input {
+            color,
+            stored: &stored_planes,
+            levels: &levels,
+            reference,
+            m,
+            n,
+            max,
+            bit_depth: planes.bit_depth,
+            alpha,
+        };
+        return tiled::compress(&input, options);
+    }
     let totals: Vec<f64> = stored_planes
         .iter()
         .map(|p| metrics::frobenius_norm(p).powi(2))
@@ -523,6 +628,10 @@ fn compress_planes(
             .collect(),
         psnr_db,
         ssim,
+        version: 1,
+        tile_size: m.max(n),
+        tiles: 1,
+        half_chroma: false,
     })
 }
 
@@ -559,7 +668,14 @@ pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f3
     if options.rank == Some(0) {
         return Err(Error::parameter("the rank must be at least 1"));
     }
-    let parsed = layout::parse(bytes, &options.limits)?;
+    let parsed = match layout::parse(bytes, &options.limits)? {
+        layout::File::V1(p) => p,
+        layout::File::V2(p) => {
+            let planes = tiled::decode(bytes, &p, options.rank.unwrap_or(usize::MAX))?;
+            let h = &p.header;
+            return finish(bytes, planes, h.width, h.height, h.bit_depth, h.alpha_block, p.alpha_offset);
+        }
+    };
     let h = &parsed.header;
     let (m, n) = (h.height as usize, h.width as usize);
     let bs = usize::from(h.block_size);
@@ -596,25 +712,38 @@ pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f3
         .map(|s| s.reconstruct(Par::rayon(0)))
         .collect();
     let planes = to_output(planes, h.color);
+    finish(bytes, planes, h.width, h.height, h.bit_depth, h.alpha_block, parsed.alpha_offset)
+}
+
+/// The decoded image from its output planes and the file's alpha block.
+fn finish(
+    bytes: &[u8],
+    planes: Vec<Vec<f32>>,
+    width: u32,
+    height: u32,
+    bit_depth: u8,
+    alpha_block: Option<layout::BlockEntry>,
+    alpha_offset: usize,
+) -> Result<Planes<f32>> {
     let names: &[PlaneName] = if planes.len() == 1 {
         &[PlaneName::Gray]
     } else {
         &[PlaneName::R, PlaneName::G, PlaneName::B]
     };
-    let alpha = match h.alpha_block {
+    let alpha = match alpha_block {
         Some(entry) => {
-            let raw = layout::inflate(bytes, parsed.alpha_offset, entry)?;
+            let raw = layout::inflate(bytes, alpha_offset, entry)?;
             Some(Plane {
                 name: PlaneName::Alpha,
-                data: unpredict_alpha(&raw, h.bit_depth),
+                data: unpredict_alpha(&raw, bit_depth),
             })
         }
         None => None,
     };
     Ok(Planes {
-        width: n,
-        height: m,
-        bit_depth: h.bit_depth,
+        width: width as usize,
+        height: height as usize,
+        bit_depth,
         color: names
             .iter()
             .zip(planes)

@@ -198,23 +198,28 @@ impl Search<'_> {
     }
 
     pub(super) fn psnr(&self, decoded: &[&[f32]]) -> f64 {
-        let max = self.max;
-        let mut sum = 0.0;
-        for (d, levels) in decoded.iter().zip(self.levels) {
-            let chunks: Vec<f64> = d
-                .par_chunks(CHUNK)
-                .zip(levels.par_chunks(CHUNK))
-                .map(|(d, l)| {
-                    pulp::Arch::new().dispatch(
-                        #[inline(always)]
-                        || squared_level_error(d, l, max),
-                    )
-                })
-                .collect();
-            sum += chunks.iter().sum::<f64>();
-        }
-        metrics::psnr_from_squared_error(sum / (max * max), self.m * self.n * decoded.len())
+        level_psnr(decoded, self.levels, self.max)
     }
+}
+
+/// PSNR of decoded planes against the reference's levels (see [`Search::psnr`]).
+pub(super) fn level_psnr(decoded: &[&[f32]], levels: &[Vec<u16>], max: f64) -> f64 {
+    let mut sum = 0.0;
+    for (d, levels) in decoded.iter().zip(levels) {
+        let chunks: Vec<f64> = d
+            .par_chunks(CHUNK)
+            .zip(levels.par_chunks(CHUNK))
+            .map(|(d, l)| {
+                pulp::Arch::new().dispatch(
+                    #[inline(always)]
+                    || squared_level_error(d, l, max),
+                )
+            })
+            .collect();
+        sum += chunks.iter().sum::<f64>();
+    }
+    let count = decoded.first().map_or(0, |d| d.len()) * decoded.len();
+    metrics::psnr_from_squared_error(sum / (max * max), count)
 }
 
 /// `Σ (round(clip(x)·max) − level)²` over a chunk of decoded samples and the reference's

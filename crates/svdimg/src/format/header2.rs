@@ -1,0 +1,418 @@
+//! The byte layout of an `.svdz` version 2 file (specified in `docs/FORMAT.md`): the
+//! header with its block table and CRC-32, the side block (each tile's rank and its
+//! components' codes), then the blocks of integer vectors and the alpha block.
+//!
+//! Parsing validates every field against [`Limits`] before anything sized by the file is
+//! allocated, and checks that the table accounts for every byte of the file.
+
+use super::entropy::{class, Decoder, Encoder, Ints};
+use super::layout::{BlockEntry, Reader, MAGIC};
+use super::tiles::{Grid, MAX_CODE};
+use super::StoredColor;
+use crate::{Error, Limits, Result};
+
+pub(crate) const VERSION: u8 = 2;
+/// The smallest tile side a file may use.
+pub(crate) const MIN_TILE: u32 = 8;
+/// A block coded with [`super::entropy`] (adaptive binary range coding).
+pub(crate) const RANGE: u8 = 0;
+/// A block of varints compressed with zstd, as in version 1.
+pub(crate) const ZSTD: u8 = 1;
+/// Bytes of one block-table entry: coding, stored length, inflated length, CRC-32.
+const ENTRY: u64 = 13;
+/// Contexts of the side block's ranks: the class of the rank of the tile to the left.
+const RANK_CONTEXTS: usize = 8;
+
+/// One block's coding and place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Block {
+    pub coding: u8,
+    pub entry: BlockEntry,
+}
+
+/// Everything before the side block.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Header {
+    pub color: StoredColor,
+    pub alpha: bool,
+    /// Cb and Cr are stored at half the width and height.
+    pub half_chroma: bool,
+    pub bit_depth: u8,
+    pub width: u32,
+    pub height: u32,
+    /// The nominal tile side; at least the image's larger side means one tile.
+    pub tile: u32,
+    /// Components per block.
+    pub block_size: u16,
+    /// Per plane, the quantisation step Δ.
+    pub deltas: Vec<f32>,
+    /// Per plane, the number of components over all its tiles.
+    pub counts: Vec<u32>,
+    pub side: BlockEntry,
+    /// Per plane, ⌈count / block_size⌉ blocks.
+    pub blocks: Vec<Vec<Block>>,
+    pub alpha_block: Option<BlockEntry>,
+}
+
+/// A parsed file: its header and where each block starts.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub header: Header,
+    pub side_offset: usize,
+    pub offsets: Vec<Vec<usize>>,
+    pub alpha_offset: usize,
+}
+
+/// Each tile's components: per plane, per tile, the codes g.
+pub(crate) type Side = Vec<Vec<Vec<u8>>>;
+
+impl Header {
+    /// The size of plane `p` (rows, columns).
+    pub(crate) fn plane_size(&self, p: usize) -> (usize, usize) {
+        plane_size(self.height, self.width, self.half_chroma && p > 0)
+    }
+
+    pub(crate) fn grid(&self, p: usize) -> Grid {
+        let (m, n) = self.plane_size(p);
+        Grid::new(m, n, self.tile as usize)
+    }
+
+    /// Blocks in file order: block 0 of every plane, then block 1, ...
+    fn order(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let most = self.blocks.iter().map(Vec::len).max().unwrap_or(0);
+        (0..most).flat_map(move |b| {
+            (0..self.blocks.len()).filter_map(move |p| (b < self.blocks[p].len()).then_some((p, b)))
+        })
+    }
+
+    /// The header, the side block, the blocks (`blocks[p][b]`) and the alpha block.
+    pub(crate) fn write(&self, side: &[u8], blocks: &[Vec<Vec<u8>>], alpha: Option<&[u8]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&MAGIC);
+        out.push(VERSION);
+        out.push(self.color.code());
+        out.push(u8::from(self.alpha) | (u8::from(self.half_chroma) << 1));
+        out.push(self.bit_depth);
+        for x in [self.width, self.height, self.tile] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        out.extend_from_slice(&self.block_size.to_le_bytes());
+        for d in &self.deltas {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        for c in &self.counts {
+            out.extend_from_slice(&c.to_le_bytes());
+        }
+        let put = |out: &mut Vec<u8>, e: &BlockEntry| {
+            for x in [e.stored, e.raw, e.crc] {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        put(&mut out, &self.side);
+        for b in self.blocks.iter().flatten() {
+            out.push(b.coding);
+            put(&mut out, &b.entry);
+        }
+        if let Some(a) = &self.alpha_block {
+            put(&mut out, a);
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out.extend_from_slice(side);
+        for (p, b) in self.order() {
+            out.extend_from_slice(&blocks[p][b]);
+        }
+        if let Some(a) = alpha {
+            out.extend_from_slice(a);
+        }
+        out
+    }
+}
+
+/// Plane size for an m×n image, halved (rounding up) for 4:2:0 chroma.
+pub(crate) fn plane_size(height: u32, width: u32, half: bool) -> (usize, usize) {
+    let (m, n) = (height as usize, width as usize);
+    if half {
+        (m.div_ceil(2), n.div_ceil(2))
+    } else {
+        (m, n)
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> Error {
+    Error::input(format!("corrupt .svdz header: {what}"))
+}
+
+/// The most bytes a zstd block of `components` components can inflate to, with tiles of
+/// at most `side` rows and columns: a mode byte and at most five bytes per entry for each
+/// of its two vectors.
+fn raw_bound(components: u64, side: u64) -> u64 {
+    components * (2 + super::vectors::MAX_VARINT as u64 * 2 * side)
+}
+
+/// Parses and validates a version 2 header; `r` stands after the version byte.
+pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
+    let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
+    let flags = r.u8()?;
+    if flags & !3 != 0 {
+        return Err(corrupt(format!("unknown flags {flags:#04x}")));
+    }
+    let (alpha, half_chroma) = (flags & 1 != 0, flags & 2 != 0);
+    if half_chroma && color != StoredColor::YCbCr {
+        return Err(corrupt("half-size chroma without YCbCr"));
+    }
+    let bit_depth = r.u8()?;
+    if bit_depth != 8 && bit_depth != 16 {
+        return Err(corrupt(format!("bit depth {bit_depth} is not 8 or 16")));
+    }
+    let (width, height, tile) = (r.u32()?, r.u32()?, r.u32()?);
+    let block_size = r.u16()?;
+    if width == 0 || height == 0 {
+        return Err(corrupt(format!(
+            "the image has no pixels ({width}x{height})"
+        )));
+    }
+    if tile < MIN_TILE {
+        return Err(corrupt(format!("tile size {tile} is below {MIN_TILE}")));
+    }
+    if !(1..=super::layout::MAX_BLOCK_SIZE).contains(&block_size) {
+        return Err(corrupt(format!("block size {block_size}")));
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(Error::limit(format!(
+            "the image is {width}x{height} = {pixels} pixels, over the limit of {} pixels",
+            limits.max_pixels
+        )));
+    }
+    let names = color.plane_names();
+    let mut deltas = Vec::with_capacity(names.len());
+    for name in names {
+        let d = f32::from_le_bytes(r.take()?);
+        if !(d.is_finite() && d > 0.0) {
+            return Err(corrupt(format!("plane {name} has a step that is not positive")));
+        }
+        deltas.push(d);
+    }
+    let mut counts = Vec::with_capacity(names.len());
+    let mut memory = 4 * (names.len() as u64 + 1) * pixels;
+    for (p, name) in names.iter().enumerate() {
+        let k = r.u32()?;
+        let (m, n) = plane_size(height, width, half_chroma && p > 0);
+        let grid = Grid::new(m, n, tile as usize);
+        // No tile has more components than its shorter side.
+        let most = grid.len() as u64 * grid.side() as u64;
+        if u64::from(k) > most {
+            return Err(corrupt(format!(
+                "plane {name} has {k} components, more than its tiles can hold"
+            )));
+        }
+        // The decoded vectors, twice (as decoded, then by tile), as i32.
+        memory += 2 * 4 * u64::from(k) * 2 * grid.side() as u64;
+        counts.push(k);
+    }
+    if memory > limits.max_alloc {
+        return Err(Error::limit(format!(
+            "decoding needs {memory} bytes, over the limit of {} bytes",
+            limits.max_alloc
+        )));
+    }
+    let bs = u64::from(block_size);
+    let block_counts: Vec<u64> = counts.iter().map(|&k| u64::from(k).div_ceil(bs)).collect();
+    let header_len = r.pos as u64
+        + 12
+        + ENTRY * block_counts.iter().sum::<u64>()
+        + if alpha { 12 } else { 0 }
+        + 4;
+    if header_len > bytes.len() as u64 {
+        return Err(Error::input("the .svdz file is truncated"));
+    }
+    let header_len = header_len as usize;
+    let stored_crc = u32::from_le_bytes(bytes[header_len - 4..header_len].try_into().expect("4"));
+    if !cfg!(fuzzing) && crc32fast::hash(&bytes[..header_len - 4]) != stored_crc {
+        return Err(corrupt("checksum mismatch"));
+    }
+    let entry = |r: &mut Reader| -> Result<BlockEntry> {
+        Ok(BlockEntry {
+            stored: r.u32()?,
+            raw: r.u32()?,
+            crc: r.u32()?,
+        })
+    };
+    let side = entry(&mut r)?;
+    if side.raw != 0 {
+        return Err(corrupt("the side block has an inflated length"));
+    }
+    let mut blocks = Vec::with_capacity(counts.len());
+    let mut largest = 0u64;
+    for (p, (&k, &count)) in counts.iter().zip(&block_counts).enumerate() {
+        let side_len = plane_grid(height, width, tile, half_chroma, p).side() as u64;
+        let mut plane = Vec::with_capacity(count as usize);
+        for b in 0..count {
+            let coding = r.u8()?;
+            let e = entry(&mut r)?;
+            let components = (u64::from(k) - b * bs).min(bs);
+            match coding {
+                RANGE if e.raw == 0 => {}
+                ZSTD if u64::from(e.raw) <= raw_bound(components, side_len) => {
+                    largest = largest.max(u64::from(e.raw));
+                }
+                RANGE | ZSTD => {
+                    return Err(corrupt(format!(
+                        "a block claims {} bytes inflated, more than its components take",
+                        e.raw
+                    )))
+                }
+                c => return Err(corrupt(format!("unknown block coding {c}"))),
+            }
+            plane.push(Block { coding, entry: e });
+        }
+        blocks.push(plane);
+    }
+    // Blocks are inflated in parallel: count them all.
+    let inflated: u64 = blocks
+        .iter()
+        .flatten()
+        .map(|b| u64::from(b.entry.raw))
+        .sum();
+    if memory + inflated.max(largest) > limits.max_alloc {
+        return Err(Error::limit(format!(
+            "decoding needs {} bytes, over the limit of {} bytes",
+            memory + inflated,
+            limits.max_alloc
+        )));
+    }
+    let alpha_bytes = pixels * u64::from(bit_depth / 8);
+    let alpha_block = if alpha {
+        let e = entry(&mut r)?;
+        if u64::from(e.raw) != alpha_bytes {
+            return Err(corrupt(format!(
+                "the alpha block inflates to {} bytes, not {alpha_bytes}",
+                e.raw
+            )));
+        }
+        Some(e)
+    } else {
+        None
+    };
+    let header = Header {
+        color,
+        alpha,
+        half_chroma,
+        bit_depth,
+        width,
+        height,
+        tile,
+        block_size,
+        deltas,
+        counts,
+        side,
+        blocks,
+        alpha_block,
+    };
+    let mut pos = header_len as u64;
+    let side_offset = pos as usize;
+    pos += u64::from(side.stored);
+    let mut offsets: Vec<Vec<usize>> = header.blocks.iter().map(|b| vec![0; b.len()]).collect();
+    for (p, b) in header.order() {
+        offsets[p][b] = pos as usize;
+        pos += u64::from(header.blocks[p][b].entry.stored);
+    }
+    let alpha_offset = pos as usize;
+    pos += header.alpha_block.map_or(0, |e| u64::from(e.stored));
+    match pos.cmp(&(bytes.len() as u64)) {
+        std::cmp::Ordering::Greater => return Err(Error::input("the .svdz file is truncated")),
+        std::cmp::Ordering::Less => {
+            return Err(Error::input(format!(
+                "corrupt .svdz file: {} bytes after the last block",
+                bytes.len() as u64 - pos
+            )))
+        }
+        std::cmp::Ordering::Equal => {}
+    }
+    Ok(Parsed {
+        header,
+        side_offset,
+        offsets,
+        alpha_offset,
+    })
+}
+
+fn plane_grid(height: u32, width: u32, tile: u32, half: bool, p: usize) -> Grid {
+    let (m, n) = plane_size(height, width, half && p > 0);
+    Grid::new(m, n, tile as usize)
+}
+
+/// Codes every tile's rank and component codes: per plane, per tile in raster order, the
+/// rank (in the context of the left tile's), then the first code and the non-negative
+/// drops from each code to the next.
+pub(crate) fn encode_side(side: &Side) -> Vec<u8> {
+    let mut e = Encoder::default();
+    let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
+    for plane in side {
+        let mut left = 0;
+        for g in plane {
+            ranks.encode(&mut e, class(left as u32, RANK_CONTEXTS), g.len() as i32);
+            left = g.len();
+            for (i, &c) in g.iter().enumerate() {
+                let x = if i == 0 { c } else { g[i - 1] - c };
+                codes.encode(&mut e, usize::from(i > 0), i32::from(x));
+            }
+        }
+    }
+    e.finish()
+}
+
+/// Reads [`encode_side`]'s output, checking each rank against its tile and each plane's
+/// total against the header.
+pub(crate) fn decode_side(bytes: &[u8], header: &Header) -> Result<Side> {
+    let bad = |what: String| Error::input(format!("corrupt .svdz side block: {what}"));
+    let mut d = Decoder::new(bytes);
+    let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
+    let mut side = Vec::with_capacity(header.counts.len());
+    for (p, &count) in header.counts.iter().enumerate() {
+        let grid = header.grid(p);
+        let mut plane = Vec::with_capacity(grid.len());
+        let (mut left, mut total) = (0usize, 0u64);
+        for t in 0..grid.len() {
+            let (_, h, _, w) = grid.rect(t);
+            let k = ranks.decode(&mut d, class(left as u32, RANK_CONTEXTS))?;
+            if k < 0 || k as usize > h.min(w) {
+                return Err(bad(format!("tile {t} has rank {k}")));
+            }
+            total += k as u64;
+            if total > u64::from(count) {
+                return Err(bad("more components than the header counts".into()));
+            }
+            let mut g = Vec::with_capacity(k as usize);
+            for i in 0..k as usize {
+                let x = codes.decode(&mut d, usize::from(i > 0))?;
+                let c = if i == 0 { x } else { i32::from(g[i - 1]) - x };
+                if !(0..=MAX_CODE as i32).contains(&c) || (i > 0 && x < 0) {
+                    return Err(bad(format!("tile {t} has a bad component code")));
+                }
+                g.push(c as u8);
+            }
+            left = k as usize;
+            plane.push(g);
+        }
+        if total != u64::from(count) {
+            return Err(bad("fewer components than the header counts".into()));
+        }
+        side.push(plane);
+    }
+    Ok(side)
+}
+
+/// The order of a plane's components in its blocks: by decreasing code, then tile, then
+/// index within the tile (a tile's codes never increase, so each tile's components stay
+/// in order).
+pub(crate) fn component_order(plane: &[Vec<u8>]) -> Vec<(u32, u32)> {
+    let mut order: Vec<(u8, u32, u32)> = plane
+        .iter()
+        .enumerate()
+        .flat_map(|(t, g)| g.iter().enumerate().map(move |(i, &c)| (c, t as u32, i as u32)))
+        .collect();
+    order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    order.into_iter().map(|(_, t, i)| (t, i)).collect()
+}

@@ -1,0 +1,554 @@
+//! `.svdz` version 2: each plane cut into tiles with a rank per tile under one global
+//! threshold, or kept whole ("global", one tile); Cb and Cr optionally at half size
+//! (4:2:0); components quantised with equal distortion per integer and a least-squares
+//! refit; vectors range-coded with adaptive contexts (or zstd per block where smaller).
+//!
+//! The encoder picks the layout per image: the tiled one always, and the global one too
+//! when a rank-`GLOBAL_RANK` randomized SVD predicts the target (axis-aligned and
+//! synthetic content); the smaller file wins.
+
+use rayon::prelude::*;
+
+use super::color::{double_chroma, halve, to_output};
+use super::header2::{self, Block, Header, Side};
+use super::layout::BlockEntry;
+use super::rate::level_psnr;
+use super::stream::{self, Vector};
+use super::tiles::{self, Grid, TileCode, TileSvd};
+use super::{Compressed, StoredColor, Target};
+use crate::{metrics, Error, Result};
+
+/// The default tile side, measured with `cargo run --release -p svdimg --example tune_svdz`.
+pub const DEFAULT_TILE: usize = 64;
+/// Components per block.
+const BLOCK_SIZE: u16 = 64;
+/// The rank of the randomized SVD that decides whether the global layout is tried.
+const GLOBAL_RANK: usize = 48;
+/// Real evaluations of the PSNR search before it settles for the best found.
+const MAX_EVALS: usize = 8;
+/// Steps of the bisection for a byte budget.
+const BYTE_STEPS: usize = 12;
+
+/// How a version 2 file arranges each plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The smaller of tiled (at the default tile size) and global, per image. Default.
+    #[default]
+    Auto,
+    /// The whole plane as one tile: one global rank-k basis per plane.
+    Global,
+    /// Tiles of about this many pixels a side (at least 8), each with its own rank.
+    Tiled(usize),
+}
+
+/// How Cb and Cr are stored (YCbCr only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Chroma {
+    /// At full size. Default: best for sharp colour graphics.
+    #[default]
+    Full,
+    /// At half the width and height, averaged over 2×2 pixels, and interpolated back:
+    /// smaller files for photos.
+    Half,
+}
+
+/// What the encoder needs of the input, prepared once.
+pub(super) struct Input<'a> {
+    pub color: StoredColor,
+    pub stored: &'a [Vec<f32>],
+    pub levels: &'a [Vec<u16>],
+    pub reference: Vec<&'a [f32]>,
+    pub m: usize,
+    pub n: usize,
+    pub max: f64,
+    pub bit_depth: u8,
+    pub alpha: Option<(Vec<u8>, BlockEntry)>,
+}
+
+/// One plane ready to quantise.
+struct Plane {
+    grid: Grid,
+    data: Vec<f32>,
+    svds: Vec<TileSvd>,
+    /// Squared RGB error per unit of squared error in the plane.
+    weight: f64,
+    /// The kept σ, ascending, and the prefix sums of σ².
+    sorted: Vec<f32>,
+    prefix: Vec<f64>,
+    /// The energy of every tile beyond its kept components.
+    tail: f64,
+}
+
+/// One layout of the image, factored.
+struct Candidate {
+    tile: u32,
+    half: bool,
+    planes: Vec<Plane>,
+    /// Squared error (weighted, full size) that halving the chroma costs by itself.
+    halving: f64,
+    /// Divides the weighted squared error into the PSNR's mean.
+    norm: f64,
+    step_factor: f64,
+}
+
+/// A quantised image.
+struct Quantised {
+    deltas: Vec<f32>,
+    codes: Vec<Vec<TileCode>>,
+    psnr: f64,
+}
+
+impl Candidate {
+    fn new(input: &Input, tile: Option<usize>, half: bool, options: &super::CompressOptions) -> Result<Self> {
+        let (m, n) = (input.m, input.n);
+        let weights = input.color.weights();
+        let global = tile.is_none();
+        let side = tile.unwrap_or(m.max(n));
+        let mut halving = 0.0;
+        let mut planes = Vec::with_capacity(input.stored.len());
+        for (p, data) in input.stored.iter().enumerate() {
+            let half_plane = half && p > 0;
+            let (data, pm, pn, weight) = if half_plane {
+                let small = halve(data, m, n);
+                let back = double_chroma(&small, m, n);
+                halving += weights[p]
+                    * back
+                        .iter()
+                        .zip(data)
+                        .map(|(a, b)| f64::from(a - b).powi(2))
+                        .sum::<f64>();
+                // An error in a half-size sample spreads over about four pixels.
+                (small, m.div_ceil(2), n.div_ceil(2), 4.0 * weights[p])
+            } else {
+                (data.clone(), m, n, weights[p])
+            };
+            let grid = Grid::new(pm, pn, side);
+            let svds = if global {
+                let rank = GLOBAL_RANK.min(pm.min(pn));
+                vec![tiles::factor_global(&data, pm, pn, rank, &options.randomized, options.par)?]
+            } else {
+                // Components far below the 8-bit rounding noise never matter.
+                let floor = 0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt();
+                tiles::factor(&data, &grid, floor as f32)?
+            };
+            let mut sorted: Vec<f32> = svds.iter().flat_map(|s| s.s.iter().copied()).collect();
+            sorted.sort_unstable_by(f32::total_cmp);
+            let mut prefix = Vec::with_capacity(sorted.len() + 1);
+            prefix.push(0.0);
+            for &s in &sorted {
+                prefix.push(prefix.last().unwrap() + f64::from(s).powi(2));
+            }
+            let tail = svds.iter().map(|s| s.tail).sum();
+            planes.push(Plane {
+                grid,
+                data,
+                svds,
+                weight,
+                sorted,
+                prefix,
+                tail,
+            });
+        }
+        let norm = (m * n) as f64 * if input.color == StoredColor::Rgb { 3.0 } else { 1.0 };
+        Ok(Candidate {
+            tile: side as u32,
+            half,
+            planes,
+            halving,
+            norm,
+            step_factor: options.step_factor,
+        })
+    }
+
+    /// The step of plane `p` at weighted threshold `t`.
+    fn delta(&self, p: usize, t: f64) -> f32 {
+        let plane = &self.planes[p];
+        (t / (self.step_factor * plane.weight.sqrt() * (plane.grid.side() as f64).sqrt())) as f32
+    }
+
+    /// The predicted PSNR at threshold `t`: the energy of the components dropped, plus
+    /// Δ²/12 for each integer stored.
+    fn model(&self, t: f64) -> f64 {
+        let mut sse = self.halving;
+        for (p, plane) in self.planes.iter().enumerate() {
+            let tau = (t / plane.weight.sqrt()) as f32;
+            let dropped = plane.sorted.partition_point(|&s| s < tau);
+            let kept = plane.sorted.len() - dropped;
+            let delta = f64::from(self.delta(p, t));
+            let g = &plane.grid;
+            let len = (g.m / g.rows + g.n / g.cols) as f64;
+            let noise = kept as f64 * len * delta * delta / 12.0;
+            sse += plane.weight * (plane.tail + plane.prefix[dropped] + noise);
+        }
+        metrics::psnr_from_squared_error(sse, 1).min(200.0) + 10.0 * self.norm.log10()
+    }
+
+    /// The largest kept σ, weighted: above it nothing is stored.
+    fn top(&self) -> f64 {
+        self.planes
+            .iter()
+            .map(|p| p.weight.sqrt() * f64::from(p.sorted.last().copied().unwrap_or(0.0)))
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether the global candidate lacks components it would need at `t`.
+    fn short_at(&self, t: f64) -> bool {
+        self.planes.iter().any(|p| {
+            let tau = (t / p.weight.sqrt()) as f32;
+            p.svds.iter().any(|s| s.s.len() == GLOBAL_RANK && s.s.last().is_some_and(|&x| x >= tau))
+        })
+    }
+
+    /// The threshold at which the model predicts `db`, by bisection on log t.
+    fn solve(&self, db: f64) -> f64 {
+        let (mut lo, mut hi) = ((self.top() * 1e-6).max(1e-12), self.top().max(1e-12) * 1.01);
+        for _ in 0..50 {
+            let mid = (lo * hi).sqrt();
+            if self.model(mid) >= db {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn quantise(&self, input: &Input, t: f64) -> Quantised {
+        let deltas: Vec<f32> = (0..self.planes.len()).map(|p| self.delta(p, t)).collect();
+        let codes: Vec<Vec<TileCode>> = self
+            .planes
+            .iter()
+            .zip(&deltas)
+            .map(|(plane, &delta)| {
+                let tau = t / plane.weight.sqrt();
+                (0..plane.grid.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let a = tiles::tile_of(&plane.data, &plane.grid, i);
+                        let (_, h, _, w) = plane.grid.rect(i);
+                        tiles::quantize(&a, h, w, &plane.svds[i], tau, delta)
+                    })
+                    .collect()
+            })
+            .collect();
+        let decoded = self.decode(&codes, &deltas, input.color, input.m, input.n, usize::MAX);
+        let refs: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
+        let psnr = level_psnr(&refs, input.levels, input.max);
+        Quantised {
+            deltas,
+            codes,
+            psnr,
+        }
+    }
+
+    fn decode(
+        &self,
+        codes: &[Vec<TileCode>],
+        deltas: &[f32],
+        color: StoredColor,
+        m: usize,
+        n: usize,
+        rank: usize,
+    ) -> Vec<Vec<f32>> {
+        let grids: Vec<Grid> = self.planes.iter().map(|p| p.grid).collect();
+        rebuild(codes, &grids, deltas, self.half, color, m, n, rank)
+    }
+}
+
+/// The output planes (gray or R G B, full size) of a file's codes.
+#[allow(clippy::too_many_arguments)]
+fn rebuild(
+    codes: &[Vec<TileCode>],
+    grids: &[Grid],
+    deltas: &[f32],
+    half: bool,
+    color: StoredColor,
+    m: usize,
+    n: usize,
+    rank: usize,
+) -> Vec<Vec<f32>> {
+    let planes = codes
+        .iter()
+        .zip(grids)
+        .zip(deltas)
+        .enumerate()
+        .map(|(p, ((c, g), &d))| {
+            let plane = tiles::assemble(c, g, d, rank);
+            if half && p > 0 {
+                double_chroma(&plane, m, n)
+            } else {
+                plane
+            }
+        })
+        .collect();
+    to_output(planes, color)
+}
+
+/// Searches the threshold for a PSNR of at least `db`: the model proposes, a real
+/// quantisation measures, and the model's offset is corrected after each measurement.
+fn search_psnr(c: &Candidate, input: &Input, db: f64) -> Result<Option<(f64, Quantised)>> {
+    let mut offset = 0.0;
+    let mut best: Option<(f64, Quantised)> = None;
+    let mut fail = f64::INFINITY;
+    for eval in 0..MAX_EVALS {
+        let aim = db + 0.01 + 0.02 * eval as f64;
+        let mut t = c.solve(aim - offset);
+        let lo = best.as_ref().map_or(0.0, |b| b.0);
+        if t <= lo || t >= fail {
+            t = if lo > 0.0 && fail.is_finite() {
+                (lo * fail).sqrt()
+            } else if fail.is_finite() {
+                fail / 1.5
+            } else {
+                lo * 1.5
+            };
+        }
+        if t <= 0.0 || !t.is_finite() {
+            break;
+        }
+        if c.short_at(t) {
+            return Ok(None);
+        }
+        let q = c.quantise(input, t);
+        offset = q.psnr.min(c.model(t) + 10.0) - c.model(t);
+        if q.psnr >= db {
+            let close = q.psnr - db < 0.05;
+            best = Some((t, q));
+            if close {
+                break;
+            }
+        } else {
+            fail = t;
+        }
+        if let Some((b, _)) = &best {
+            if fail / b < 1.01 {
+                break;
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// Compresses to version 2 for a PSNR or a byte budget.
+pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Result<Compressed> {
+    let half = options.chroma == Chroma::Half && input.color == StoredColor::YCbCr;
+    let tiles: Vec<Option<usize>> = match options.layout {
+        Layout::Auto => vec![Some(DEFAULT_TILE), None],
+        Layout::Global => vec![None],
+        Layout::Tiled(t) if t >= header2::MIN_TILE as usize => vec![Some(t)],
+        Layout::Tiled(t) => {
+            return Err(Error::parameter(format!(
+                "the tile size {t} is below {}",
+                header2::MIN_TILE
+            )))
+        }
+    };
+    let mut best: Option<(Vec<u8>, Quantised, Candidate)> = None;
+    for tile in tiles {
+        let c = Candidate::new(input, tile, half, options)?;
+        let found = match options.target {
+            Target::Psnr(db) => search_psnr(&c, input, db)?.map(|(_, q)| q),
+            Target::MaxBytes(budget) => search_bytes(&c, input, budget),
+            _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
+        };
+        let Some(q) = found else { continue };
+        let bytes = write(&c, &q, input);
+        if best.as_ref().is_none_or(|b| bytes.len() < b.0.len()) {
+            best = Some((bytes, q, c));
+        }
+    }
+    let Some((bytes, q, c)) = best else {
+        return Err(Error::parameter(match options.target {
+            Target::Psnr(db) => format!("the image cannot reach {db} dB"),
+            Target::MaxBytes(b) => format!("no .svdz file of this image fits in {b} bytes"),
+            _ => unreachable!(),
+        }));
+    };
+    let decoded = c.decode(&q.codes, &q.deltas, input.color, input.m, input.n, usize::MAX);
+    let ssim = decoded
+        .iter()
+        .zip(&input.reference)
+        .map(|(d, r)| {
+            let rounded: Vec<f32> = d
+                .iter()
+                .map(|&x| (crate::picture::quantize(x, input.max) / input.max) as f32)
+                .collect();
+            metrics::ssim(r, &rounded, input.n, input.m)
+        })
+        .sum::<f64>()
+        / decoded.len() as f64;
+    Ok(Compressed {
+        ranks: input
+            .color
+            .plane_names()
+            .iter()
+            .zip(&q.codes)
+            .map(|(&name, c)| (name, c.iter().map(TileCode::rank).sum()))
+            .collect(),
+        bytes,
+        color: input.color,
+        psnr_db: q.psnr,
+        ssim,
+        version: 2,
+        tile_size: c.tile as usize,
+        tiles: c.planes[0].grid.len(),
+        half_chroma: c.half,
+    })
+}
+
+/// The largest threshold step whose file fits `budget`, by bisection on log t with real
+/// files.
+fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Option<Quantised> {
+    let (mut lo, mut hi) = (c.top() * 1e-4, c.top());
+    let fits = |t: f64| -> Option<Quantised> {
+        if c.short_at(t) {
+            return None;
+        }
+        let q = c.quantise(input, t);
+        (write(c, &q, input).len() as u64 <= budget).then_some(q)
+    };
+    let mut best = fits(hi)?;
+    for _ in 0..BYTE_STEPS {
+        let mid = (lo * hi).sqrt();
+        match fits(mid) {
+            Some(q) => {
+                hi = mid;
+                best = q;
+            }
+            None => lo = mid,
+        }
+    }
+    Some(best)
+}
+
+/// The file of a quantised image.
+fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
+    let side: Side = q
+        .codes
+        .iter()
+        .map(|plane| plane.iter().map(|t| t.g.clone()).collect())
+        .collect();
+    let side_bytes = header2::encode_side(&side);
+    let bs = usize::from(BLOCK_SIZE);
+    let (blocks, entries): (Vec<Vec<Vec<u8>>>, Vec<Vec<Block>>) = q
+        .codes
+        .iter()
+        .zip(&side)
+        .zip(&c.planes)
+        .map(|((codes, g), plane)| {
+            let order = header2::component_order(g);
+            order
+                .par_chunks(bs)
+                .map(|chunk| {
+                    let mut vectors = Vec::with_capacity(2 * chunk.len());
+                    for &(t, i) in chunk {
+                        let (t, i) = (t as usize, i as usize);
+                        let (_, h, _, w) = plane.grid.rect(t);
+                        let code = &codes[t];
+                        vectors.push(Vector {
+                            q: &code.u[i * h..(i + 1) * h],
+                            g: code.g[i],
+                        });
+                        vectors.push(Vector {
+                            q: &code.v[i * w..(i + 1) * w],
+                            g: code.g[i],
+                        });
+                    }
+                    let (bytes, coding, entry) = stream::encode(&vectors);
+                    (bytes, Block { coding, entry })
+                })
+                .unzip()
+        })
+        .unzip();
+    let header = Header {
+        color: input.color,
+        alpha: input.alpha.is_some(),
+        half_chroma: c.half,
+        bit_depth: input.bit_depth,
+        width: input.n as u32,
+        height: input.m as u32,
+        tile: c.tile,
+        block_size: BLOCK_SIZE,
+        deltas: q.deltas.clone(),
+        counts: side
+            .iter()
+            .map(|p| p.iter().map(Vec::len).sum::<usize>() as u32)
+            .collect(),
+        side: BlockEntry::of(&side_bytes, 0),
+        blocks: entries,
+        alpha_block: input.alpha.as_ref().map(|a| a.1),
+    };
+    header.write(&side_bytes, &blocks, input.alpha.as_ref().map(|a| &a.0[..]))
+}
+
+/// Decodes a parsed version 2 file to output planes (gray or R G B, unclipped) with at
+/// most `rank` components per tile.
+pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Result<Vec<Vec<f32>>> {
+    let h = &parsed.header;
+    let side_bytes = &bytes[parsed.side_offset..parsed.side_offset + h.side.stored as usize];
+    if !cfg!(fuzzing) && crc32fast::hash(side_bytes) != h.side.crc {
+        return Err(Error::input("corrupt .svdz side block: checksum mismatch"));
+    }
+    let side = header2::decode_side(side_bytes, h)?;
+    let bs = usize::from(h.block_size);
+    let mut codes = Vec::with_capacity(side.len());
+    let mut grids = Vec::with_capacity(side.len());
+    for (p, g) in side.iter().enumerate() {
+        let grid = h.grid(p);
+        let order = header2::component_order(g);
+        let decoded: Vec<Vec<i32>> = order
+            .par_chunks(bs)
+            .zip(&h.blocks[p])
+            .zip(&parsed.offsets[p])
+            .map(|((chunk, block), &offset)| {
+                let shape: Vec<(usize, u8)> = chunk
+                    .iter()
+                    .flat_map(|&(t, i)| {
+                        let (_, th, _, tw) = grid.rect(t as usize);
+                        let c = g[t as usize][i as usize];
+                        [(th, c), (tw, c)]
+                    })
+                    .collect();
+                let stored = &bytes[offset..offset + block.entry.stored as usize];
+                let mut out = Vec::new();
+                stream::decode(stored, block.coding, block.entry, &shape, &mut out)?;
+                Ok(out)
+            })
+            .collect::<Result<_>>()?;
+        let mut plane: Vec<TileCode> = g
+            .iter()
+            .enumerate()
+            .map(|(t, g)| {
+                let (_, th, _, tw) = grid.rect(t);
+                TileCode {
+                    g: g.clone(),
+                    u: vec![0; g.len() * th],
+                    v: vec![0; g.len() * tw],
+                }
+            })
+            .collect();
+        for (chunk, values) in order.chunks(bs).zip(&decoded) {
+            let mut at = 0;
+            for &(t, i) in chunk {
+                let (t, i) = (t as usize, i as usize);
+                let (_, th, _, tw) = grid.rect(t);
+                plane[t].u[i * th..(i + 1) * th].copy_from_slice(&values[at..at + th]);
+                at += th;
+                plane[t].v[i * tw..(i + 1) * tw].copy_from_slice(&values[at..at + tw]);
+                at += tw;
+            }
+        }
+        codes.push(plane);
+        grids.push(grid);
+    }
+    Ok(rebuild(
+        &codes,
+        &grids,
+        &h.deltas,
+        h.half_chroma,
+        h.color,
+        h.height as usize,
+        h.width as usize,
+        rank,
+    ))
+}

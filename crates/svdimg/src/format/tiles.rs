@@ -1,0 +1,314 @@
+//! Tiles of a plane for `.svdz` version 2: the grid, each tile's SVD, the quantisation of
+//! a tile's components (with the least-squares refit of v), and the reconstruction that
+//! the encoder and the decoder share.
+//!
+//! A component of a tile with singular value σ is stored as a code g = round(4 log₂(σ/Δ))
+//! and two integer vectors: `qᵤ = round(2^(g/4) u)` and `qᵥ`, the least-squares fit of
+//! the residual given `qᵤ`, rounded. The tile is rebuilt as `Σ sᵢ qᵤ qᵥᵀ` with
+//! `sᵢ = Δ 2^(−gᵢ/4)`, so `qᵥ ≈ σ v / Δ` and every integer of either vector costs the
+//! same error, Δ²/12, whatever σ is: equal distortion per component.
+
+use faer::{MatRef, Par};
+use rayon::prelude::*;
+
+use crate::{Factors, Method, Randomized, Result};
+
+/// Code steps per octave of σ/Δ.
+pub(crate) const CODE_STEPS: f32 = 4.0;
+/// The largest code: σ/Δ up to 2^32.
+pub(crate) const MAX_CODE: u32 = 128;
+
+/// A plane cut into rows × cols tiles of nearly equal size (sizes differ by at most one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Grid {
+    pub m: usize,
+    pub n: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// Where tile `i` of `parts` over `len` starts, and its length.
+fn split(len: usize, parts: usize, i: usize) -> (usize, usize) {
+    let start = i * len / parts;
+    (start, (i + 1) * len / parts - start)
+}
+
+impl Grid {
+    /// The grid of tiles of about `tile`×`tile` over an m×n plane.
+    pub(crate) fn new(m: usize, n: usize, tile: usize) -> Grid {
+        Grid {
+            m,
+            n,
+            rows: m.div_ceil(tile).max(1),
+            cols: n.div_ceil(tile).max(1),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// Tile `t` (raster order) as (first row, rows, first column, columns).
+    pub(crate) fn rect(&self, t: usize) -> (usize, usize, usize, usize) {
+        let (y, h) = split(self.m, self.rows, t / self.cols);
+        let (x, w) = split(self.n, self.cols, t % self.cols);
+        (y, h, x, w)
+    }
+
+    /// The largest tile side: quantisation steps are set for it.
+    pub(crate) fn side(&self) -> usize {
+        self.m.div_ceil(self.rows).max(self.n.div_ceil(self.cols))
+    }
+}
+
+/// One tile's leading singular triplets, component-major.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TileSvd {
+    pub s: Vec<f32>,
+    /// k × h. (v is not kept: the quantiser refits it.)
+    pub u: Vec<f32>,
+    /// ‖tile‖²_F minus Σ σᵢ² of the components kept: what leaving all of them out costs
+    /// beyond them.
+    pub tail: f64,
+}
+
+fn copy_tile(plane: &[f32], n: usize, (y, h, x, w): (usize, usize, usize, usize)) -> Vec<f32> {
+    let mut a = Vec::with_capacity(h * w);
+    for r in y..y + h {
+        a.extend_from_slice(&plane[r * n + x..r * n + x + w]);
+    }
+    a
+}
+
+/// The triplets of `f` with σ ≥ `floor`, and the energy the rest carries.
+fn keep(f: &Factors<f32>, total: f64, floor: f32) -> TileSvd {
+    let k = f
+        .singular_values()
+        .iter()
+        .take_while(|&&s| s > 0.0 && s >= floor)
+        .count();
+    let kept: f64 = f.singular_values()[..k]
+        .iter()
+        .map(|&s| f64::from(s).powi(2))
+        .sum();
+    TileSvd {
+        s: f.singular_values()[..k].to_vec(),
+        u: (0..k).flat_map(|i| f.u().col(i).iter().copied()).collect(),
+        tail: (total - kept).max(0.0),
+    }
+}
+
+fn energy(a: &[f32]) -> f64 {
+    a.iter().map(|&x| f64::from(x).powi(2)).sum()
+}
+
+/// The exact SVD of every tile of `plane` (row-major m×n), keeping the components with
+/// σ ≥ `floor`, tiles in parallel.
+pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileSvd>> {
+    (0..grid.len())
+        .into_par_iter()
+        .map(|t| {
+            let rect = grid.rect(t);
+            let a = copy_tile(plane, grid.n, rect);
+            let f = Factors::compute_with(MatRef::from_row_major_slice(&a, rect.1, rect.3), Par::Seq)?;
+            Ok(keep(&f, energy(&a), floor))
+        })
+        .collect()
+}
+
+/// The plane as one tile, with its `rank` leading components from a randomized SVD.
+pub(crate) fn factor_global(
+    plane: &[f32],
+    m: usize,
+    n: usize,
+    rank: usize,
+    randomized: &Randomized,
+    par: Par,
+) -> Result<TileSvd> {
+    let a = MatRef::from_row_major_slice(plane, m, n);
+    let f = Factors::compute_truncated(a, rank, Method::Randomized, randomized, par)?;
+    Ok(keep(&f, energy(plane), 0.0))
+}
+
+/// One tile's stored components.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TileCode {
+    /// Per component, its code g.
+    pub g: Vec<u8>,
+    /// k × h.
+    pub u: Vec<i32>,
+    /// k × w.
+    pub v: Vec<i32>,
+}
+
+impl TileCode {
+    pub(crate) fn rank(&self) -> usize {
+        self.g.len()
+    }
+}
+
+/// The scale `Δ 2^(−g/4)` of a component with code g, in f32 as the decoder computes it.
+pub(crate) fn scale(delta: f32, g: u8) -> f32 {
+    delta * (-f32::from(g) / CODE_STEPS).exp2()
+}
+
+/// Quantises the components of `svd` with σ ≥ `tau` at step `delta`, refitting each qᵥ by
+/// least squares to what the components before it leave of the tile `a` (h×w row-major).
+pub(crate) fn quantize(
+    a: &[f32],
+    h: usize,
+    w: usize,
+    svd: &TileSvd,
+    tau: f64,
+    delta: f32,
+) -> TileCode {
+    let mut code = TileCode::default();
+    let mut r = a.to_vec();
+    let mut target = vec![0f32; w];
+    for (i, &sigma) in svd.s.iter().enumerate() {
+        if f64::from(sigma) < tau {
+            break;
+        }
+        let g = (CODE_STEPS * (sigma / delta).log2())
+            .round()
+            .clamp(0.0, MAX_CODE as f32) as u8;
+        let amp = (f32::from(g) / CODE_STEPS).exp2();
+        let start = code.u.len();
+        code.u.extend(
+            svd.u[i * h..(i + 1) * h]
+                .iter()
+                .map(|&x| (amp * x).round() as i32),
+        );
+        let qu = &code.u[start..];
+        let norm2: f32 = qu.iter().map(|&q| (q as f32).powi(2)).sum();
+        if norm2 == 0.0 {
+            code.u.truncate(start);
+            break;
+        }
+        // qᵥ = round(Rᵀ qᵤ / (s ‖qᵤ‖²)).
+        let s = scale(delta, g);
+        target.iter_mut().for_each(|t| *t = 0.0);
+        for (row, &q) in r.chunks_exact(w).zip(qu) {
+            if q != 0 {
+                let q = q as f32;
+                target.iter_mut().zip(row).for_each(|(t, &x)| *t += q * x);
+            }
+        }
+        let inv = 1.0 / (s * norm2);
+        code.v
+            .extend(target.iter().map(|&t| (t * inv).round().clamp(-(1 << 24) as f32, (1 << 24) as f32) as i32));
+        code.g.push(g);
+        let qv = &code.v[code.v.len() - w..];
+        subtract(&mut r, w, s, qu, qv);
+    }
+    code
+}
+
+/// `r -= s qᵤ qᵥᵀ` over an h×w row-major tile.
+fn subtract(r: &mut [f32], w: usize, s: f32, qu: &[i32], qv: &[i32]) {
+    for (row, &q) in r.chunks_exact_mut(w).zip(qu) {
+        if q != 0 {
+            let c = s * q as f32;
+            row.iter_mut().zip(qv).for_each(|(x, &v)| *x -= c * v as f32);
+        }
+    }
+}
+
+/// Adds `Σ sᵢ qᵤ qᵥᵀ` over the first `rank` components of `code` to the tile at `rect` of
+/// `plane` (row-major, `n` columns). The encoder measures with this very function, so
+/// its PSNR is what the decoder gets.
+pub(crate) fn reconstruct(
+    code: &TileCode,
+    rank: usize,
+    delta: f32,
+    plane: &mut [f32],
+    n: usize,
+    (y, h, x, w): (usize, usize, usize, usize),
+) {
+    for i in 0..rank.min(code.rank()) {
+        let s = scale(delta, code.g[i]);
+        let qu = &code.u[i * h..(i + 1) * h];
+        let qv = &code.v[i * w..(i + 1) * w];
+        for (r, &q) in qu.iter().enumerate() {
+            if q != 0 {
+                let c = s * q as f32;
+                let row = &mut plane[(y + r) * n + x..(y + r) * n + x + w];
+                row.iter_mut().zip(qv).for_each(|(o, &v)| *o += c * v as f32);
+            }
+        }
+    }
+}
+
+/// The tiles of a plane decoded: every tile's first `rank` components, rows of tiles in
+/// parallel.
+pub(crate) fn assemble(codes: &[TileCode], grid: &Grid, delta: f32, rank: usize) -> Vec<f32> {
+    let mut plane = vec![0f32; grid.m * grid.n];
+    let n = grid.n;
+    // Each band of tile rows owns its rows of the plane.
+    let mut bands: Vec<&mut [f32]> = Vec::with_capacity(grid.rows);
+    let mut rest = &mut plane[..];
+    for row in 0..grid.rows {
+        let (_, h, _, _) = grid.rect(row * grid.cols);
+        let (band, tail) = rest.split_at_mut(h * n);
+        bands.push(band);
+        rest = tail;
+    }
+    bands.into_par_iter().enumerate().for_each(|(row, band)| {
+        for col in 0..grid.cols {
+            let t = row * grid.cols + col;
+            let (_, h, x, w) = grid.rect(t);
+            reconstruct(&codes[t], rank, delta, band, n, (0, h, x, w));
+        }
+    });
+    plane
+}
+
+/// Copies tile `t` of `plane` out, row-major.
+pub(crate) fn tile_of(plane: &[f32], grid: &Grid, t: usize) -> Vec<f32> {
+    copy_tile(plane, grid.n, grid.rect(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_plane_once() {
+        let g = Grid::new(130, 67, 64);
+        assert_eq!((g.rows, g.cols), (3, 2));
+        let mut seen = vec![0u8; 130 * 67];
+        for t in 0..g.len() {
+            let (y, h, x, w) = g.rect(t);
+            assert!((43..=44).contains(&h) && (33..=34).contains(&w));
+            for r in y..y + h {
+                for c in x..x + w {
+                    seen[r * 67 + c] += 1;
+                }
+            }
+        }
+        assert!(seen.iter().all(|&s| s == 1));
+        assert_eq!(Grid::new(10, 10, 4096).len(), 1);
+    }
+
+    #[test]
+    fn quantised_tiles_decode_to_the_refit_residual() {
+        let (h, w) = (20, 30);
+        let a: Vec<f32> = (0..h * w)
+            .map(|i| ((i % w) as f32 * 0.1).sin() * ((i / w) as f32 * 0.2).cos() + 0.5)
+            .collect();
+        let grid = Grid::new(h, w, 64);
+        let svd = factor(&a, &grid, 0.0).unwrap().remove(0);
+        let delta = 1e-3;
+        let code = quantize(&a, h, w, &svd, 0.0, delta);
+        assert!(code.rank() >= 2);
+        let plane = assemble(&[code], &grid, delta, usize::MAX);
+        let err: f64 = plane
+            .iter()
+            .zip(&a)
+            .map(|(x, y)| f64::from(x - y).powi(2))
+            .sum::<f64>()
+            / (h * w) as f64;
+        // Δ²/12 per integer, (h + w) integers per component, spread over the tile.
+        assert!(err < 1e-5, "mean squared error {err}");
+    }
+}
