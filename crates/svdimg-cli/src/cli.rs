@@ -351,9 +351,72 @@ pub struct CompressArgs {
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     #[command(flatten)]
+    pub codec: CodecArgs,
+    #[command(flatten)]
     pub file: FileOptions,
     #[command(flatten)]
     pub svd: SvdArgs,
+}
+
+/// How a PSNR or byte-budget file is laid out (`.svdz` version 2).
+#[derive(Debug, Args)]
+pub struct CodecArgs {
+    /// The .svdz version to write for --psnr and --max-bytes: 2 cuts each plane into tiles
+    /// with a rank each and codes them adaptively; 1 keeps one global basis per plane.
+    /// --rank and --energy name global components and always write version 1.
+    #[arg(long = "svdz-version", value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub version: u8,
+    /// Version 2's layout: `auto` writes the smaller of tiled and global.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
+    pub layout: LayoutArg,
+    /// Tile side in pixels for the tiled layout (at least 8).
+    #[arg(long, value_name = "N", default_value_t = svdimg::DEFAULT_TILE as u32,
+          value_parser = clap::value_parser!(u32).range(8..=65536))]
+    pub tile: u32,
+    /// Chroma size for YCbCr in version 2: `auto` writes the smaller of 444 and 420.
+    #[arg(long, value_enum, default_value_t = ChromaArg::Auto)]
+    pub chroma: ChromaArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// The smaller file of tiled and global.
+    Auto,
+    /// One basis per plane, as in version 1: wins on gradients, charts, screenshots.
+    Global,
+    /// Tiles of --tile pixels, each with its own rank: wins on photos.
+    Tiled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChromaArg {
+    /// The smaller file of 444 and 420.
+    Auto,
+    /// Cb and Cr at full size: best for sharp colour graphics.
+    #[value(name = "444")]
+    Full,
+    /// Cb and Cr at half width and height: smaller files for photos.
+    #[value(name = "420")]
+    Half,
+}
+
+impl CodecArgs {
+    pub fn layout(&self) -> svdimg::Layout {
+        match self.layout {
+            LayoutArg::Auto => svdimg::Layout::Auto,
+            LayoutArg::Global => svdimg::Layout::Global,
+            LayoutArg::Tiled => svdimg::Layout::Tiled(self.tile as usize),
+        }
+    }
+
+    pub fn chroma(&self) -> svdimg::Chroma {
+        match self.chroma {
+            ChromaArg::Auto => svdimg::Chroma::Auto,
+            ChromaArg::Full => svdimg::Chroma::Full,
+            ChromaArg::Half => svdimg::Chroma::Half,
+        }
+    }
 }
 
 /// What to compress to: one of these, 35 dB PSNR when none is given.

@@ -24,7 +24,23 @@ struct CompressJson<'a> {
     ssim: f64,
     color: &'a str,
     ranks: BTreeMap<&'a str, usize>,
+    /// The .svdz version written: 1 or 2.
+    version: u8,
+    /// `global` or `tiled`.
+    layout: &'a str,
+    tile_size: usize,
+    tiles: usize,
+    /// `4:4:4` or `4:2:0`.
+    chroma: &'a str,
     seconds: f64,
+}
+
+fn chroma_name(half: bool) -> &'static str {
+    if half {
+        "4:2:0"
+    } else {
+        "4:4:4"
+    }
 }
 
 pub fn compress(args: CompressArgs) -> Result<()> {
@@ -47,6 +63,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         color: args.color.choice(),
         method: args.svd.method(),
         randomized: args.svd.settings(),
+        version: args.codec.version,
+        layout: args.codec.layout(),
+        chroma: args.codec.chroma(),
         ..CompressOptions::default()
     };
     let bar = crate::io::spinner("compress");
@@ -77,6 +96,11 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         ssim: c.ssim,
         color: c.color.as_str(),
         ranks: c.ranks.iter().copied().collect(),
+        version: c.version,
+        layout: c.layout(),
+        tile_size: c.tile_size,
+        tiles: c.tiles,
+        chroma: chroma_name(c.half_chroma),
         seconds,
     };
     if args.file.json {
@@ -91,8 +115,9 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         planes.bit_depth,
         json.color
     )?;
+    writeln!(out, "{}", layout_line(c.version, c.tiles, c.tile_size, c.half_chroma))?;
     let ranks: Vec<String> = c.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
-    writeln!(out, "ranks: {}", ranks.join(", "))?;
+    writeln!(out, "{}: {}", components_label(c.tiles), ranks.join(", "))?;
     writeln!(
         out,
         "{bytes} bytes: {:.3} bpp, {:.1}% of the raw pixels, {:.1}% of the input file",
@@ -193,6 +218,37 @@ struct SvdzInfoJson<'a> {
     block_size: usize,
     bytes: usize,
     bpp: f64,
+    version: u8,
+    /// `global` or `tiled`.
+    layout: &'a str,
+    tile_size: usize,
+    tiles: usize,
+    /// `4:4:4` or `4:2:0`.
+    chroma: &'a str,
+}
+
+/// `version 2, tiled: 32x32 tiles (600 per plane), chroma 4:2:0` and the like.
+fn layout_line(version: u8, tiles: usize, tile_size: usize, half: bool) -> String {
+    if tiles == 1 {
+        format!(
+            "version {version}, global: one basis per plane, chroma {}",
+            chroma_name(half)
+        )
+    } else {
+        format!(
+            "version {version}, tiled: {tile_size}x{tile_size} tiles ({tiles} per plane), chroma {}",
+            chroma_name(half)
+        )
+    }
+}
+
+/// What the per-plane counts are: ranks of a global basis, or components over all tiles.
+fn components_label(tiles: usize) -> &'static str {
+    if tiles == 1 {
+        "ranks"
+    } else {
+        "components (all tiles)"
+    }
 }
 
 /// `svdimg info FILE.svdz`: what the header says.
@@ -212,13 +268,19 @@ pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
             block_size: i.block_size,
             bytes: i.bytes,
             bpp,
+            version: i.version,
+            layout: i.layout(),
+            tile_size: i.tile_size,
+            tiles: i.tiles,
+            chroma: chroma_name(i.half_chroma),
         };
         return print_stdout(&(serde_json::to_string(&j)? + "\n"));
     }
     let ranks: Vec<String> = i.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
     print_stdout(&format!(
         "{}: .svdz file, {}x{} pixels, {}-bit, stored as {}{}\n\
-         ranks: {} (in blocks of {} components)\n\
+         {}\n\
+         {}: {} (in blocks of {} components)\n\
          {} bytes: {bpp:.3} bpp\n",
         input.name,
         i.width,
@@ -226,6 +288,8 @@ pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
         i.bit_depth,
         i.color.as_str(),
         if i.alpha { " with lossless alpha" } else { "" },
+        layout_line(i.version, i.tiles, i.tile_size, i.half_chroma),
+        components_label(i.tiles),
         ranks.join(", "),
         i.block_size,
         i.bytes,

@@ -16,10 +16,10 @@ fn main() {
         let variants: Vec<(&str, u8, Layout, Chroma)> = vec![
             ("v1", 1, Layout::Auto, Chroma::Full),
             ("t32", 2, Layout::Tiled(32), Chroma::Full),
-            ("t64", 2, Layout::Tiled(64), Chroma::Full),
-            ("t128", 2, Layout::Tiled(128), Chroma::Full),
-            ("t64h", 2, Layout::Tiled(64), Chroma::Half),
-            ("auto", 2, Layout::Auto, Chroma::Full),
+            ("t64", 2, Layout::Tiled(64), Chroma::Auto),
+            ("glob", 2, Layout::Global, Chroma::Auto),
+            ("t32h", 2, Layout::Tiled(32), Chroma::Half),
+            ("auto", 2, Layout::Auto, Chroma::Auto),
         ];
         for (name, version, layout, chroma) in variants {
             let t = Instant::now();

@@ -104,7 +104,7 @@ pub struct CompressOptions {
     pub version: u8,
     /// Version 2's layout. Default: `Auto`.
     pub layout: Layout,
-    /// Version 2's chroma size (YCbCr only). Default: `Full`.
+    /// Version 2's chroma size (YCbCr only). Default: `Auto`.
     pub chroma: Chroma,
 }
 
@@ -119,7 +119,7 @@ impl Default for CompressOptions {
             step_factor: STEP_FACTOR,
             version: 2,
             layout: Layout::Auto,
-            chroma: Chroma::Full,
+            chroma: Chroma::Auto,
         }
     }
 }

@@ -7,6 +7,8 @@
 //! when a rank-`GLOBAL_RANK` randomized SVD predicts the target (axis-aligned and
 //! synthetic content); the smaller file wins.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 
 use super::color::{double_chroma, halve, to_output};
@@ -18,8 +20,10 @@ use super::tiles::{self, Grid, TileCode, TileSvd};
 use super::{Compressed, StoredColor, Target};
 use crate::{metrics, Error, Result};
 
-/// The default tile side, measured with `cargo run --release -p svdimg --example tune_svdz`.
-pub const DEFAULT_TILE: usize = 64;
+/// The default tile side. Measured at 35 dB on the shared photos against 16, 24, 64 and
+/// 128 (`cargo run --release -p svdimg --example v2_probe -- 35 ../shared/images/*.png`):
+/// 32 gives the smallest files on four of the five.
+pub const DEFAULT_TILE: usize = 32;
 /// Components per block.
 const BLOCK_SIZE: u16 = 64;
 /// The rank of the randomized SVD that decides whether the global layout is tried.
@@ -44,8 +48,10 @@ pub enum Layout {
 /// How Cb and Cr are stored (YCbCr only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Chroma {
-    /// At full size. Default: best for sharp colour graphics.
+    /// The smaller file of `Full` and `Half`. Default.
     #[default]
+    Auto,
+    /// At full size: best for sharp colour graphics.
     Full,
     /// At half the width and height, averaged over 2×2 pixels, and interpolated back:
     /// smaller files for photos.
@@ -66,9 +72,9 @@ pub(super) struct Input<'a> {
 }
 
 /// One plane ready to quantise.
-struct Plane {
+struct Plane<'a> {
     grid: Grid,
-    data: Vec<f32>,
+    data: Cow<'a, [f32]>,
     svds: Vec<TileSvd>,
     /// Squared RGB error per unit of squared error in the plane.
     weight: f64,
@@ -80,10 +86,10 @@ struct Plane {
 }
 
 /// One layout of the image, factored.
-struct Candidate {
+struct Candidate<'a> {
     tile: u32,
     half: bool,
-    planes: Vec<Plane>,
+    planes: Vec<Plane<'a>>,
     /// Squared error (weighted, full size) that halving the chroma costs by itself.
     halving: f64,
     /// Divides the weighted squared error into the PSNR's mean.
@@ -98,8 +104,16 @@ struct Quantised {
     psnr: f64,
 }
 
-impl Candidate {
-    fn new(input: &Input, tile: Option<usize>, half: bool, options: &super::CompressOptions) -> Result<Self> {
+impl<'a> Candidate<'a> {
+    /// The factored layout; `None` when `probe` is set, the layout is global and the
+    /// first plane alone shows that it cannot reach the PSNR target.
+    fn new(
+        input: &'a Input,
+        tile: Option<usize>,
+        half: bool,
+        options: &super::CompressOptions,
+        probe: bool,
+    ) -> Result<Option<Self>> {
         let (m, n) = (input.m, input.n);
         let weights = input.color.weights();
         let global = tile.is_none();
@@ -118,11 +132,14 @@ impl Candidate {
                         .map(|(a, b)| f64::from(a - b).powi(2))
                         .sum::<f64>();
                 // An error in a half-size sample spreads over about four pixels.
-                (small, m.div_ceil(2), n.div_ceil(2), 4.0 * weights[p])
+                (Cow::Owned(small), m.div_ceil(2), n.div_ceil(2), 4.0 * weights[p])
             } else {
-                (data.clone(), m, n, weights[p])
+                (Cow::Borrowed(&data[..]), m, n, weights[p])
             };
             let grid = Grid::new(pm, pn, side);
+            if global && probe && p == 0 && !global_may_reach(input, &data, weight, options)? {
+                return Ok(None);
+            }
             let svds = if global {
                 let rank = GLOBAL_RANK.min(pm.min(pn));
                 vec![tiles::factor_global(&data, pm, pn, rank, &options.randomized, options.par)?]
@@ -150,14 +167,14 @@ impl Candidate {
             });
         }
         let norm = (m * n) as f64 * if input.color == StoredColor::Rgb { 3.0 } else { 1.0 };
-        Ok(Candidate {
+        Ok(Some(Candidate {
             tile: side as u32,
             half,
             planes,
             halving,
             norm,
             step_factor: options.step_factor,
-        })
+        }))
     }
 
     /// The step of plane `p` at weighted threshold `t`.
@@ -284,9 +301,35 @@ fn rebuild(
     to_output(planes, color)
 }
 
+/// Whether a global layout might reach the PSNR target: false when the energy of the
+/// first plane beyond `GLOBAL_RANK` components already costs more than the target allows.
+/// Above a megapixel it is judged on the plane at half size (which has less detail, so it
+/// errs towards trying).
+fn global_may_reach(
+    input: &Input,
+    plane: &[f32],
+    weight: f64,
+    options: &super::CompressOptions,
+) -> Result<bool> {
+    let Target::Psnr(db) = options.target else {
+        return Ok(input.m * input.n <= CROP_FROM);
+    };
+    let (m, n) = (input.m, input.n);
+    let (small, sm, sn, scale) = if m * n > 1 << 20 {
+        (Cow::Owned(halve(plane, m, n)), m.div_ceil(2), n.div_ceil(2), 4.0)
+    } else {
+        (Cow::Borrowed(plane), m, n, 1.0)
+    };
+    let rank = GLOBAL_RANK.min(sm.min(sn));
+    let f = tiles::factor_global(&small, sm, sn, rank, &options.randomized, options.par)?;
+    let norm = (m * n) as f64 * if input.color == StoredColor::Rgb { 3.0 } else { 1.0 };
+    let mse = scale * weight * f.tail / norm;
+    Ok(mse <= 10f64.powf(-db / 10.0))
+}
+
 /// Searches the threshold for a PSNR of at least `db`: the model proposes, a real
 /// quantisation measures, and the model's offset is corrected after each measurement.
-fn search_psnr(c: &Candidate, input: &Input, db: f64) -> Result<Option<(f64, Quantised)>> {
+fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64, Quantised)>> {
     let mut offset = 0.0;
     let mut best: Option<(f64, Quantised)> = None;
     let mut fail = f64::INFINITY;
@@ -329,9 +372,68 @@ fn search_psnr(c: &Candidate, input: &Input, db: f64) -> Result<Option<(f64, Qua
     Ok(best)
 }
 
+/// Images above this many pixels choose their chroma size on a centre crop.
+const CROP_FROM: usize = 1 << 21;
+/// The side of that crop.
+const CROP: usize = 1024;
+
+/// The smallest file of `candidates` (tile side or `None` for global, half chroma), with
+/// the quantised image it holds.
+fn smallest(
+    input: &Input,
+    options: &super::CompressOptions,
+    candidates: &[(Option<usize>, bool)],
+    probe: bool,
+) -> Result<Option<(Vec<u8>, Quantised, u32, usize, bool)>> {
+    let mut best: Option<(Vec<u8>, Quantised, u32, usize, bool)> = None;
+    for &(tile, half) in candidates {
+        let Some(c) = Candidate::new(input, tile, half, options, probe)? else {
+            continue;
+        };
+        let found = match options.target {
+            Target::Psnr(db) => search_psnr(&c, input, db)?.map(|(_, q)| q),
+            Target::MaxBytes(budget) => search_bytes(&c, input, budget),
+            _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
+        };
+        let Some(q) = found else { continue };
+        let bytes = write(&c, &q, input);
+        if best.as_ref().is_none_or(|b| bytes.len() < b.0.len()) {
+            best = Some((bytes, q, c.tile, c.planes[0].grid.len(), c.half));
+        }
+    }
+    Ok(best)
+}
+
+/// Whether half-size chroma makes the smaller file, judged on the centre `CROP`² pixels.
+fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) -> Result<bool> {
+    let (h, w) = (CROP.min(input.m), CROP.min(input.n));
+    let (y, x) = ((input.m - h) / 2, (input.n - w) / 2);
+    let cut = |plane: &[f32]| -> Vec<f32> {
+        (y..y + h).flat_map(|r| plane[r * input.n + x..r * input.n + x + w].iter().copied()).collect()
+    };
+    let stored: Vec<Vec<f32>> = input.stored.iter().map(|p| cut(p)).collect();
+    let levels: Vec<Vec<u16>> = input
+        .levels
+        .iter()
+        .map(|l| (y..y + h).flat_map(|r| l[r * input.n + x..r * input.n + x + w].iter().copied()).collect())
+        .collect();
+    let crop = Input {
+        color: input.color,
+        stored: &stored,
+        levels: &levels,
+        reference: Vec::new(),
+        m: h,
+        n: w,
+        max: input.max,
+        bit_depth: input.bit_depth,
+        alpha: None,
+    };
+    let best = smallest(&crop, options, &[(Some(tile), false), (Some(tile), true)], false)?;
+    Ok(best.is_some_and(|b| b.4))
+}
+
 /// Compresses to version 2 for a PSNR or a byte budget.
 pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Result<Compressed> {
-    let half = options.chroma == Chroma::Half && input.color == StoredColor::YCbCr;
     let tiles: Vec<Option<usize>> = match options.layout {
         Layout::Auto => vec![Some(DEFAULT_TILE), None],
         Layout::Global => vec![None],
@@ -343,40 +445,58 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
             )))
         }
     };
-    let mut best: Option<(Vec<u8>, Quantised, Candidate)> = None;
-    for tile in tiles {
-        let c = Candidate::new(input, tile, half, options)?;
-        let found = match options.target {
-            Target::Psnr(db) => search_psnr(&c, input, db)?.map(|(_, q)| q),
-            Target::MaxBytes(budget) => search_bytes(&c, input, budget),
-            _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
-        };
-        let Some(q) = found else { continue };
-        let bytes = write(&c, &q, input);
-        if best.as_ref().is_none_or(|b| bytes.len() < b.0.len()) {
-            best = Some((bytes, q, c));
+    let halves: Vec<bool> = match (options.chroma, input.color) {
+        (Chroma::Auto, StoredColor::YCbCr) if input.m * input.n > CROP_FROM => {
+            let tile = tiles[0].unwrap_or(DEFAULT_TILE);
+            vec![half_on_crop(input, options, tile)?]
         }
-    }
-    let Some((bytes, q, c)) = best else {
+        (Chroma::Auto, StoredColor::YCbCr) => vec![false, true],
+        (Chroma::Half, StoredColor::YCbCr) => vec![true],
+        _ => vec![false],
+    };
+    let candidates: Vec<(Option<usize>, bool)> = tiles
+        .iter()
+        .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
+        .collect();
+    let probe = options.layout == Layout::Auto;
+    let Some((bytes, q, tile, tiles, half)) = smallest(input, options, &candidates, probe)? else {
         return Err(Error::parameter(match options.target {
             Target::Psnr(db) => format!("the image cannot reach {db} dB"),
             Target::MaxBytes(b) => format!("no .svdz file of this image fits in {b} bytes"),
             _ => unreachable!(),
         }));
     };
-    let decoded = c.decode(&q.codes, &q.deltas, input.color, input.m, input.n, usize::MAX);
-    let ssim = decoded
+    // Measure what a reader of the file gets.
+    let decoded = super::decompress(
+        &bytes,
+        &super::DecompressOptions {
+            rank: None,
+            limits: crate::Limits {
+                max_pixels: u64::MAX,
+                max_alloc: u64::MAX,
+            },
+        },
+    )?;
+    let planes: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();
+    let psnr = level_psnr(&planes, input.levels, input.max);
+    if psnr != q.psnr {
+        return Err(Error::new(
+            crate::ErrorKind::Numerical,
+            format!("the file decodes to {psnr} dB, not the {} dB measured", q.psnr),
+        ));
+    }
+    let ssim = planes
         .iter()
         .zip(&input.reference)
         .map(|(d, r)| {
             let rounded: Vec<f32> = d
-                .iter()
+                .par_iter()
                 .map(|&x| (crate::picture::quantize(x, input.max) / input.max) as f32)
                 .collect();
             metrics::ssim(r, &rounded, input.n, input.m)
         })
         .sum::<f64>()
-        / decoded.len() as f64;
+        / planes.len() as f64;
     Ok(Compressed {
         ranks: input
             .color
@@ -390,9 +510,9 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
         psnr_db: q.psnr,
         ssim,
         version: 2,
-        tile_size: c.tile as usize,
-        tiles: c.planes[0].grid.len(),
-        half_chroma: c.half,
+        tile_size: tile as usize,
+        tiles,
+        half_chroma: half,
     })
 }
 
