@@ -198,6 +198,11 @@ pub(super) fn halve(plane: &[f32], m: usize, n: usize) -> Vec<f32> {
 /// A half-size plane (from [`halve`]) back at m×n, by bilinear interpolation between the
 /// centres of the 2×2 cells, clamped at the edges.
 pub(super) fn double_chroma(small: &[f32], m: usize, n: usize) -> Vec<f32> {
+    double_rows(small, m, n, 0, m)
+}
+
+/// Rows `y0..y0 + h` of [`double_chroma`]'s output.
+pub(super) fn double_rows(small: &[f32], m: usize, n: usize, y0: usize, h: usize) -> Vec<f32> {
     let (hm, hn) = (m.div_ceil(2), n.div_ceil(2));
     // Pixel x's centre lies at x/2 − 1/4 in cell units: between cells ⌊·⌋ and ⌊·⌋ + 1.
     let taps = |x: usize, len: usize| -> (usize, usize, f32) {
@@ -207,9 +212,9 @@ pub(super) fn double_chroma(small: &[f32], m: usize, n: usize) -> Vec<f32> {
         (lo.min(len - 1), (lo + 1).min(len - 1), f)
     };
     let cols: Vec<(usize, usize, f32)> = (0..n).map(|x| taps(x, hn)).collect();
-    let mut out = vec![0f32; m * n];
-    out.par_chunks_mut(n).enumerate().for_each(|(y, row)| {
-        let (r0, r1, fy) = taps(y, hm);
+    let mut out = vec![0f32; h * n];
+    out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+        let (r0, r1, fy) = taps(y0 + i, hm);
         let (a, b) = (&small[r0 * hn..(r0 + 1) * hn], &small[r1 * hn..(r1 + 1) * hn]);
         for (o, &(c0, c1, fx)) in row.iter_mut().zip(&cols) {
             let top = a[c0] + fx * (a[c1] - a[c0]);

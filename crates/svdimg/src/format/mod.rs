@@ -467,19 +467,22 @@ fn compress_planes(
         .alpha
         .as_ref()
         .map(|a| alpha_block(&a.data, planes.bit_depth));
-    let reference: Vec<&[f32]> = if color == StoredColor::Gray && planes.color.len() == 3 {
-        vec![&stored_planes[0]]
-    } else {
-        planes.color.iter().map(|p| &p.data[..]).collect()
-    };
-    let levels: Vec<Vec<u16>> = reference
-        .iter()
-        .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
-        .collect();
+    let gray_of_colour = color == StoredColor::Gray && planes.color.len() == 3;
     if options.version == 2 && matches!(options.target, Target::Psnr(_) | Target::MaxBytes(_)) {
+        // The input owns the stored planes, so that it can free them before the final
+        // decode; a gray plane made from colour is the reference as well.
+        let reference: Vec<Cow<'_, [f32]>> = if gray_of_colour {
+            vec![Cow::Owned(stored_planes[0].clone())]
+        } else {
+            planes.color.iter().map(|p| Cow::Borrowed(&p.data[..])).collect()
+        };
+        let levels: Vec<Vec<u16>> = reference
+            .iter()
+            .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
+            .collect();
         let input = tiled::Input {
             color,
-            stored: &stored_planes,
+            stored: stored_planes,
             levels: &levels,
             reference,
             m,
@@ -488,8 +491,17 @@ fn compress_planes(
             bit_depth: planes.bit_depth,
             alpha,
         };
-        return tiled::compress(&input, options);
+        return tiled::compress(input, options);
     }
+    let reference: Vec<&[f32]> = if gray_of_colour {
+        vec![&stored_planes[0]]
+    } else {
+        planes.color.iter().map(|p| &p.data[..]).collect()
+    };
+    let levels: Vec<Vec<u16>> = reference
+        .iter()
+        .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
+        .collect();
     let totals: Vec<f64> = stored_planes
         .iter()
         .map(|p| metrics::frobenius_norm(p).powi(2))

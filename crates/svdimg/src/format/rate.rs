@@ -204,9 +204,17 @@ impl Search<'_> {
 
 /// PSNR of decoded planes against the reference's levels (see [`Search::psnr`]).
 pub(super) fn level_psnr(decoded: &[&[f32]], levels: &[Vec<u16>], max: f64) -> f64 {
+    let levels: Vec<&[u16]> = levels.iter().map(|l| &l[..]).collect();
+    let count = decoded.first().map_or(0, |d| d.len()) * decoded.len();
+    metrics::psnr_from_squared_error(level_error(decoded, &levels, max) / (max * max), count)
+}
+
+/// `Σ (round(clip(x)·max) − level)²` over planes, in chunks in parallel, each under
+/// run-time SIMD dispatch. The terms are integers, so the sum is exact in any order.
+pub(super) fn level_error(decoded: &[&[f32]], levels: &[&[u16]], max: f64) -> f64 {
     let mut sum = 0.0;
     for (d, levels) in decoded.iter().zip(levels) {
-        let chunks: Vec<f64> = d
+        sum += d
             .par_chunks(CHUNK)
             .zip(levels.par_chunks(CHUNK))
             .map(|(d, l)| {
@@ -215,11 +223,9 @@ pub(super) fn level_psnr(decoded: &[&[f32]], levels: &[Vec<u16>], max: f64) -> f
                     || squared_level_error(d, l, max),
                 )
             })
-            .collect();
-        sum += chunks.iter().sum::<f64>();
+            .sum::<f64>();
     }
-    let count = decoded.first().map_or(0, |d| d.len()) * decoded.len();
-    metrics::psnr_from_squared_error(sum / (max * max), count)
+    sum
 }
 
 /// `Σ (round(clip(x)·max) − level)²` over a chunk of decoded samples and the reference's

@@ -11,10 +11,10 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use super::color::{double_chroma, halve, to_output};
+use super::color::{double_chroma, double_rows, halve, to_output};
 use super::header2::{self, Block, Header, Side};
 use super::layout::BlockEntry;
-use super::rate::level_psnr;
+use super::rate::{level_error, level_psnr};
 use super::stream::{self, Vector};
 use super::tiles::{self, Grid, TileCode, TileSvd};
 use super::{Compressed, StoredColor, Target};
@@ -61,9 +61,9 @@ pub enum Chroma {
 /// What the encoder needs of the input, prepared once.
 pub(super) struct Input<'a> {
     pub color: StoredColor,
-    pub stored: &'a [Vec<f32>],
+    pub stored: Vec<Vec<f32>>,
     pub levels: &'a [Vec<u16>],
-    pub reference: Vec<&'a [f32]>,
+    pub reference: Vec<Cow<'a, [f32]>>,
     pub m: usize,
     pub n: usize,
     pub max: f64,
@@ -248,9 +248,7 @@ impl<'a> Candidate<'a> {
                     .collect()
             })
             .collect();
-        let decoded = self.decode(&codes, &deltas, input.color, input.m, input.n, usize::MAX);
-        let refs: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
-        let psnr = level_psnr(&refs, input.levels, input.max);
+        let psnr = self.psnr(&codes, &deltas, input);
         Quantised {
             deltas,
             codes,
@@ -258,17 +256,41 @@ impl<'a> Candidate<'a> {
         }
     }
 
-    fn decode(
-        &self,
-        codes: &[Vec<TileCode>],
-        deltas: &[f32],
-        color: StoredColor,
-        m: usize,
-        n: usize,
-        rank: usize,
-    ) -> Vec<Vec<f32>> {
-        let grids: Vec<Grid> = self.planes.iter().map(|p| p.grid).collect();
-        rebuild(codes, &grids, deltas, self.half, color, m, n, rank)
+    /// The PSNR of the decoded image, rebuilt a band of tiles at a time (never the whole
+    /// image at once): the same numbers as [`rebuild`] and the same sum as [`level_psnr`].
+    fn psnr(&self, codes: &[Vec<TileCode>], deltas: &[f32], input: &Input) -> f64 {
+        let (m, n) = (input.m, input.n);
+        let small: Vec<Option<Vec<f32>>> = self
+            .planes
+            .iter()
+            .enumerate()
+            .map(|(p, plane)| {
+                (self.half && p > 0)
+                    .then(|| tiles::assemble(&codes[p], &plane.grid, deltas[p], usize::MAX))
+            })
+            .collect();
+        let g0 = self.planes[0].grid;
+        let sum: f64 = (0..g0.rows)
+            .into_par_iter()
+            .map(|row| {
+                let (y0, h, _, _) = g0.rect(row * g0.cols);
+                let bands: Vec<Vec<f32>> = self
+                    .planes
+                    .iter()
+                    .enumerate()
+                    .map(|(p, plane)| match &small[p] {
+                        Some(s) => double_rows(s, m, n, y0, h),
+                        None => tiles::assemble_band(&codes[p], &plane.grid, deltas[p], row),
+                    })
+                    .collect();
+                let out = to_output(bands, input.color);
+                let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
+                let l: Vec<&[u16]> = input.levels.iter().map(|l| &l[y0 * n..(y0 + h) * n]).collect();
+                level_error(&d, &l, input.max)
+            })
+            .sum();
+        let channels = input.levels.len();
+        metrics::psnr_from_squared_error(sum / (input.max * input.max), m * n * channels)
     }
 }
 
@@ -419,7 +441,7 @@ fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) ->
         .collect();
     let crop = Input {
         color: input.color,
-        stored: &stored,
+        stored,
         levels: &levels,
         reference: Vec::new(),
         m: h,
@@ -433,7 +455,7 @@ fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) ->
 }
 
 /// Compresses to version 2 for a PSNR or a byte budget.
-pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Result<Compressed> {
+pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Result<Compressed> {
     let tiles: Vec<Option<usize>> = match options.layout {
         Layout::Auto => vec![Some(DEFAULT_TILE), None],
         Layout::Global => vec![None],
@@ -448,7 +470,7 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
     let halves: Vec<bool> = match (options.chroma, input.color) {
         (Chroma::Auto, StoredColor::YCbCr) if input.m * input.n > CROP_FROM => {
             let tile = tiles[0].unwrap_or(DEFAULT_TILE);
-            vec![half_on_crop(input, options, tile)?]
+            vec![half_on_crop(&input, options, tile)?]
         }
         (Chroma::Auto, StoredColor::YCbCr) => vec![false, true],
         (Chroma::Half, StoredColor::YCbCr) => vec![true],
@@ -459,7 +481,10 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
         .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
         .collect();
     let probe = options.layout == Layout::Auto;
-    let Some((bytes, q, tile, tiles, half)) = smallest(input, options, &candidates, probe)? else {
+    let found = smallest(&input, options, &candidates, probe)?;
+    // Free the stored planes for the decode.
+    input.stored = Vec::new();
+    let Some((bytes, q, tile, tiles, half)) = found else {
         return Err(Error::parameter(match options.target {
             Target::Psnr(db) => format!("the image cannot reach {db} dB"),
             Target::MaxBytes(b) => format!("no .svdz file of this image fits in {b} bytes"),
@@ -477,7 +502,8 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
             },
         },
     )?;
-    let planes: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();
+    let mut decoded: Vec<Vec<f32>> = decoded.color.into_iter().map(|p| p.data).collect();
+    let planes: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
     let psnr = level_psnr(&planes, input.levels, input.max);
     if psnr != q.psnr {
         return Err(Error::new(
@@ -485,18 +511,18 @@ pub(super) fn compress(input: &Input, options: &super::CompressOptions) -> Resul
             format!("the file decodes to {psnr} dB, not the {} dB measured", q.psnr),
         ));
     }
-    let ssim = planes
-        .iter()
+    let count = decoded.len() as f64;
+    let ssim = decoded
+        .iter_mut()
         .zip(&input.reference)
         .map(|(d, r)| {
-            let rounded: Vec<f32> = d
-                .par_iter()
-                .map(|&x| (crate::picture::quantize(x, input.max) / input.max) as f32)
-                .collect();
-            metrics::ssim(r, &rounded, input.n, input.m)
+            let max = input.max;
+            d.par_iter_mut()
+                .for_each(|x| *x = (crate::picture::quantize(*x, max) / max) as f32);
+            metrics::ssim(r, d, input.n, input.m)
         })
         .sum::<f64>()
-        / planes.len() as f64;
+        / count;
     Ok(Compressed {
         ranks: input
             .color

@@ -263,6 +263,18 @@ pub(crate) fn assemble(codes: &[TileCode], grid: &Grid, delta: f32, rank: usize)
     plane
 }
 
+/// Row `row` of tiles decoded: the band of the plane those tiles cover (their rows × n).
+pub(crate) fn assemble_band(codes: &[TileCode], grid: &Grid, delta: f32, row: usize) -> Vec<f32> {
+    let (_, h, _, _) = grid.rect(row * grid.cols);
+    let mut band = vec![0f32; h * grid.n];
+    for col in 0..grid.cols {
+        let t = row * grid.cols + col;
+        let (_, h, x, w) = grid.rect(t);
+        reconstruct(&codes[t], usize::MAX, delta, &mut band, grid.n, (0, h, x, w));
+    }
+    band
+}
+
 /// Copies tile `t` of `plane` out, row-major.
 pub(crate) fn tile_of(plane: &[f32], grid: &Grid, t: usize) -> Vec<f32> {
     copy_tile(plane, grid.n, grid.rect(t))
