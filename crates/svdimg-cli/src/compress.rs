@@ -115,7 +115,11 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         planes.bit_depth,
         json.color
     )?;
-    writeln!(out, "{}", layout_line(c.version, c.tiles, c.tile_size, c.half_chroma))?;
+    writeln!(
+        out,
+        "{}",
+        layout_line(c.version, c.tiles, c.tile_size, c.half_chroma)
+    )?;
     let ranks: Vec<String> = c.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
     writeln!(out, "{}: {}", components_label(c.tiles), ranks.join(", "))?;
     writeln!(

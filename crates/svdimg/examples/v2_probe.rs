@@ -7,11 +7,17 @@ use svdimg::{compress, jpeg_for_psnr, Chroma, CompressOptions, Layout, Picture, 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let db: f64 = args[0].parse().unwrap();
-    let step: f64 = std::env::var("STEP").ok().map_or(0.7, |s| s.parse().unwrap());
+    let step: f64 = std::env::var("STEP")
+        .ok()
+        .map_or(0.7, |s| s.parse().unwrap());
     for path in &args[1..] {
         let bytes = std::fs::read(path).unwrap();
-        let planes = Picture::decode(&bytes, &Default::default()).unwrap().planes::<f32>(false);
-        let jpeg = jpeg_for_psnr(&planes, db).unwrap().map_or(0, |j| j.point.bytes);
+        let planes = Picture::decode(&bytes, &Default::default())
+            .unwrap()
+            .planes::<f32>(false);
+        let jpeg = jpeg_for_psnr(&planes, db)
+            .unwrap()
+            .map_or(0, |j| j.point.bytes);
         let mut line = format!("{:<28} jpeg {:>8}", path.rsplit('/').next().unwrap(), jpeg);
         let variants: Vec<(&str, u8, Layout, Chroma)> = vec![
             ("v1", 1, Layout::Auto, Chroma::Full),

@@ -215,7 +215,10 @@ pub(super) fn double_rows(small: &[f32], m: usize, n: usize, y0: usize, h: usize
     let mut out = vec![0f32; h * n];
     out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
         let (r0, r1, fy) = taps(y0 + i, hm);
-        let (a, b) = (&small[r0 * hn..(r0 + 1) * hn], &small[r1 * hn..(r1 + 1) * hn]);
+        let (a, b) = (
+            &small[r0 * hn..(r0 + 1) * hn],
+            &small[r1 * hn..(r1 + 1) * hn],
+        );
         for (o, &(c0, c1, fx)) in row.iter_mut().zip(&cols) {
             let top = a[c0] + fx * (a[c1] - a[c0]);
             let bottom = b[c0] + fx * (b[c1] - b[c0]);

@@ -86,7 +86,12 @@ impl Header {
     }
 
     /// The header, the side block, the blocks (`blocks[p][b]`) and the alpha block.
-    pub(crate) fn write(&self, side: &[u8], blocks: &[Vec<Vec<u8>>], alpha: Option<&[u8]>) -> Vec<u8> {
+    pub(crate) fn write(
+        &self,
+        side: &[u8],
+        blocks: &[Vec<Vec<u8>>],
+        alpha: Option<&[u8]>,
+    ) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
@@ -190,7 +195,9 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     for name in names {
         let d = f32::from_le_bytes(r.take()?);
         if !(d.is_finite() && d > 0.0) {
-            return Err(corrupt(format!("plane {name} has a step that is not positive")));
+            return Err(corrupt(format!(
+                "plane {name} has a step that is not positive"
+            )));
         }
         deltas.push(d);
     }
@@ -411,7 +418,11 @@ pub(crate) fn component_order(plane: &[Vec<u8>]) -> Vec<(u32, u32)> {
     let mut order: Vec<(u8, u32, u32)> = plane
         .iter()
         .enumerate()
-        .flat_map(|(t, g)| g.iter().enumerate().map(move |(i, &c)| (c, t as u32, i as u32)))
+        .flat_map(|(t, g)| {
+            g.iter()
+                .enumerate()
+                .map(move |(i, &c)| (c, t as u32, i as u32))
+        })
         .collect();
     order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     order.into_iter().map(|(_, t, i)| (t, i)).collect()

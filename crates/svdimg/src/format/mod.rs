@@ -474,7 +474,11 @@ fn compress_planes(
         let reference: Vec<Cow<'_, [f32]>> = if gray_of_colour {
             vec![Cow::Owned(stored_planes[0].clone())]
         } else {
-            planes.color.iter().map(|p| Cow::Borrowed(&p.data[..])).collect()
+            planes
+                .color
+                .iter()
+                .map(|p| Cow::Borrowed(&p.data[..]))
+                .collect()
         };
         let levels: Vec<Vec<u16>> = reference
             .iter()
@@ -685,7 +689,15 @@ pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f3
         layout::File::V2(p) => {
             let planes = tiled::decode(bytes, &p, options.rank.unwrap_or(usize::MAX))?;
             let h = &p.header;
-            return finish(bytes, planes, h.width, h.height, h.bit_depth, h.alpha_block, p.alpha_offset);
+            return finish(
+                bytes,
+                planes,
+                h.width,
+                h.height,
+                h.bit_depth,
+                h.alpha_block,
+                p.alpha_offset,
+            );
         }
     };
     let h = &parsed.header;
@@ -724,7 +736,15 @@ pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f3
         .map(|s| s.reconstruct(Par::rayon(0)))
         .collect();
     let planes = to_output(planes, h.color);
-    finish(bytes, planes, h.width, h.height, h.bit_depth, h.alpha_block, parsed.alpha_offset)
+    finish(
+        bytes,
+        planes,
+        h.width,
+        h.height,
+        h.bit_depth,
+        h.alpha_block,
+        parsed.alpha_offset,
+    )
 }
 
 /// The decoded image from its output planes and the file's alpha block.

@@ -132,7 +132,12 @@ impl<'a> Candidate<'a> {
                         .map(|(a, b)| f64::from(a - b).powi(2))
                         .sum::<f64>();
                 // An error in a half-size sample spreads over about four pixels.
-                (Cow::Owned(small), m.div_ceil(2), n.div_ceil(2), 4.0 * weights[p])
+                (
+                    Cow::Owned(small),
+                    m.div_ceil(2),
+                    n.div_ceil(2),
+                    4.0 * weights[p],
+                )
             } else {
                 (Cow::Borrowed(&data[..]), m, n, weights[p])
             };
@@ -141,8 +146,15 @@ impl<'a> Candidate<'a> {
                 return Ok(None);
             }
             let svds = if global {
-                let rank = GLOBAL_RANK.min(pm.min(pn));
-                vec![tiles::factor_global(&data, pm, pn, rank, &options.randomized, options.par)?]
+                let rank = global_rank(options.layout, pm, pn);
+                vec![tiles::factor_global(
+                    &data,
+                    pm,
+                    pn,
+                    rank,
+                    &options.randomized,
+                    options.par,
+                )?]
             } else {
                 // Components far below the 8-bit rounding noise never matter.
                 let floor = 0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt();
@@ -166,7 +178,12 @@ impl<'a> Candidate<'a> {
                 tail,
             });
         }
-        let norm = (m * n) as f64 * if input.color == StoredColor::Rgb { 3.0 } else { 1.0 };
+        let norm = (m * n) as f64
+            * if input.color == StoredColor::Rgb {
+                3.0
+            } else {
+                1.0
+            };
         Ok(Some(Candidate {
             tile: side as u32,
             half,
@@ -180,7 +197,11 @@ impl<'a> Candidate<'a> {
     /// The step of plane `p` at weighted threshold `t`.
     fn delta(&self, p: usize, t: f64) -> f32 {
         let plane = &self.planes[p];
-        (t / (self.step_factor * plane.weight.sqrt() * (plane.grid.side() as f64).sqrt())) as f32
+        let delta =
+            t / (self.step_factor * plane.weight.sqrt() * (plane.grid.side() as f64).sqrt());
+        // Codes stay below 4·20 and entries within 2^20; a zero plane needs a positive step.
+        let top = f64::from(plane.sorted.last().copied().unwrap_or(0.0));
+        delta.max(top / f64::from(1 << 20)).max(1e-30) as f32
     }
 
     /// The predicted PSNR at threshold `t`: the energy of the components dropped, plus
@@ -208,11 +229,13 @@ impl<'a> Candidate<'a> {
             .fold(0.0, f64::max)
     }
 
-    /// Whether the global candidate lacks components it would need at `t`.
+    /// Whether a truncated global SVD lacks components it would need at `t`.
     fn short_at(&self, t: f64) -> bool {
         self.planes.iter().any(|p| {
             let tau = (t / p.weight.sqrt()) as f32;
-            p.svds.iter().any(|s| s.s.len() == GLOBAL_RANK && s.s.last().is_some_and(|&x| x >= tau))
+            p.svds
+                .iter()
+                .any(|s| s.truncated && s.s.last().is_some_and(|&x| x >= tau))
         })
     }
 
@@ -285,7 +308,11 @@ impl<'a> Candidate<'a> {
                     .collect();
                 let out = to_output(bands, input.color);
                 let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
-                let l: Vec<&[u16]> = input.levels.iter().map(|l| &l[y0 * n..(y0 + h) * n]).collect();
+                let l: Vec<&[u16]> = input
+                    .levels
+                    .iter()
+                    .map(|l| &l[y0 * n..(y0 + h) * n])
+                    .collect();
                 level_error(&d, &l, input.max)
             })
             .sum();
@@ -323,6 +350,16 @@ fn rebuild(
     to_output(planes, color)
 }
 
+/// Components of a global layout: `GLOBAL_RANK` when the encoder tries it on its own
+/// (`Auto`); when asked for, the exact SVD up to 4 megapixels and 256 above.
+fn global_rank(layout: Layout, m: usize, n: usize) -> usize {
+    match layout {
+        Layout::Auto => GLOBAL_RANK.min(m.min(n)),
+        _ if m * n <= 1 << 22 => m.min(n),
+        _ => 256.min(m.min(n)),
+    }
+}
+
 /// Whether a global layout might reach the PSNR target: false when the energy of the
 /// first plane beyond `GLOBAL_RANK` components already costs more than the target allows.
 /// Above a megapixel it is judged on the plane at half size (which has less detail, so it
@@ -338,13 +375,23 @@ fn global_may_reach(
     };
     let (m, n) = (input.m, input.n);
     let (small, sm, sn, scale) = if m * n > 1 << 20 {
-        (Cow::Owned(halve(plane, m, n)), m.div_ceil(2), n.div_ceil(2), 4.0)
+        (
+            Cow::Owned(halve(plane, m, n)),
+            m.div_ceil(2),
+            n.div_ceil(2),
+            4.0,
+        )
     } else {
         (Cow::Borrowed(plane), m, n, 1.0)
     };
     let rank = GLOBAL_RANK.min(sm.min(sn));
     let f = tiles::factor_global(&small, sm, sn, rank, &options.randomized, options.par)?;
-    let norm = (m * n) as f64 * if input.color == StoredColor::Rgb { 3.0 } else { 1.0 };
+    let norm = (m * n) as f64
+        * if input.color == StoredColor::Rgb {
+            3.0
+        } else {
+            1.0
+        };
     let mse = scale * weight * f.tail / norm;
     Ok(mse <= 10f64.powf(-db / 10.0))
 }
@@ -355,6 +402,11 @@ fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64,
     let mut offset = 0.0;
     let mut best: Option<(f64, Quantised)> = None;
     let mut fail = f64::INFINITY;
+    if c.top() == 0.0 {
+        // Nothing to store: every plane is zero.
+        let q = c.quantise(input, 1.0);
+        return Ok((q.psnr >= db).then_some((1.0, q)));
+    }
     for eval in 0..MAX_EVALS {
         let aim = db + 0.01 + 0.02 * eval as f64;
         let mut t = c.solve(aim - offset);
@@ -414,12 +466,19 @@ fn smallest(
         };
         let found = match options.target {
             Target::Psnr(db) => search_psnr(&c, input, db)?.map(|(_, q)| q),
-            Target::MaxBytes(budget) => search_bytes(&c, input, budget),
+            Target::MaxBytes(budget) => search_bytes(&c, input, budget)?,
             _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
         };
         let Some(q) = found else { continue };
         let bytes = write(&c, &q, input);
-        if best.as_ref().is_none_or(|b| bytes.len() < b.0.len()) {
+        // For a PSNR the smaller file wins; for a byte budget the better PSNR.
+        let better = |b: &(Vec<u8>, Quantised, u32, usize, bool)| match options.target {
+            Target::MaxBytes(_) => {
+                (q.psnr, std::cmp::Reverse(bytes.len())) > (b.1.psnr, std::cmp::Reverse(b.0.len()))
+            }
+            _ => bytes.len() < b.0.len(),
+        };
+        if best.as_ref().is_none_or(better) {
             best = Some((bytes, q, c.tile, c.planes[0].grid.len(), c.half));
         }
     }
@@ -431,13 +490,19 @@ fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) ->
     let (h, w) = (CROP.min(input.m), CROP.min(input.n));
     let (y, x) = ((input.m - h) / 2, (input.n - w) / 2);
     let cut = |plane: &[f32]| -> Vec<f32> {
-        (y..y + h).flat_map(|r| plane[r * input.n + x..r * input.n + x + w].iter().copied()).collect()
+        (y..y + h)
+            .flat_map(|r| plane[r * input.n + x..r * input.n + x + w].iter().copied())
+            .collect()
     };
     let stored: Vec<Vec<f32>> = input.stored.iter().map(|p| cut(p)).collect();
     let levels: Vec<Vec<u16>> = input
         .levels
         .iter()
-        .map(|l| (y..y + h).flat_map(|r| l[r * input.n + x..r * input.n + x + w].iter().copied()).collect())
+        .map(|l| {
+            (y..y + h)
+                .flat_map(|r| l[r * input.n + x..r * input.n + x + w].iter().copied())
+                .collect()
+        })
         .collect();
     let crop = Input {
         color: input.color,
@@ -450,7 +515,12 @@ fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) ->
         bit_depth: input.bit_depth,
         alpha: None,
     };
-    let best = smallest(&crop, options, &[(Some(tile), false), (Some(tile), true)], false)?;
+    let best = smallest(
+        &crop,
+        options,
+        &[(Some(tile), false), (Some(tile), true)],
+        false,
+    )?;
     Ok(best.is_some_and(|b| b.4))
 }
 
@@ -469,8 +539,10 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
     };
     let halves: Vec<bool> = match (options.chroma, input.color) {
         (Chroma::Auto, StoredColor::YCbCr) if input.m * input.n > CROP_FROM => {
+            // The crop's choice first; the other if the whole image misses with it.
             let tile = tiles[0].unwrap_or(DEFAULT_TILE);
-            vec![half_on_crop(&input, options, tile)?]
+            let half = half_on_crop(&input, options, tile)?;
+            vec![half, !half]
         }
         (Chroma::Auto, StoredColor::YCbCr) => vec![false, true],
         (Chroma::Half, StoredColor::YCbCr) => vec![true],
@@ -481,7 +553,26 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
         .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
         .collect();
     let probe = options.layout == Layout::Auto;
-    let found = smallest(&input, options, &candidates, probe)?;
+    let found = if halves.len() == 2 && input.m * input.n > CROP_FROM {
+        let first: Vec<_> = candidates
+            .iter()
+            .copied()
+            .filter(|c| c.1 == halves[0])
+            .collect();
+        match smallest(&input, options, &first, probe)? {
+            Some(found) => Some(found),
+            None => {
+                let rest: Vec<_> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|c| c.1 != halves[0])
+                    .collect();
+                smallest(&input, options, &rest, probe)?
+            }
+        }
+    } else {
+        smallest(&input, options, &candidates, probe)?
+    };
     // Free the stored planes for the decode.
     input.stored = Vec::new();
     let Some((bytes, q, tile, tiles, half)) = found else {
@@ -508,7 +599,10 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
     if psnr != q.psnr {
         return Err(Error::new(
             crate::ErrorKind::Numerical,
-            format!("the file decodes to {psnr} dB, not the {} dB measured", q.psnr),
+            format!(
+                "the file decodes to {psnr} dB, not the {} dB measured",
+                q.psnr
+            ),
         ));
     }
     let count = decoded.len() as f64;
@@ -544,27 +638,45 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
 
 /// The largest threshold step whose file fits `budget`, by bisection on log t with real
 /// files.
-fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Option<Quantised> {
-    let (mut lo, mut hi) = (c.top() * 1e-4, c.top());
-    let fits = |t: f64| -> Option<Quantised> {
-        if c.short_at(t) {
-            return None;
-        }
+fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Result<Option<Quantised>> {
+    let top = c.top();
+    let fits = |t: f64| -> std::result::Result<Quantised, usize> {
         let q = c.quantise(input, t);
-        (write(c, &q, input).len() as u64 <= budget).then_some(q)
+        let len = write(c, &q, input).len();
+        if len as u64 <= budget {
+            Ok(q)
+        } else {
+            Err(len)
+        }
     };
-    let mut best = fits(hi)?;
+    // Above the largest σ nothing is stored: the smallest file there is.
+    let mut best = match fits(top.max(f64::MIN_POSITIVE) * 1.01) {
+        Ok(q) => q,
+        Err(smallest) => {
+            return Err(Error::parameter(format!(
+                "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
+            )))
+        }
+    };
+    if top == 0.0 {
+        return Ok(Some(best));
+    }
+    let (mut lo, mut hi) = (top * 1e-5, top * 1.01);
     for _ in 0..BYTE_STEPS {
         let mid = (lo * hi).sqrt();
+        if c.short_at(mid) {
+            lo = mid;
+            continue;
+        }
         match fits(mid) {
-            Some(q) => {
+            Ok(q) => {
                 hi = mid;
                 best = q;
             }
-            None => lo = mid,
+            Err(_) => lo = mid,
         }
     }
-    Some(best)
+    Ok(Some(best))
 }
 
 /// The file of a quantised image.

@@ -70,6 +70,9 @@ pub(crate) struct TileSvd {
     /// ‖tile‖²_F minus Σ σᵢ² of the components kept: what leaving all of them out costs
     /// beyond them.
     pub tail: f64,
+    /// Whether components were left out by a truncated SVD (not by the floor): the tile
+    /// a threshold below its last σ needs components it lacks.
+    pub truncated: bool,
 }
 
 fn copy_tile(plane: &[f32], n: usize, (y, h, x, w): (usize, usize, usize, usize)) -> Vec<f32> {
@@ -95,6 +98,7 @@ fn keep(f: &Factors<f32>, total: f64, floor: f32) -> TileSvd {
         s: f.singular_values()[..k].to_vec(),
         u: (0..k).flat_map(|i| f.u().col(i).iter().copied()).collect(),
         tail: (total - kept).max(0.0),
+        truncated: false,
     }
 }
 
@@ -110,13 +114,15 @@ pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileS
         .map(|t| {
             let rect = grid.rect(t);
             let a = copy_tile(plane, grid.n, rect);
-            let f = Factors::compute_with(MatRef::from_row_major_slice(&a, rect.1, rect.3), Par::Seq)?;
+            let f =
+                Factors::compute_with(MatRef::from_row_major_slice(&a, rect.1, rect.3), Par::Seq)?;
             Ok(keep(&f, energy(&a), floor))
         })
         .collect()
 }
 
-/// The plane as one tile, with its `rank` leading components from a randomized SVD.
+/// The plane as one tile, with its `rank` leading components: from a randomized SVD, or
+/// the exact one when `rank` is min(m, n).
 pub(crate) fn factor_global(
     plane: &[f32],
     m: usize,
@@ -126,8 +132,14 @@ pub(crate) fn factor_global(
     par: Par,
 ) -> Result<TileSvd> {
     let a = MatRef::from_row_major_slice(plane, m, n);
-    let f = Factors::compute_truncated(a, rank, Method::Randomized, randomized, par)?;
-    Ok(keep(&f, energy(plane), 0.0))
+    let f = if rank >= m.min(n) {
+        Factors::compute_with(a, par)?
+    } else {
+        Factors::compute_truncated(a, rank, Method::Randomized, randomized, par)?
+    };
+    let mut svd = keep(&f, energy(plane), 0.0);
+    svd.truncated = rank < m.min(n);
+    Ok(svd)
 }
 
 /// One tile's stored components.
@@ -195,8 +207,11 @@ pub(crate) fn quantize(
             }
         }
         let inv = 1.0 / (s * norm2);
-        code.v
-            .extend(target.iter().map(|&t| (t * inv).round().clamp(-(1 << 24) as f32, (1 << 24) as f32) as i32));
+        code.v.extend(
+            target
+                .iter()
+                .map(|&t| (t * inv).round().clamp(-(1 << 24) as f32, (1 << 24) as f32) as i32),
+        );
         code.g.push(g);
         let qv = &code.v[code.v.len() - w..];
         subtract(&mut r, w, s, qu, qv);
@@ -209,7 +224,9 @@ fn subtract(r: &mut [f32], w: usize, s: f32, qu: &[i32], qv: &[i32]) {
     for (row, &q) in r.chunks_exact_mut(w).zip(qu) {
         if q != 0 {
             let c = s * q as f32;
-            row.iter_mut().zip(qv).for_each(|(x, &v)| *x -= c * v as f32);
+            row.iter_mut()
+                .zip(qv)
+                .for_each(|(x, &v)| *x -= c * v as f32);
         }
     }
 }
@@ -233,7 +250,9 @@ pub(crate) fn reconstruct(
             if q != 0 {
                 let c = s * q as f32;
                 let row = &mut plane[(y + r) * n + x..(y + r) * n + x + w];
-                row.iter_mut().zip(qv).for_each(|(o, &v)| *o += c * v as f32);
+                row.iter_mut()
+                    .zip(qv)
+                    .for_each(|(o, &v)| *o += c * v as f32);
             }
         }
     }
@@ -270,7 +289,14 @@ pub(crate) fn assemble_band(codes: &[TileCode], grid: &Grid, delta: f32, row: us
     for col in 0..grid.cols {
         let t = row * grid.cols + col;
         let (_, h, x, w) = grid.rect(t);
-        reconstruct(&codes[t], usize::MAX, delta, &mut band, grid.n, (0, h, x, w));
+        reconstruct(
+            &codes[t],
+            usize::MAX,
+            delta,
+            &mut band,
+            grid.n,
+            (0, h, x, w),
+        );
     }
     band
 }

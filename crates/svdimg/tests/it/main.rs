@@ -4,6 +4,7 @@ mod bombs;
 mod degenerate;
 mod exact;
 mod format;
+mod format_v2;
 mod metrics;
 mod randomized;
 mod reference;

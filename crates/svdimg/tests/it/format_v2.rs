@@ -1,0 +1,384 @@
+//! `.svdz` version 2: tiles, global and 4:2:0 files meet their targets on the decoded
+//! image, the encoder's choice is recorded, axis-aligned pictures beat JPEG by far, a rank
+//! per tile decodes a coarser image, and hostile bytes give errors, never panics.
+
+use image::{DynamicImage, RgbImage};
+use svdimg::{
+    compress, decompress, inspect, jpeg_for_psnr, psnr, Chroma, ColorChoice, CompressOptions,
+    DecompressOptions, ErrorKind, Layout, Limits, Picture, Planes, Target,
+};
+
+use crate::shared_dir;
+
+fn sample() -> Planes<f32> {
+    Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
+        .unwrap()
+        .planes(false)
+}
+
+fn v2(target: Target, layout: Layout, chroma: Chroma) -> CompressOptions {
+    CompressOptions {
+        target,
+        layout,
+        chroma,
+        ..CompressOptions::default()
+    }
+}
+
+/// PSNR of the decoded file, rounded to 8 bits, against `planes`.
+fn decoded_psnr(bytes: &[u8], planes: &Planes<f32>, rank: Option<usize>) -> f64 {
+    let d = decompress(
+        bytes,
+        &DecompressOptions {
+            rank,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rounded: Vec<Vec<f32>> = d
+        .color
+        .iter()
+        .map(|p| {
+            p.data
+                .iter()
+                .map(|&x| (svdimg::quantize(x, 255.0) / 255.0) as f32)
+                .collect()
+        })
+        .collect();
+    let a: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
+    let b: Vec<&[f32]> = rounded.iter().map(|p| &p[..]).collect();
+    psnr(&a, &b)
+}
+
+#[test]
+fn every_layout_meets_its_psnr_and_records_itself() {
+    let planes = sample();
+    for (layout, chroma, tiles, half) in [
+        (Layout::Tiled(32), Chroma::Full, 64, false),
+        (Layout::Tiled(48), Chroma::Half, 36, true),
+        (Layout::Global, Chroma::Full, 1, false),
+    ] {
+        let c = compress(&planes, &v2(Target::Psnr(32.0), layout, chroma)).unwrap();
+        let measured = decoded_psnr(&c.bytes, &planes, None);
+        assert!(measured >= 32.0, "{layout:?}: {measured}");
+        assert!(
+            (measured - c.psnr_db).abs() < 1e-6,
+            "{measured} vs {}",
+            c.psnr_db
+        );
+        let info = inspect(&c.bytes, &Limits::default()).unwrap();
+        assert_eq!(
+            (info.version, info.tiles, info.half_chroma),
+            (2, tiles, half)
+        );
+        assert_eq!(info.layout(), if tiles == 1 { "global" } else { "tiled" });
+        assert_eq!(info.ranks, c.ranks);
+        assert_eq!((c.version, c.tiles, c.half_chroma), (2, tiles, half));
+    }
+}
+
+#[test]
+fn version_two_is_smaller_than_version_one_on_photos() {
+    let planes = sample();
+    let one = compress(
+        &planes,
+        &CompressOptions {
+            version: 1,
+            ..CompressOptions::default()
+        },
+    )
+    .unwrap();
+    let two = compress(&planes, &CompressOptions::default()).unwrap();
+    assert_eq!((one.version, two.version), (1, 2));
+    assert_eq!(inspect(&one.bytes, &Limits::default()).unwrap().version, 1);
+    assert!(
+        (two.bytes.len() as f64) < 0.8 * one.bytes.len() as f64,
+        "{} vs {}",
+        two.bytes.len(),
+        one.bytes.len()
+    );
+    // Rank targets name global components and stay version 1.
+    let rank = compress(
+        &planes,
+        &CompressOptions {
+            target: Target::Rank(5),
+            ..CompressOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(rank.version, 1);
+}
+
+/// Pictures made of rows and columns: a screenshot-like layout, a bar chart, a gradient
+/// and a plaid, each 320×240.
+fn axis_aligned() -> Vec<(&'static str, Planes<f32>)> {
+    let (w, h) = (320u32, 240u32);
+    let ui = RgbImage::from_fn(w, h, |x, y| {
+        let c = if y < 24 {
+            [40, 60, 90]
+        } else if x < 70 {
+            if (y / 20) % 3 == 0 && y % 20 < 12 {
+                [70, 120, 200]
+            } else {
+                [225, 228, 232]
+            }
+        } else if (x - 70) % 80 < 72 && (y - 24) % 40 < 32 {
+            if (y - 24) % 40 > 8 && (y - 24) % 8 < 3 && (x - 70) % 80 < 60 {
+                [60, 60, 60]
+            } else {
+                [255, 255, 255]
+            }
+        } else {
+            [240, 240, 240]
+        };
+        image::Rgb(c)
+    });
+    let chart = RgbImage::from_fn(w, h, |x, y| {
+        let bar = (x >= 30) && (x - 30) % 40 < 24;
+        let height = 40 + ((x / 40) * 37 % 160);
+        image::Rgb(if bar && y >= h - 20 - height && y < h - 20 {
+            [[31, 119, 180], [255, 127, 14], [44, 160, 44]][(x / 40 % 3) as usize]
+        } else if x % 40 == 0 || y % 30 == 0 {
+            [225, 225, 225]
+        } else {
+            [255, 255, 255]
+        })
+    });
+    let gradient = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x * 255 / w) as u8,
+            (y * 255 / h) as u8,
+            ((x + y) * 255 / (w + h)) as u8,
+        ])
+    });
+    let plaid = RgbImage::from_fn(w, h, |x, y| {
+        let v = |a: f32, b: f32, c: f32| {
+            (c + 60.0 * (x as f32 / a).sin() + 50.0 * (y as f32 / b).cos()) as u8
+        };
+        image::Rgb([
+            v(17.0, 11.0, 120.0),
+            v(13.0, 19.0, 100.0),
+            v(23.0, 7.0, 140.0),
+        ])
+    });
+    [
+        ("ui", ui),
+        ("chart", chart),
+        ("gradient", gradient),
+        ("plaid", plaid),
+    ]
+    .into_iter()
+    .map(|(name, img)| {
+        (
+            name,
+            Picture::from_image(DynamicImage::ImageRgb8(img)).planes(false),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn axis_aligned_pictures_take_the_global_layout_at_under_half_a_jpeg() {
+    for (name, planes) in axis_aligned() {
+        let c = compress(&planes, &CompressOptions::default()).unwrap();
+        assert!(c.psnr_db >= 35.0);
+        let jpeg = jpeg_for_psnr(&planes, 35.0).unwrap().unwrap().point.bytes;
+        let ratio = c.bytes.len() as f64 / jpeg as f64;
+        assert!(
+            ratio <= 0.5,
+            "{name}: {} bytes, {ratio:.3} of JPEG's {jpeg}",
+            c.bytes.len()
+        );
+        assert_eq!(c.layout(), "global", "{name}");
+    }
+}
+
+#[test]
+fn a_rank_per_tile_decodes_a_coarser_image() {
+    let planes = sample();
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(38.0), Layout::Tiled(32), Chroma::Full),
+    )
+    .unwrap();
+    let psnrs: Vec<f64> = [Some(1), Some(3), Some(8), None]
+        .iter()
+        .map(|&r| decoded_psnr(&c.bytes, &planes, r))
+        .collect();
+    assert!(psnrs.windows(2).all(|w| w[0] < w[1]), "{psnrs:?}");
+    assert!(psnrs[0] > 15.0, "{psnrs:?}");
+}
+
+#[test]
+fn max_bytes_fits_with_either_chroma() {
+    let planes = sample();
+    for chroma in [Chroma::Full, Chroma::Half] {
+        let c = compress(&planes, &v2(Target::MaxBytes(6000), Layout::Auto, chroma)).unwrap();
+        assert!(
+            c.bytes.len() <= 6000 && c.bytes.len() > 5000,
+            "{}",
+            c.bytes.len()
+        );
+        assert!((decoded_psnr(&c.bytes, &planes, None) - c.psnr_db).abs() < 1e-6);
+    }
+}
+
+#[test]
+fn bad_settings_are_parameter_errors() {
+    let planes = sample();
+    let e = compress(
+        &planes,
+        &v2(Target::Psnr(30.0), Layout::Tiled(4), Chroma::Auto),
+    )
+    .unwrap_err();
+    assert_eq!(e.message(), "the tile size 4 is below 8");
+    let e = compress(
+        &planes,
+        &CompressOptions {
+            version: 3,
+            ..CompressOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidParameter);
+    // Gray images have no chroma to halve; the option is ignored.
+    let gray = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
+        .unwrap()
+        .planes::<f32>(true);
+    let c = compress(
+        &gray,
+        &CompressOptions {
+            color: ColorChoice::Gray,
+            chroma: Chroma::Half,
+            ..CompressOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!c.half_chroma);
+}
+
+/// A small tiled 4:2:0 file with alpha, to break in every way.
+fn small_file() -> Vec<u8> {
+    let image = image::RgbaImage::from_fn(40, 28, |x, y| {
+        image::Rgba([
+            (x * 6) as u8,
+            (y * 9) as u8,
+            ((x + y) * 3) as u8,
+            if (x + y) % 7 == 0 { 0 } else { 200 },
+        ])
+    });
+    let planes = Picture::from_image(DynamicImage::ImageRgba8(image)).planes(false);
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(40.0), Layout::Tiled(16), Chroma::Half),
+    )
+    .unwrap();
+    assert_eq!((c.tiles, c.half_chroma), (6, true));
+    c.bytes
+}
+
+#[test]
+fn truncated_and_flipped_files_give_errors_or_the_same_image() {
+    let bytes = small_file();
+    let good = decompress(&bytes, &DecompressOptions::default()).unwrap();
+    for len in 0..bytes.len() {
+        let e = decompress(&bytes[..len], &DecompressOptions::default()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "at {len}: {e}");
+    }
+    for offset in 0..bytes.len() {
+        for mask in [0x01u8, 0x80, 0xff] {
+            let mut bad = bytes.clone();
+            bad[offset] ^= mask;
+            if let Ok(planes) = decompress(&bad, &DecompressOptions::default()) {
+                assert_eq!(planes, good, "flip {mask:#x} at {offset} changed the image");
+            }
+        }
+    }
+}
+
+/// The header length of [`small_file`]: fixed fields, 3 steps and counts, the side entry,
+/// 13 bytes per block (64 components each), the alpha entry and the CRC.
+fn header_len(bytes: &[u8]) -> usize {
+    let count =
+        |p: usize| u32::from_le_bytes(bytes[38 + 4 * p..42 + 4 * p].try_into().unwrap()) as usize;
+    let blocks: usize = (0..3).map(|p| count(p).div_ceil(64)).sum();
+    50 + 12 + 13 * blocks + 12 + 4
+}
+
+fn reseal(bytes: &mut [u8], n: usize) {
+    let crc = crc32fast::hash(&bytes[..n - 4]);
+    bytes[n - 4..n].copy_from_slice(&crc.to_le_bytes());
+}
+
+#[test]
+fn hostile_headers_are_refused_with_their_reason() {
+    let bytes = small_file();
+    let opts = DecompressOptions::default();
+    let message = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        edit(&mut b);
+        reseal(&mut b, header_len(&bytes));
+        decompress(&b, &opts).unwrap_err().message().to_string()
+    };
+    assert_eq!(
+        message(&|b| b[20..24].copy_from_slice(&4u32.to_le_bytes())),
+        "corrupt .svdz header: tile size 4 is below 8"
+    );
+    assert_eq!(
+        message(&|b| b[26..30].copy_from_slice(&f32::NAN.to_le_bytes())),
+        "corrupt .svdz header: plane y has a step that is not positive"
+    );
+    assert_eq!(
+        message(&|b| b[38..42].copy_from_slice(&100_000u32.to_le_bytes())),
+        "corrupt .svdz header: plane y has 100000 components, more than its tiles can hold"
+    );
+    assert_eq!(
+        message(&|b| b[10] = 7),
+        "corrupt .svdz header: unknown flags 0x07"
+    );
+    assert_eq!(
+        message(&|b| b[9] = 1),
+        "corrupt .svdz header: half-size chroma without YCbCr"
+    );
+    let mut v9 = bytes.clone();
+    v9[8] = 9;
+    assert_eq!(
+        decompress(&v9, &opts).unwrap_err().message(),
+        "unsupported .svdz version 9 (this build reads versions 1 and 2)"
+    );
+    // 65536 × 65536 pixels.
+    assert_eq!(
+        message(&|b| {
+            b[12..16].copy_from_slice(&65536u32.to_le_bytes());
+            b[16..20].copy_from_slice(&65536u32.to_le_bytes());
+        }),
+        "the image is 65536x65536 = 4294967296 pixels, over the limit of 100000000 pixels"
+    );
+}
+
+#[test]
+fn shared_photos_beat_version_one_and_meet_the_target() {
+    let Some(dir) = shared_dir() else { return };
+    for name in ["camera", "chelsea", "coffee"] {
+        let png = std::fs::read(dir.join("images").join(format!("{name}.png"))).unwrap();
+        let planes: Planes<f32> = Picture::decode(&png, &Limits::default())
+            .unwrap()
+            .planes(false);
+        let two = compress(&planes, &CompressOptions::default()).unwrap();
+        assert!(decoded_psnr(&two.bytes, &planes, None) >= 35.0, "{name}");
+        let one = compress(
+            &planes,
+            &CompressOptions {
+                version: 1,
+                ..CompressOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            two.bytes.len() * 4 < one.bytes.len() * 3,
+            "{name}: {} vs {}",
+            two.bytes.len(),
+            one.bytes.len()
+        );
+    }
+}
