@@ -77,11 +77,18 @@ pub enum Command {
     /// components than luma. Pick one target: --psnr (default 35 dB, checked on the decoded
     /// image), --max-bytes (the best PSNR that fits), --energy or --rank. The report gives
     /// the size, bits per pixel, PSNR and SSIM of the decoded file and each plane's rank.
+    ///
+    /// --psnr and --max-bytes write version 2: each plane is cut into tiles (32×32 by
+    /// default) whose ranks follow one threshold on the singular values, so detail costs
+    /// bits only where it is; or, when smaller, kept whole with one global basis per plane
+    /// (gradients, charts, screenshots). Chroma may be stored at half size (4:2:0). --rank
+    /// and --energy name the global components of the lesson and write version 1.
     Compress(CompressArgs),
     /// Decode an .svdz file to an image (PNG keeps 16-bit depth and alpha).
     ///
-    /// With --rank J only the first J components of each plane are read: the file stores
-    /// them first, so a prefix of it is a coarser image.
+    /// With --rank J only the first J components of each plane (a global file) or of each
+    /// tile (a tiled file) are used: a coarser image. A global file stores them first, so
+    /// a prefix of it is enough.
     Decompress(DecompressArgs),
     /// Rate–distortion: PSNR against bits per pixel for .svdz, float32 factors and JPEG.
     ///
@@ -481,7 +488,7 @@ pub struct DecompressArgs {
     /// Output image; its extension picks the format (png, jpg, gif, bmp, tif, webp, pnm).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
-    /// Decode only the first J components of each plane.
+    /// Decode only the first J components of each plane (of each tile in a tiled file).
     #[arg(short = 'k', long = "rank", value_name = "J", value_parser = parse_rank)]
     pub rank: Option<usize>,
     #[command(flatten)]

@@ -24,16 +24,10 @@ struct CompressJson<'a> {
     ssim: f64,
     color: &'a str,
     ranks: BTreeMap<&'a str, usize>,
-    /// The .svdz version written: 1 or 2.
-    version: u8,
-    /// `global` or `tiled`.
-    layout: &'a str,
-    tile_size: usize,
-    tiles: usize,
-    /// `4:4:4` or `4:2:0`.
-    chroma: &'a str,
     seconds: f64,
 }
+
+// The keys above are a contract (issue 4): the layout is in `svdimg info FILE.svdz --json`.
 
 fn chroma_name(half: bool) -> &'static str {
     if half {
@@ -96,11 +90,6 @@ pub fn compress(args: CompressArgs) -> Result<()> {
         ssim: c.ssim,
         color: c.color.as_str(),
         ranks: c.ranks.iter().copied().collect(),
-        version: c.version,
-        layout: c.layout(),
-        tile_size: c.tile_size,
-        tiles: c.tiles,
-        chroma: chroma_name(c.half_chroma),
         seconds,
     };
     if args.file.json {
@@ -165,6 +154,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         limits,
     };
     let planes = svdimg::decompress(&input.bytes, &options).map_err(named)?;
+    let decoded = svdimg::decoded_components(&input.bytes, &options).map_err(named)?;
     let color: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
     let image = svdimg::to_image(
         planes.width,
@@ -182,11 +172,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         height: info.height,
         bit_depth: info.bit_depth,
         color: info.color.as_str(),
-        ranks: info
-            .ranks
-            .iter()
-            .map(|&(p, k)| (p, args.rank.map_or(k, |j| j.min(k))))
-            .collect(),
+        ranks: decoded.iter().copied().collect(),
         seconds,
     };
     if args.file.json {
@@ -199,12 +185,17 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         .map(|(p, _)| format!("{p} {}", json.ranks[p]))
         .collect();
     print_stdout(&format!(
-        "{}: {}x{}, {}-bit, stored as {}; decoded ranks {}\nwrote {} in {seconds:.3} s\n",
+        "{}: {}x{}, {}-bit, stored as {}; decoded {} {}\nwrote {} in {seconds:.3} s\n",
         input.name,
         info.width,
         info.height,
         info.bit_depth,
         json.color,
+        if info.tiles == 1 {
+            "ranks"
+        } else {
+            "components (all tiles)"
+        },
         ranks.join(", "),
         args.output.display()
     ))

@@ -89,9 +89,9 @@ pub use decomposition::{
 pub use error::{Error, ErrorKind, Result};
 pub use factors::{complex_svd, Factors};
 pub use format::{
-    compress, compress_factored, decompress, inspect, is_svdz, output_planes, stored_planes,
-    Chroma, ColorChoice, CompressOptions, Compressed, DecompressOptions, Layout, StoredColor,
-    SvdzInfo, Target, DEFAULT_TILE,
+    compress, compress_factored, decoded_components, decompress, inspect, is_svdz, output_planes,
+    stored_planes, Chroma, ColorChoice, CompressOptions, Compressed, DecompressOptions, Layout,
+    StoredColor, SvdzInfo, Target, DEFAULT_TILE,
 };
 pub use limits::Limits;
 pub use metrics::{

@@ -121,6 +121,91 @@ fn compress_then_decompress_round_trips_and_prefixes_decode() {
 }
 
 #[test]
+fn version_two_records_its_layout_and_version_one_is_still_written() {
+    let dir = tempdir().unwrap();
+    let o = svdimg(
+        dir.path(),
+        &[
+            "compress", "--sample", "-o", "t.svdz", "--layout", "tiled", "--chroma", "420",
+        ],
+    );
+    let text = stdout(&o);
+    assert!(
+        text.contains("version 2, tiled: 32x32 tiles (64 per plane), chroma 4:2:0")
+            && text.contains("components (all tiles): y "),
+        "{text}"
+    );
+    let v = json(&svdimg(dir.path(), &["info", "t.svdz", "--json"]));
+    assert_eq!(
+        (
+            &v["version"],
+            &v["layout"],
+            &v["tiles"],
+            &v["tile_size"],
+            &v["chroma"]
+        ),
+        (
+            &Value::from(2),
+            &Value::from("tiled"),
+            &Value::from(64),
+            &Value::from(32),
+            &Value::from("4:2:0")
+        )
+    );
+    let info = stdout(&svdimg(dir.path(), &["info", "t.svdz"]));
+    assert!(
+        info.contains("version 2, tiled: 32x32 tiles (64 per plane), chroma 4:2:0"),
+        "{info}"
+    );
+    // A rank per tile: fewer components than the whole file.
+    let all = json(&svdimg(
+        dir.path(),
+        &["decompress", "t.svdz", "-o", "a.png", "--json"],
+    ));
+    let two = json(&svdimg(
+        dir.path(),
+        &["decompress", "t.svdz", "-o", "b.png", "-k", "2", "--json"],
+    ));
+    let y = |v: &Value| v["ranks"]["y"].as_u64().unwrap();
+    assert!(y(&two) <= 2 * 64 && y(&two) < y(&all), "{two} vs {all}");
+
+    let o = svdimg(
+        dir.path(),
+        &["compress", "--sample", "-o", "g.svdz", "--layout", "global"],
+    );
+    assert!(
+        stdout(&o).contains("version 2, global: one basis per plane"),
+        "{}",
+        stdout(&o)
+    );
+    let o = svdimg(
+        dir.path(),
+        &[
+            "compress",
+            "--sample",
+            "-o",
+            "one.svdz",
+            "--svdz-version",
+            "1",
+            "--json",
+        ],
+    );
+    assert!(o.status.success());
+    let v = json(&svdimg(dir.path(), &["info", "one.svdz", "--json"]));
+    assert_eq!(
+        (&v["version"], &v["layout"]),
+        (&Value::from(1), &Value::from("global"))
+    );
+
+    let o = svdimg(
+        dir.path(),
+        &["compress", "--sample", "-o", "x.svdz", "--tile", "4"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.path().join("x.svdz").exists());
+}
+
+#[test]
 fn max_bytes_is_honoured_and_a_larger_output_warns() {
     let dir = tempdir().unwrap();
     let v = json(&svdimg(

@@ -210,6 +210,28 @@ impl SvdzInfo {
     }
 }
 
+/// How many components [`decompress`] with `options` decodes per plane: each plane's rank
+/// capped at `options.rank` in a global file, the sum over tiles of each tile's rank capped
+/// at it in a tiled one.
+pub fn decoded_components(
+    bytes: &[u8],
+    options: &DecompressOptions,
+) -> Result<Vec<(&'static str, usize)>> {
+    let cap = options.rank.unwrap_or(usize::MAX);
+    let counts: Vec<usize> = match layout::parse(bytes, &options.limits)? {
+        layout::File::V1(p) => p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
+        layout::File::V2(p) => tiled::side(bytes, &p)?
+            .iter()
+            .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
+            .collect(),
+    };
+    let names = match layout::parse(bytes, &options.limits)? {
+        layout::File::V1(p) => p.header.color.plane_names(),
+        layout::File::V2(p) => p.header.color.plane_names(),
+    };
+    Ok(names.iter().copied().zip(counts).collect())
+}
+
 /// Whether `bytes` start with the `.svdz` signature.
 pub fn is_svdz(bytes: &[u8]) -> bool {
     layout::has_magic(bytes)

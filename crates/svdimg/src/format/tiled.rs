@@ -739,15 +739,21 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
     header.write(&side_bytes, &blocks, input.alpha.as_ref().map(|a| &a.0[..]))
 }
 
-/// Decodes a parsed version 2 file to output planes (gray or R G B, unclipped) with at
-/// most `rank` components per tile.
-pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Result<Vec<Vec<f32>>> {
+/// The side block of a parsed version 2 file: each tile's component codes.
+pub(super) fn side(bytes: &[u8], parsed: &header2::Parsed) -> Result<Side> {
     let h = &parsed.header;
     let side_bytes = &bytes[parsed.side_offset..parsed.side_offset + h.side.stored as usize];
     if !cfg!(fuzzing) && crc32fast::hash(side_bytes) != h.side.crc {
         return Err(Error::input("corrupt .svdz side block: checksum mismatch"));
     }
-    let side = header2::decode_side(side_bytes, h)?;
+    header2::decode_side(side_bytes, h)
+}
+
+/// Decodes a parsed version 2 file to output planes (gray or R G B, unclipped) with at
+/// most `rank` components per tile.
+pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Result<Vec<Vec<f32>>> {
+    let h = &parsed.header;
+    let side = side(bytes, parsed)?;
     let bs = usize::from(h.block_size);
     let mut codes = Vec::with_capacity(side.len());
     let mut grids = Vec::with_capacity(side.len());
