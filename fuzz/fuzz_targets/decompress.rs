@@ -4,12 +4,13 @@
 //! Invariants, beyond "no panic, no allocation past the limits":
 //! - `decompress` never accepts what `inspect` refuses;
 //! - a decoded image has the header's size, planes and alpha;
-//! - a file that decodes in full also decodes at rank 1 (a prefix).
+//! - a file that decodes in full also decodes at rank 1 (a prefix in version 1, a rank per
+//!   tile in version 2), and `decoded_components` counts no more than the header's ranks.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use svdimg::{decompress, inspect, DecompressOptions, Limits};
+use svdimg::{decoded_components, decompress, inspect, DecompressOptions, Limits};
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {
@@ -31,6 +32,11 @@ fuzz_target!(|data: &[u8]| {
                 limits,
             };
             assert!(decompress(data, &prefix).is_ok(), "rank 1 failed where rank all worked");
+            let counts = decoded_components(data, &prefix).expect("counted where it decoded");
+            assert_eq!(counts.len(), info.ranks.len());
+            for ((_, one), (_, all)) in counts.iter().zip(&info.ranks) {
+                assert!(one <= all, "rank 1 decodes {one} components of {all}");
+            }
         }
         _ => {}
     }

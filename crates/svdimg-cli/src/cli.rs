@@ -92,9 +92,10 @@ pub enum Command {
     Decompress(DecompressArgs),
     /// Rate–distortion: PSNR against bits per pixel for .svdz, float32 factors and JPEG.
     ///
-    /// Compresses the image at a range of qualities with .svdz (YCbCr and RGB), as the
-    /// float32 factors other SVD tools write, and as JPEG at qualities 10 to 95, decodes
-    /// each and measures it. Plots the curves (SVG or PNG) and prints the bytes each needs
+    /// Compresses the image at a range of qualities with .svdz (version 2 as compress
+    /// writes it, and version 1 in YCbCr and RGB), as the float32 factors other SVD tools
+    /// write, and as JPEG at qualities 10 to 95 (the image crate's encoder, and a strong one
+    /// with optimised Huffman tables, 4:2:0 or 4:4:4), decodes each and measures it. Plots the curves (SVG or PNG) and prints the bytes each needs
     /// for 30, 35 and 40 dB.
     Rd(RdArgs),
     /// Compress (or convert) many images: files, folders searched recursively, and globs.

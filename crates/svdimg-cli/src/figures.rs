@@ -369,9 +369,11 @@ const RD_SIZE: (u32, u32) = (960, 620);
 
 fn curve_color(name: &str) -> RGBColor {
     match name {
+        "svdz-v2" => RGBColor(148, 103, 189),
         "svdz-ycbcr" | "svdz-gray" => RGBColor(214, 39, 40),
         "svdz-rgb" => RGBColor(255, 127, 14),
         "jpeg" => RGBColor(31, 119, 180),
+        "jpeg-strong" => RGBColor(44, 160, 44),
         _ => RGBColor(110, 110, 110),
     }
 }

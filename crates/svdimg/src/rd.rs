@@ -27,7 +27,8 @@ pub struct RdPoint {
 /// The points of one way of storing the image, by increasing PSNR.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RdCurve {
-    /// `svdz-ycbcr`, `svdz-rgb`, `svdz-gray`, `float32-factors`, `jpeg` (the `image`
+    /// `svdz-v2` (version 2, as `compress` writes it), `svdz-ycbcr`, `svdz-rgb`,
+    /// `svdz-gray` (version 1), `float32-factors`, `jpeg` (the `image`
     /// crate's baseline encoder) or `jpeg-strong` (optimised Huffman tables, the better of
     /// 4:2:0 and 4:4:4 at each size; see [`JpegKind`]).
     pub name: &'static str,
@@ -76,8 +77,8 @@ const JPEG_QUALITIES: [u8; 18] = [
 /// Bytes a float32-factor file needs besides the factors: a small header.
 const FLOAT_HEADER: u64 = 16;
 
-/// Measures the rate–distortion curves of `planes` (gray or RGB): `.svdz` in YCbCr and
-/// RGB (or gray), float32 factors at ranks 1 to min(m, n), and JPEG at qualities 10 to 95
+/// Measures the rate–distortion curves of `planes` (gray or RGB): `.svdz` version 2, and
+/// version 1 in YCbCr and RGB (or gray), float32 factors at ranks 1 to min(m, n), and JPEG at qualities 10 to 95
 /// (8 bits, alpha dropped) with the `image` crate's encoder and with the strong one
 /// ([`JpegKind`]). `progress` is called after each measurement with the count done and the
 /// total.
@@ -87,13 +88,18 @@ pub fn rate_distortion(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<RdCurve>> {
     let colour = planes.color.len() == 3;
-    let models: &[(&'static str, ColorChoice)] = if colour {
+    // Version 2 as `compress` writes it by default, then version 1 in each colour model.
+    let models: &[(&'static str, ColorChoice, u8)] = if colour {
         &[
-            ("svdz-ycbcr", ColorChoice::YCbCr),
-            ("svdz-rgb", ColorChoice::Rgb),
+            ("svdz-v2", ColorChoice::Auto, 2),
+            ("svdz-ycbcr", ColorChoice::YCbCr, 1),
+            ("svdz-rgb", ColorChoice::Rgb, 1),
         ]
     } else {
-        &[("svdz-gray", ColorChoice::Gray)]
+        &[
+            ("svdz-v2", ColorChoice::Auto, 2),
+            ("svdz-gray", ColorChoice::Gray, 1),
+        ]
     };
     let short = planes.width.min(planes.height);
     let ranks: Vec<usize> = [
@@ -110,12 +116,13 @@ pub fn rate_distortion(
         progress(done, total);
     };
     let mut curves = Vec::new();
-    for &(name, color) in models {
+    for &(name, color, version) in models {
         let mut points = Vec::new();
         for db in SVDZ_TARGETS {
             let options = CompressOptions {
                 target: Target::Psnr(db),
                 color,
+                version,
                 par,
                 ..CompressOptions::default()
             };

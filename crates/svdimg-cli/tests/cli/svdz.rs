@@ -340,6 +340,7 @@ fn rd_writes_the_plot_and_tabulates_bytes() {
     assert_eq!(
         names,
         [
+            "svdz-v2",
             "svdz-ycbcr",
             "svdz-rgb",
             "float32-factors",
