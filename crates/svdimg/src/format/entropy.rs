@@ -275,6 +275,17 @@ impl Ints {
     }
 }
 
+/// About the bits an adaptive coder spends on `symbols`: one for a zero, an Elias gamma
+/// code of the magnitude and a sign bit otherwise.
+pub(crate) fn cost(symbols: impl Iterator<Item = i32>) -> u32 {
+    symbols
+        .map(|x| match x.unsigned_abs() {
+            0 => 1,
+            a => 2 * (32 - a.leading_zeros()) + 1,
+        })
+        .sum()
+}
+
 /// The context class of a magnitude: 0, 1, 2, 3–4, 5–8, ... capped at `classes − 1`.
 pub(crate) fn class(a: u32, classes: usize) -> usize {
     let c = if a == 0 { 0 } else { bit_length(a - 1) + 1 };

@@ -149,10 +149,10 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 }
 
 /// The most bytes a zstd block of `components` components can inflate to, with tiles of
-/// at most `side` rows and columns: a mode byte and at most five bytes per entry for each
-/// of its two vectors.
+/// at most `side` rows and columns: a kind byte, a mode byte and at most five bytes per
+/// entry for each of its two vectors.
 fn raw_bound(components: u64, side: u64) -> u64 {
-    components * (2 + super::vectors::MAX_VARINT as u64 * 2 * side)
+    components * (4 + super::vectors::MAX_VARINT as u64 * 2 * side)
 }
 
 /// Parses and validates a version 2 header; `r` stands after the version byte.

@@ -18,6 +18,7 @@
 //! The byte layout is specified in `docs/FORMAT.md`.
 
 mod color;
+mod dct;
 mod entropy;
 mod header2;
 mod layout;

@@ -3,15 +3,17 @@
 //! with the adaptive range coder of [`super::entropy`] or, where that is smaller (repetitive
 //! synthetic images), as version 1's varints compressed with zstd.
 //!
-//! Range coding: each vector starts with a mode bit (the entries themselves, or each minus
-//! the one before it), chosen by the encoder; each entry is coded in a context made of the
-//! mode, the magnitude the component's code predicts for its entries (`2^(g/4) / √len`)
-//! and the magnitude of the previous symbol in the vector.
+//! Range coding: each vector starts with its mode: DCT coefficients (decided by the
+//! quantiser), or else the entries themselves or each minus the one before it (whichever
+//! the encoder finds shorter). Each symbol is coded in a context made of the mode, the
+//! magnitude the component's code predicts for its entries (`2^(g/4) / √len`) and the
+//! magnitude of the previous symbol in the vector.
 
+use super::entropy::cost;
 use super::entropy::{class, Bit, Decoder, Encoder, Ints};
 use super::header2::{RANGE, ZSTD};
 use super::layout::BlockEntry;
-use super::tiles::CODE_STEPS;
+use super::tiles::{deltas, CODE_STEPS};
 use super::vectors;
 use crate::{Error, Result};
 
@@ -20,11 +22,16 @@ const PREVIOUS: usize = 6;
 /// zstd's level for the blocks it is tried on.
 const ZSTD_LEVEL: i32 = 19;
 
-/// One vector to code: its entries and the code of its component.
+/// One vector to code: its integers, the code of its component, and whether the integers
+/// are DCT coefficients.
 pub(crate) struct Vector<'a> {
     pub q: &'a [i32],
     pub g: u8,
+    pub dct: bool,
 }
+
+/// Symbol modes: entries, differences, DCT coefficients.
+const MODES: usize = 3;
 
 fn expected(g: u8, len: usize) -> usize {
     let amp = (f32::from(g) / CODE_STEPS).exp2() / (len.max(1) as f32).sqrt();
@@ -32,35 +39,23 @@ fn expected(g: u8, len: usize) -> usize {
 }
 
 struct Models {
-    mode: [Bit; EXPECTED],
+    dct: [Bit; EXPECTED],
+    delta: [Bit; EXPECTED],
     ints: Ints,
 }
 
 impl Models {
     fn new() -> Self {
         Models {
-            mode: [Bit::default(); EXPECTED],
-            ints: Ints::new(2 * EXPECTED * PREVIOUS),
+            dct: [Bit::default(); EXPECTED],
+            delta: [Bit::default(); EXPECTED],
+            ints: Ints::new(MODES * EXPECTED * PREVIOUS),
         }
     }
 }
 
-fn context(delta: bool, e: usize, prev: i32) -> usize {
-    (usize::from(delta) * EXPECTED + e) * PREVIOUS + class(prev.unsigned_abs(), PREVIOUS)
-}
-
-/// Rough cost of a vector's symbols: bits of their magnitudes.
-fn cost(symbols: impl Iterator<Item = i32>) -> u32 {
-    symbols.map(|x| 33 - x.unsigned_abs().leading_zeros()).sum()
-}
-
-fn deltas(q: &[i32]) -> impl Iterator<Item = i32> + '_ {
-    let mut prev = 0i32;
-    q.iter().map(move |&x| {
-        let d = x.wrapping_sub(prev);
-        prev = x;
-        d
-    })
+fn context(mode: usize, e: usize, prev: i32) -> usize {
+    (mode * EXPECTED + e) * PREVIOUS + class(prev.unsigned_abs(), PREVIOUS)
 }
 
 fn range_code(vectors: &[Vector]) -> Vec<u8> {
@@ -68,11 +63,15 @@ fn range_code(vectors: &[Vector]) -> Vec<u8> {
     let mut e = Encoder::default();
     for v in vectors {
         let ex = expected(v.g, v.q.len());
-        let delta = cost(deltas(v.q)) < cost(v.q.iter().copied());
-        e.bit(&mut models.mode[ex], delta);
+        e.bit(&mut models.dct[ex], v.dct);
+        let delta = !v.dct && cost(deltas(v.q)) < cost(v.q.iter().copied());
+        if !v.dct {
+            e.bit(&mut models.delta[ex], delta);
+        }
+        let mode = if v.dct { 2 } else { usize::from(delta) };
         let mut prev = 0;
         let mut code = |x: i32| {
-            models.ints.encode(&mut e, context(delta, ex, prev), x);
+            models.ints.encode(&mut e, context(mode, ex, prev), x);
             prev = x;
         };
         if delta {
@@ -89,6 +88,7 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
     let ranged = range_code(vectors);
     let mut raw = Vec::new();
     for v in vectors {
+        raw.push(u8::from(v.dct));
         vectors::encode(v.q, &mut raw);
     }
     // zstd cannot beat the range coder by much unless the varints repeat: try it when
@@ -105,13 +105,14 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
 }
 
 /// Decodes a block into `out`: the vectors of `shape` (each vector's length and code), in
-/// order, concatenated.
+/// order, concatenated; and into `kinds` whether each is DCT coefficients.
 pub(crate) fn decode(
     bytes: &[u8],
     coding: u8,
     entry: BlockEntry,
     shape: &[(usize, u8)],
     out: &mut Vec<i32>,
+    kinds: &mut Vec<bool>,
 ) -> Result<()> {
     if !cfg!(fuzzing) && crc32fast::hash(bytes) != entry.crc {
         return Err(Error::input("corrupt .svdz block: checksum mismatch"));
@@ -128,6 +129,16 @@ pub(crate) fn decode(
         }
         let mut input = &raw[..];
         for &(len, _) in shape {
+            let (&kind, rest) = input
+                .split_first()
+                .ok_or_else(|| Error::input("corrupt .svdz block: a vector is cut short"))?;
+            if kind > 1 {
+                return Err(Error::input(format!(
+                    "corrupt .svdz block: unknown vector kind {kind}"
+                )));
+            }
+            kinds.push(kind == 1);
+            input = rest;
             vectors::decode(&mut input, len, out)?;
         }
         if !input.is_empty() {
@@ -142,10 +153,13 @@ pub(crate) fn decode(
     let mut d = Decoder::new(bytes);
     for &(len, g) in shape {
         let ex = expected(g, len);
-        let delta = d.bit(&mut models.mode[ex]);
+        let dct = d.bit(&mut models.dct[ex]);
+        let delta = !dct && d.bit(&mut models.delta[ex]);
+        kinds.push(dct);
+        let mode = if dct { 2 } else { usize::from(delta) };
         let (mut prev, mut value) = (0i32, 0i32);
         for _ in 0..len {
-            let x = models.ints.decode(&mut d, context(delta, ex, prev))?;
+            let x = models.ints.decode(&mut d, context(mode, ex, prev))?;
             prev = x;
             value = if delta { value.wrapping_add(x) } else { x };
             out.push(value);
@@ -164,11 +178,31 @@ mod tests {
         let noisy: Vec<i32> = (0..64).map(|i| (i * 7919 % 13) - 6).collect();
         let repeated = vec![3; 64];
         for (a, b) in [(&smooth, &noisy), (&repeated, &repeated)] {
-            let vs = [Vector { q: a, g: 40 }, Vector { q: b, g: 20 }];
+            let vs = [
+                Vector {
+                    q: a,
+                    g: 40,
+                    dct: false,
+                },
+                Vector {
+                    q: b,
+                    g: 20,
+                    dct: true,
+                },
+            ];
             let (bytes, coding, entry) = encode(&vs);
-            let mut out = Vec::new();
-            decode(&bytes, coding, entry, &[(64, 40), (64, 20)], &mut out).unwrap();
+            let (mut out, mut kinds) = (Vec::new(), Vec::new());
+            decode(
+                &bytes,
+                coding,
+                entry,
+                &[(64, 40), (64, 20)],
+                &mut out,
+                &mut kinds,
+            )
+            .unwrap();
             assert_eq!(out, [&a[..], &b[..]].concat());
+            assert_eq!(kinds, [false, true]);
         }
     }
 }

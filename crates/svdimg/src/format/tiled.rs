@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::color::{double_chroma, double_rows, halve, to_output};
+use super::dct::Dct;
 use super::header2::{self, Block, Header, Side};
 use super::layout::BlockEntry;
 use super::rate::{level_error, level_psnr};
@@ -95,6 +96,7 @@ struct Candidate<'a> {
     /// Divides the weighted squared error into the PSNR's mean.
     norm: f64,
     step_factor: f64,
+    dct: Dct,
 }
 
 /// A quantised image.
@@ -184,6 +186,7 @@ impl<'a> Candidate<'a> {
             } else {
                 1.0
             };
+        let dct = Dct::new(planes.iter().flat_map(|p| p.grid.lengths()));
         Ok(Some(Candidate {
             tile: side as u32,
             half,
@@ -191,6 +194,7 @@ impl<'a> Candidate<'a> {
             halving,
             norm,
             step_factor: options.step_factor,
+            dct,
         }))
     }
 
@@ -266,7 +270,7 @@ impl<'a> Candidate<'a> {
                     .map(|i| {
                         let a = tiles::tile_of(&plane.data, &plane.grid, i);
                         let (_, h, _, w) = plane.grid.rect(i);
-                        tiles::quantize(&a, h, w, &plane.svds[i], tau, delta)
+                        tiles::quantize(&a, h, w, &plane.svds[i], tau, delta, &self.dct)
                     })
                     .collect()
             })
@@ -288,8 +292,9 @@ impl<'a> Candidate<'a> {
             .iter()
             .enumerate()
             .map(|(p, plane)| {
-                (self.half && p > 0)
-                    .then(|| tiles::assemble(&codes[p], &plane.grid, deltas[p], usize::MAX))
+                (self.half && p > 0).then(|| {
+                    tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX)
+                })
             })
             .collect();
         let g0 = self.planes[0].grid;
@@ -303,7 +308,9 @@ impl<'a> Candidate<'a> {
                     .enumerate()
                     .map(|(p, plane)| match &small[p] {
                         Some(s) => double_rows(s, m, n, y0, h),
-                        None => tiles::assemble_band(&codes[p], &plane.grid, deltas[p], row),
+                        None => {
+                            tiles::assemble_band(&codes[p], &plane.grid, deltas[p], &self.dct, row)
+                        }
                     })
                     .collect();
                 let out = to_output(bands, input.color);
@@ -333,13 +340,14 @@ fn rebuild(
     n: usize,
     rank: usize,
 ) -> Vec<Vec<f32>> {
+    let dct = Dct::new(grids.iter().flat_map(Grid::lengths));
     let planes = codes
         .iter()
         .zip(grids)
         .zip(deltas)
         .enumerate()
         .map(|(p, ((c, g), &d))| {
-            let plane = tiles::assemble(c, g, d, rank);
+            let plane = tiles::assemble(c, g, d, &dct, rank);
             if half && p > 0 {
                 double_chroma(&plane, m, n)
             } else {
@@ -706,10 +714,12 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
                         vectors.push(Vector {
                             q: &code.u[i * h..(i + 1) * h],
                             g: code.g[i],
+                            dct: code.dct[i] & 1 != 0,
                         });
                         vectors.push(Vector {
                             q: &code.v[i * w..(i + 1) * w],
                             g: code.g[i],
+                            dct: code.dct[i] & 2 != 0,
                         });
                     }
                     let (bytes, coding, entry) = stream::encode(&vectors);
@@ -760,7 +770,8 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
     for (p, g) in side.iter().enumerate() {
         let grid = h.grid(p);
         let order = header2::component_order(g);
-        let decoded: Vec<Vec<i32>> = order
+        let dct = Dct::new(grid.lengths());
+        let decoded: Vec<(Vec<i32>, Vec<bool>)> = order
             .par_chunks(bs)
             .zip(&h.blocks[p])
             .zip(&parsed.offsets[p])
@@ -774,9 +785,25 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
                     })
                     .collect();
                 let stored = &bytes[offset..offset + block.entry.stored as usize];
-                let mut out = Vec::new();
-                stream::decode(stored, block.coding, block.entry, &shape, &mut out)?;
-                Ok(out)
+                let (mut out, mut kinds) = (Vec::new(), Vec::new());
+                stream::decode(
+                    stored,
+                    block.coding,
+                    block.entry,
+                    &shape,
+                    &mut out,
+                    &mut kinds,
+                )?;
+                if shape
+                    .iter()
+                    .zip(&kinds)
+                    .any(|(s, &k)| k && !dct.offers(s.0))
+                {
+                    return Err(Error::input(
+                        "corrupt .svdz block: a DCT vector longer than a tile can be",
+                    ));
+                }
+                Ok((out, kinds))
             })
             .collect::<Result<_>>()?;
         let mut plane: Vec<TileCode> = g
@@ -788,14 +815,16 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
                     g: g.clone(),
                     u: vec![0; g.len() * th],
                     v: vec![0; g.len() * tw],
+                    dct: vec![0; g.len()],
                 }
             })
             .collect();
-        for (chunk, values) in order.chunks(bs).zip(&decoded) {
+        for (chunk, (values, kinds)) in order.chunks(bs).zip(&decoded) {
             let mut at = 0;
-            for &(t, i) in chunk {
+            for (j, &(t, i)) in chunk.iter().enumerate() {
                 let (t, i) = (t as usize, i as usize);
                 let (_, th, _, tw) = grid.rect(t);
+                plane[t].dct[i] = u8::from(kinds[2 * j]) | (u8::from(kinds[2 * j + 1]) << 1);
                 plane[t].u[i * th..(i + 1) * th].copy_from_slice(&values[at..at + th]);
                 at += th;
                 plane[t].v[i * tw..(i + 1) * tw].copy_from_slice(&values[at..at + tw]);

@@ -11,6 +11,8 @@
 use faer::{MatRef, Par};
 use rayon::prelude::*;
 
+use super::dct::Dct;
+use super::entropy::cost;
 use crate::{Factors, Method, Randomized, Result};
 
 /// Code steps per octave of σ/Δ.
@@ -53,6 +55,14 @@ impl Grid {
         let (y, h) = split(self.m, self.rows, t / self.cols);
         let (x, w) = split(self.n, self.cols, t % self.cols);
         (y, h, x, w)
+    }
+
+    /// Every tile height and width (each at most two values).
+    pub(crate) fn lengths(&self) -> Vec<usize> {
+        let last = self.len() - 1;
+        let (_, h0, _, w0) = self.rect(0);
+        let (_, h1, _, w1) = self.rect(last);
+        vec![h0, h1, w0, w1, self.m / self.rows, self.n / self.cols]
     }
 
     /// The largest tile side: quantisation steps are set for it.
@@ -151,6 +161,8 @@ pub(crate) struct TileCode {
     pub u: Vec<i32>,
     /// k × w.
     pub v: Vec<i32>,
+    /// Per component: bit 0 set when `u` holds DCT coefficients, bit 1 for `v`.
+    pub dct: Vec<u8>,
 }
 
 impl TileCode {
@@ -164,6 +176,51 @@ pub(crate) fn scale(delta: f32, g: u8) -> f32 {
     delta * (-f32::from(g) / CODE_STEPS).exp2()
 }
 
+/// The integers to store for a real vector `x` (in steps): its entries rounded, or its DCT
+/// coefficients rounded when those cost fewer bits. Returns whether it is the DCT.
+fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> bool {
+    let limit = (1 << 24) as f32;
+    let start = out.len();
+    out.extend(x.iter().map(|&e| e.round().clamp(-limit, limit) as i32));
+    if !dct.offers(x.len()) {
+        return false;
+    }
+    let direct = &out[start..];
+    let direct_cost = cost(direct.iter().copied()).min(cost(deltas(direct)));
+    dct.forward(x, scratch);
+    let coefficients: Vec<i32> = scratch
+        .iter()
+        .map(|&c| c.round().clamp(-limit, limit) as i32)
+        .collect();
+    if cost(coefficients.iter().copied()) < direct_cost {
+        out.truncate(start);
+        out.extend_from_slice(&coefficients);
+        true
+    } else {
+        false
+    }
+}
+
+/// Each entry minus the one before it (wrapping).
+pub(crate) fn deltas(q: &[i32]) -> impl Iterator<Item = i32> + '_ {
+    let mut prev = 0i32;
+    q.iter().map(move |&x| {
+        let d = x.wrapping_sub(prev);
+        prev = x;
+        d
+    })
+}
+
+/// The real vector a stored one stands for: its entries, or the inverse DCT of its
+/// coefficients.
+pub(crate) fn values(q: &[i32], is_dct: bool, dct: &Dct, out: &mut [f32]) {
+    if is_dct {
+        dct.inverse(q, out);
+    } else {
+        out.iter_mut().zip(q).for_each(|(o, &x)| *o = x as f32);
+    }
+}
+
 /// Quantises the components of `svd` with σ ≥ `tau` at step `delta`, refitting each qᵥ by
 /// least squares to what the components before it leave of the tile `a` (h×w row-major).
 pub(crate) fn quantize(
@@ -173,10 +230,12 @@ pub(crate) fn quantize(
     svd: &TileSvd,
     tau: f64,
     delta: f32,
+    dct: &Dct,
 ) -> TileCode {
     let mut code = TileCode::default();
     let mut r = a.to_vec();
-    let mut target = vec![0f32; w];
+    let (mut target, mut x) = (vec![0f32; w], vec![0f32; h]);
+    let (mut uf, mut vf, mut scratch) = (vec![0f32; h], vec![0f32; w], Vec::new());
     for (i, &sigma) in svd.s.iter().enumerate() {
         if f64::from(sigma) < tau {
             break;
@@ -185,74 +244,79 @@ pub(crate) fn quantize(
             .round()
             .clamp(0.0, MAX_CODE as f32) as u8;
         let amp = (f32::from(g) / CODE_STEPS).exp2();
+        x.iter_mut()
+            .zip(&svd.u[i * h..(i + 1) * h])
+            .for_each(|(x, &u)| *x = amp * u);
         let start = code.u.len();
-        code.u.extend(
-            svd.u[i * h..(i + 1) * h]
-                .iter()
-                .map(|&x| (amp * x).round() as i32),
-        );
-        let qu = &code.u[start..];
-        let norm2: f32 = qu.iter().map(|&q| (q as f32).powi(2)).sum();
+        let u_dct = choose(&x, dct, &mut code.u, &mut scratch);
+        values(&code.u[start..], u_dct, dct, &mut uf);
+        let norm2: f32 = uf.iter().map(|&q| q * q).sum();
         if norm2 == 0.0 {
             code.u.truncate(start);
             break;
         }
-        // qᵥ = round(Rᵀ qᵤ / (s ‖qᵤ‖²)).
+        // qᵥ = round(Rᵀ ũ / (s ‖ũ‖²)).
         let s = scale(delta, g);
         target.iter_mut().for_each(|t| *t = 0.0);
-        for (row, &q) in r.chunks_exact(w).zip(qu) {
-            if q != 0 {
-                let q = q as f32;
+        for (row, &q) in r.chunks_exact(w).zip(&uf) {
+            if q != 0.0 {
                 target.iter_mut().zip(row).for_each(|(t, &x)| *t += q * x);
             }
         }
         let inv = 1.0 / (s * norm2);
-        code.v.extend(
-            target
-                .iter()
-                .map(|&t| (t * inv).round().clamp(-(1 << 24) as f32, (1 << 24) as f32) as i32),
-        );
+        target.iter_mut().for_each(|t| *t *= inv);
+        let start = code.v.len();
+        let v_dct = choose(&target, dct, &mut code.v, &mut scratch);
+        values(&code.v[start..], v_dct, dct, &mut vf);
         code.g.push(g);
-        let qv = &code.v[code.v.len() - w..];
-        subtract(&mut r, w, s, qu, qv);
+        code.dct.push(u8::from(u_dct) | (u8::from(v_dct) << 1));
+        subtract(&mut r, w, s, &uf, &vf);
     }
     code
 }
 
-/// `r -= s qᵤ qᵥᵀ` over an h×w row-major tile.
-fn subtract(r: &mut [f32], w: usize, s: f32, qu: &[i32], qv: &[i32]) {
-    for (row, &q) in r.chunks_exact_mut(w).zip(qu) {
-        if q != 0 {
-            let c = s * q as f32;
-            row.iter_mut()
-                .zip(qv)
-                .for_each(|(x, &v)| *x -= c * v as f32);
+/// `r -= s ũ ṽᵀ` over an h×w row-major tile.
+fn subtract(r: &mut [f32], w: usize, s: f32, u: &[f32], v: &[f32]) {
+    for (row, &q) in r.chunks_exact_mut(w).zip(u) {
+        if q != 0.0 {
+            let c = s * q;
+            row.iter_mut().zip(v).for_each(|(x, &v)| *x -= c * v);
         }
     }
 }
 
-/// Adds `Σ sᵢ qᵤ qᵥᵀ` over the first `rank` components of `code` to the tile at `rect` of
+/// Adds `Σ sᵢ ũ ṽᵀ` over the first `rank` components of `code` to the tile at `rect` of
 /// `plane` (row-major, `n` columns). The encoder measures with this very function, so
 /// its PSNR is what the decoder gets.
 pub(crate) fn reconstruct(
     code: &TileCode,
     rank: usize,
     delta: f32,
+    dct: &Dct,
     plane: &mut [f32],
     n: usize,
     (y, h, x, w): (usize, usize, usize, usize),
 ) {
+    let (mut uf, mut vf) = (vec![0f32; h], vec![0f32; w]);
     for i in 0..rank.min(code.rank()) {
         let s = scale(delta, code.g[i]);
-        let qu = &code.u[i * h..(i + 1) * h];
-        let qv = &code.v[i * w..(i + 1) * w];
-        for (r, &q) in qu.iter().enumerate() {
-            if q != 0 {
-                let c = s * q as f32;
+        values(
+            &code.u[i * h..(i + 1) * h],
+            code.dct[i] & 1 != 0,
+            dct,
+            &mut uf,
+        );
+        values(
+            &code.v[i * w..(i + 1) * w],
+            code.dct[i] & 2 != 0,
+            dct,
+            &mut vf,
+        );
+        for (r, &q) in uf.iter().enumerate() {
+            if q != 0.0 {
+                let c = s * q;
                 let row = &mut plane[(y + r) * n + x..(y + r) * n + x + w];
-                row.iter_mut()
-                    .zip(qv)
-                    .for_each(|(o, &v)| *o += c * v as f32);
+                row.iter_mut().zip(&vf).for_each(|(o, &v)| *o += c * v);
             }
         }
     }
@@ -260,7 +324,13 @@ pub(crate) fn reconstruct(
 
 /// The tiles of a plane decoded: every tile's first `rank` components, rows of tiles in
 /// parallel.
-pub(crate) fn assemble(codes: &[TileCode], grid: &Grid, delta: f32, rank: usize) -> Vec<f32> {
+pub(crate) fn assemble(
+    codes: &[TileCode],
+    grid: &Grid,
+    delta: f32,
+    dct: &Dct,
+    rank: usize,
+) -> Vec<f32> {
     let mut plane = vec![0f32; grid.m * grid.n];
     let n = grid.n;
     // Each band of tile rows owns its rows of the plane.
@@ -276,14 +346,20 @@ pub(crate) fn assemble(codes: &[TileCode], grid: &Grid, delta: f32, rank: usize)
         for col in 0..grid.cols {
             let t = row * grid.cols + col;
             let (_, h, x, w) = grid.rect(t);
-            reconstruct(&codes[t], rank, delta, band, n, (0, h, x, w));
+            reconstruct(&codes[t], rank, delta, dct, band, n, (0, h, x, w));
         }
     });
     plane
 }
 
 /// Row `row` of tiles decoded: the band of the plane those tiles cover (their rows × n).
-pub(crate) fn assemble_band(codes: &[TileCode], grid: &Grid, delta: f32, row: usize) -> Vec<f32> {
+pub(crate) fn assemble_band(
+    codes: &[TileCode],
+    grid: &Grid,
+    delta: f32,
+    dct: &Dct,
+    row: usize,
+) -> Vec<f32> {
     let (_, h, _, _) = grid.rect(row * grid.cols);
     let mut band = vec![0f32; h * grid.n];
     for col in 0..grid.cols {
@@ -293,6 +369,7 @@ pub(crate) fn assemble_band(codes: &[TileCode], grid: &Grid, delta: f32, row: us
             &codes[t],
             usize::MAX,
             delta,
+            dct,
             &mut band,
             grid.n,
             (0, h, x, w),
@@ -337,9 +414,12 @@ mod tests {
         let grid = Grid::new(h, w, 64);
         let svd = factor(&a, &grid, 0.0).unwrap().remove(0);
         let delta = 1e-3;
-        let code = quantize(&a, h, w, &svd, 0.0, delta);
+        let dct = Dct::new(grid.lengths());
+        let code = quantize(&a, h, w, &svd, 0.0, delta, &dct);
         assert!(code.rank() >= 2);
-        let plane = assemble(&[code], &grid, delta, usize::MAX);
+        // The smooth leading vectors are cheaper as DCT coefficients.
+        assert!(code.dct[0] != 0, "{:?}", code.dct);
+        let plane = assemble(&[code], &grid, delta, &dct, usize::MAX);
         let err: f64 = plane
             .iter()
             .zip(&a)
