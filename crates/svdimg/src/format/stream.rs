@@ -91,9 +91,10 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
         raw.push(u8::from(v.dct));
         vectors::encode(v.q, &mut raw);
     }
-    // zstd cannot beat the range coder by much unless the varints repeat: try it when
-    // they are short enough to be cheap.
-    if raw.len() < 8 * ranged.len() {
+    // zstd beats the range coder only where the varints repeat (synthetic pictures): a
+    // fast level finds those, and only they pay for the slow one.
+    let quick = zstd::bulk::compress(&raw, 1).expect("zstd compresses in memory");
+    if quick.len() < ranged.len() * 5 / 4 {
         let packed = zstd::bulk::compress(&raw, ZSTD_LEVEL).expect("zstd compresses in memory");
         if packed.len() < ranged.len() {
             let entry = BlockEntry::of(&packed, raw.len());

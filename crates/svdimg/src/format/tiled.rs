@@ -21,9 +21,10 @@ use super::tiles::{self, Grid, TileCode, TileSvd};
 use super::{Compressed, StoredColor, Target};
 use crate::{metrics, Error, Result};
 
-/// The default tile side. Measured at 35 dB on the shared photos against 16, 24, 64 and
-/// 128 (`cargo run --release -p svdimg --example v2_probe -- 35 ../shared/images/*.png`):
-/// 32 gives the smallest files on four of the five.
+/// The tile side of `--layout tiled`. Measured at 35 dB on the shared photos against 16,
+/// 24, 64 and 128 (`cargo run --release -p svdimg --example v2_probe -- 35
+/// ../shared/images/*.png`): 32 gives the smallest files on four of the five; 64 wins on
+/// the fifth and at lower qualities, so `Layout::Auto` tries both.
 pub const DEFAULT_TILE: usize = 32;
 /// Components per block.
 const BLOCK_SIZE: u16 = 64;
@@ -37,7 +38,7 @@ const BYTE_STEPS: usize = 12;
 /// How a version 2 file arranges each plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// The smaller of tiled (at the default tile size) and global, per image. Default.
+    /// The smallest of tiles of 32 and of 64 pixels and global, per image. Default.
     #[default]
     Auto,
     /// The whole plane as one tile: one global rank-k basis per plane.
@@ -454,7 +455,9 @@ fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64,
     Ok(best)
 }
 
-/// Images above this many pixels choose their chroma size on a centre crop.
+/// The tile sides the encoder tries.
+const TILE_SIZES: [usize; 2] = [32, 64];
+/// Images above this many pixels choose their tiling and chroma size on a centre crop.
 const CROP_FROM: usize = 1 << 21;
 /// The side of that crop.
 const CROP: usize = 1024;
@@ -493,8 +496,13 @@ fn smallest(
     Ok(best)
 }
 
-/// Whether half-size chroma makes the smaller file, judged on the centre `CROP`² pixels.
-fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) -> Result<bool> {
+/// Which of the tiled `candidates` makes the smallest file, judged on the centre `CROP`²
+/// pixels.
+fn best_on_crop(
+    input: &Input,
+    options: &super::CompressOptions,
+    candidates: &[(Option<usize>, bool)],
+) -> Result<Option<(Option<usize>, bool)>> {
     let (h, w) = (CROP.min(input.m), CROP.min(input.n));
     let (y, x) = ((input.m - h) / 2, (input.n - w) / 2);
     let cut = |plane: &[f32]| -> Vec<f32> {
@@ -523,21 +531,16 @@ fn half_on_crop(input: &Input, options: &super::CompressOptions, tile: usize) ->
         bit_depth: input.bit_depth,
         alpha: None,
     };
-    let best = smallest(
-        &crop,
-        options,
-        &[(Some(tile), false), (Some(tile), true)],
-        false,
-    )?;
-    Ok(best.is_some_and(|b| b.4))
+    let best = smallest(&crop, options, candidates, false)?;
+    Ok(best.map(|b| (Some(b.2 as usize), b.4)))
 }
 
 /// Compresses to version 2 for a PSNR or a byte budget.
 pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Result<Compressed> {
-    let tiles: Vec<Option<usize>> = match options.layout {
-        Layout::Auto => vec![Some(DEFAULT_TILE), None],
-        Layout::Global => vec![None],
-        Layout::Tiled(t) if t >= header2::MIN_TILE as usize => vec![Some(t)],
+    let (tile_sizes, global): (Vec<usize>, bool) = match options.layout {
+        Layout::Auto => (TILE_SIZES.to_vec(), true),
+        Layout::Global => (Vec::new(), true),
+        Layout::Tiled(t) if t >= header2::MIN_TILE as usize => (vec![t], false),
         Layout::Tiled(t) => {
             return Err(Error::parameter(format!(
                 "the tile size {t} is below {}",
@@ -545,41 +548,40 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
             )))
         }
     };
-    let halves: Vec<bool> = match (options.chroma, input.color) {
-        (Chroma::Auto, StoredColor::YCbCr) if input.m * input.n > CROP_FROM => {
-            // The crop's choice first; the other if the whole image misses with it.
-            let tile = tiles[0].unwrap_or(DEFAULT_TILE);
-            let half = half_on_crop(&input, options, tile)?;
-            vec![half, !half]
-        }
-        (Chroma::Auto, StoredColor::YCbCr) => vec![false, true],
-        (Chroma::Half, StoredColor::YCbCr) => vec![true],
-        _ => vec![false],
+    let halves: &[bool] = match (options.chroma, input.color) {
+        (Chroma::Auto, StoredColor::YCbCr) => &[false, true],
+        (Chroma::Half, StoredColor::YCbCr) => &[true],
+        _ => &[false],
     };
-    let candidates: Vec<(Option<usize>, bool)> = tiles
+    let tiled: Vec<(Option<usize>, bool)> = tile_sizes
         .iter()
-        .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
+        .flat_map(|&t| halves.iter().map(move |&h| (Some(t), h)))
         .collect();
+    let globals: Vec<(Option<usize>, bool)> = if global {
+        halves.iter().map(|&h| (None, h)).collect()
+    } else {
+        Vec::new()
+    };
     let probe = options.layout == Layout::Auto;
-    let found = if halves.len() == 2 && input.m * input.n > CROP_FROM {
-        let first: Vec<_> = candidates
-            .iter()
-            .copied()
-            .filter(|c| c.1 == halves[0])
-            .collect();
+    let found = if tiled.len() > 1 && input.m * input.n > CROP_FROM {
+        // Large images try the tiling that wins on a crop (and the global layout), and the
+        // other tilings only when those miss.
+        let winner = best_on_crop(&input, options, &tiled)?;
+        let first: Vec<_> = winner.into_iter().chain(globals.iter().copied()).collect();
         match smallest(&input, options, &first, probe)? {
             Some(found) => Some(found),
             None => {
-                let rest: Vec<_> = candidates
+                let rest: Vec<_> = tiled
                     .iter()
                     .copied()
-                    .filter(|c| c.1 != halves[0])
+                    .filter(|c| Some(*c) != winner)
                     .collect();
                 smallest(&input, options, &rest, probe)?
             }
         }
     } else {
-        smallest(&input, options, &candidates, probe)?
+        let all: Vec<_> = tiled.iter().chain(&globals).copied().collect();
+        smallest(&input, options, &all, probe)?
     };
     // Free the stored planes for the decode.
     input.stored = Vec::new();

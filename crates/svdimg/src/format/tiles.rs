@@ -179,19 +179,15 @@ pub(crate) fn scale(delta: f32, g: u8) -> f32 {
 /// The integers to store for a real vector `x` (in steps): its entries rounded, or its DCT
 /// coefficients rounded when those cost fewer bits. Returns whether it is the DCT.
 fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> bool {
-    let limit = (1 << 24) as f32;
     let start = out.len();
-    out.extend(x.iter().map(|&e| e.round().clamp(-limit, limit) as i32));
+    out.extend(x.iter().map(|&e| round(e)));
     if !dct.offers(x.len()) {
         return false;
     }
     let direct = &out[start..];
     let direct_cost = cost(direct.iter().copied()).min(cost(deltas(direct)));
     dct.forward(x, scratch);
-    let coefficients: Vec<i32> = scratch
-        .iter()
-        .map(|&c| c.round().clamp(-limit, limit) as i32)
-        .collect();
+    let coefficients: Vec<i32> = scratch.iter().map(|&c| round(c)).collect();
     if cost(coefficients.iter().copied()) < direct_cost {
         out.truncate(start);
         out.extend_from_slice(&coefficients);
@@ -199,6 +195,14 @@ fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> b
     } else {
         false
     }
+}
+
+/// `x` rounded half away from zero and clamped to ±2^24, without a libm call: the cast
+/// truncates toward zero and saturates.
+#[inline]
+fn round(x: f32) -> i32 {
+    let limit = (1 << 24) as f32;
+    ((x + 0.5f32.copysign(x)) as i32).clamp(-(limit as i32), limit as i32)
 }
 
 /// Each entry minus the one before it (wrapping).
