@@ -44,6 +44,8 @@ pub(crate) struct Header {
     pub tile: u32,
     /// Components per block.
     pub block_size: u16,
+    /// The deblocking filter's strength (0: off); see [`super::deblock`].
+    pub deblock: u8,
     /// Per plane, the quantisation step Δ.
     pub deltas: Vec<f32>,
     /// Per plane, the number of components over all its tiles.
@@ -102,6 +104,7 @@ impl Header {
             out.extend_from_slice(&x.to_le_bytes());
         }
         out.extend_from_slice(&self.block_size.to_le_bytes());
+        out.push(self.deblock);
         for d in &self.deltas {
             out.extend_from_slice(&d.to_le_bytes());
         }
@@ -172,6 +175,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     }
     let (width, height, tile) = (r.u32()?, r.u32()?, r.u32()?);
     let block_size = r.u16()?;
+    let deblock = r.u8()?;
     if width == 0 || height == 0 {
         return Err(corrupt(format!(
             "the image has no pixels ({width}x{height})"
@@ -311,6 +315,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         height,
         tile,
         block_size,
+        deblock,
         deltas,
         counts,
         side,

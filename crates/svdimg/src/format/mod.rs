@@ -19,6 +19,7 @@
 
 mod color;
 mod dct;
+mod deblock;
 mod entropy;
 mod header2;
 mod layout;

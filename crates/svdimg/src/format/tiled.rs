@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::color::{double_chroma, double_rows, halve, to_output};
 use super::dct::Dct;
+use super::deblock::{self, STRENGTHS};
 use super::header2::{self, Block, Header, Side};
 use super::layout::BlockEntry;
 use super::rate::{level_error, level_psnr};
@@ -104,6 +105,8 @@ struct Candidate<'a> {
 struct Quantised {
     deltas: Vec<f32>,
     codes: Vec<Vec<TileCode>>,
+    /// The deblocking strength, and the PSNR measured with it.
+    deblock: u8,
     psnr: f64,
 }
 
@@ -258,7 +261,9 @@ impl<'a> Candidate<'a> {
         lo
     }
 
-    fn quantise(&self, input: &Input, t: f64) -> Quantised {
+    /// Quantises at threshold `t` and measures the PSNR with deblocking strength
+    /// `deblock`, or with the best of [`STRENGTHS`] when it is `None`.
+    fn quantise(&self, input: &Input, t: f64, strength: Option<u8>) -> Quantised {
         let deltas: Vec<f32> = (0..self.planes.len()).map(|p| self.delta(p, t)).collect();
         let codes: Vec<Vec<TileCode>> = self
             .planes
@@ -276,17 +281,32 @@ impl<'a> Candidate<'a> {
                     .collect()
             })
             .collect();
-        let psnr = self.psnr(&codes, &deltas, input);
+        let tiled = self.planes.iter().any(|p| p.grid.len() > 1);
+        let strengths: &[u8] = match strength {
+            Some(s) => &[s][..],
+            // One tile has no border to filter.
+            None if !tiled => &[0],
+            None => &STRENGTHS,
+        };
+        let (strength, psnr) = strengths
+            .iter()
+            .map(|&s| (s, self.psnr(&codes, &deltas, s, input)))
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |best, x| if x.1 > best.1 { x } else { best },
+            );
         Quantised {
             deltas,
             codes,
+            deblock: strength,
             psnr,
         }
     }
 
     /// The PSNR of the decoded image, rebuilt a band of tiles at a time (never the whole
-    /// image at once): the same numbers as [`rebuild`] and the same sum as [`level_psnr`].
-    fn psnr(&self, codes: &[Vec<TileCode>], deltas: &[f32], input: &Input) -> f64 {
+    /// image at once, each band with two rows of margin for the deblocking filter): the
+    /// same numbers as [`rebuild`] and the same sum as [`level_psnr`].
+    fn psnr(&self, codes: &[Vec<TileCode>], deltas: &[f32], strength: u8, input: &Input) -> f64 {
         let (m, n) = (input.m, input.n);
         let small: Vec<Option<Vec<f32>>> = self
             .planes
@@ -294,7 +314,10 @@ impl<'a> Candidate<'a> {
             .enumerate()
             .map(|(p, plane)| {
                 (self.half && p > 0).then(|| {
-                    tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX)
+                    let mut s =
+                        tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX);
+                    deblock::deblock(&mut s, 0, &plane.grid, deblock::alpha(strength, deltas[p]));
+                    s
                 })
             })
             .collect();
@@ -303,6 +326,7 @@ impl<'a> Candidate<'a> {
             .into_par_iter()
             .map(|row| {
                 let (y0, h, _, _) = g0.rect(row * g0.cols);
+                let (a, b) = (y0.saturating_sub(2), (y0 + h + 2).min(m));
                 let bands: Vec<Vec<f32>> = self
                     .planes
                     .iter()
@@ -310,7 +334,23 @@ impl<'a> Candidate<'a> {
                     .map(|(p, plane)| match &small[p] {
                         Some(s) => double_rows(s, m, n, y0, h),
                         None => {
-                            tiles::assemble_band(&codes[p], &plane.grid, deltas[p], &self.dct, row)
+                            let mut rows = tiles::assemble_rows(
+                                &codes[p],
+                                &plane.grid,
+                                deltas[p],
+                                &self.dct,
+                                a,
+                                b,
+                            );
+                            deblock::deblock(
+                                &mut rows,
+                                a,
+                                &plane.grid,
+                                deblock::alpha(strength, deltas[p]),
+                            );
+                            rows.drain(..(y0 - a) * n);
+                            rows.truncate(h * n);
+                            rows
                         }
                     })
                     .collect();
@@ -336,6 +376,7 @@ fn rebuild(
     grids: &[Grid],
     deltas: &[f32],
     half: bool,
+    strength: u8,
     color: StoredColor,
     m: usize,
     n: usize,
@@ -348,7 +389,8 @@ fn rebuild(
         .zip(deltas)
         .enumerate()
         .map(|(p, ((c, g), &d))| {
-            let plane = tiles::assemble(c, g, d, &dct, rank);
+            let mut plane = tiles::assemble(c, g, d, &dct, rank);
+            deblock::deblock(&mut plane, 0, g, deblock::alpha(strength, d));
             if half && p > 0 {
                 double_chroma(&plane, m, n)
             } else {
@@ -413,9 +455,11 @@ fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64,
     let mut fail = f64::INFINITY;
     if c.top() == 0.0 {
         // Nothing to store: every plane is zero.
-        let q = c.quantise(input, 1.0);
+        let q = c.quantise(input, 1.0, Some(0));
         return Ok((q.psnr >= db).then_some((1.0, q)));
     }
+    // The deblocking strength is chosen at the first measurement, then kept.
+    let mut strength = None;
     for eval in 0..MAX_EVALS {
         let aim = db + 0.01 + 0.02 * eval as f64;
         let mut t = c.solve(aim - offset);
@@ -435,7 +479,8 @@ fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64,
         if c.short_at(t) {
             return Ok(None);
         }
-        let q = c.quantise(input, t);
+        let q = c.quantise(input, t, strength);
+        strength = Some(q.deblock);
         offset = q.psnr.min(c.model(t) + 10.0) - c.model(t);
         if q.psnr >= db {
             let close = q.psnr - db < 0.05;
@@ -650,8 +695,13 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
 /// files.
 fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Result<Option<Quantised>> {
     let top = c.top();
+    // The deblocking strength is chosen at the first measurement that stores something.
+    let strength = std::cell::Cell::new(None);
     let fits = |t: f64| -> std::result::Result<Quantised, usize> {
-        let q = c.quantise(input, t);
+        let q = c.quantise(input, t, strength.get());
+        if strength.get().is_none() && q.codes.iter().flatten().any(|t| t.rank() > 0) {
+            strength.set(Some(q.deblock));
+        }
         let len = write(c, &q, input).len();
         if len as u64 <= budget {
             Ok(q)
@@ -739,6 +789,7 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         height: input.m as u32,
         tile: c.tile,
         block_size: BLOCK_SIZE,
+        deblock: q.deblock,
         deltas: q.deltas.clone(),
         counts: side
             .iter()
@@ -841,6 +892,7 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
         &grids,
         &h.deltas,
         h.half_chroma,
+        h.deblock,
         h.color,
         h.height as usize,
         h.width as usize,

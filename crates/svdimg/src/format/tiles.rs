@@ -289,17 +289,20 @@ fn subtract(r: &mut [f32], w: usize, s: f32, u: &[f32], v: &[f32]) {
     }
 }
 
-/// Adds `Σ sᵢ ũ ṽᵀ` over the first `rank` components of `code` to the tile at `rect` of
-/// `plane` (row-major, `n` columns). The encoder measures with this very function, so
-/// its PSNR is what the decoder gets.
+/// Adds `Σ sᵢ ũ ṽᵀ` over the first `rank` components of `code`, tile rows `rows`, to the
+/// tile at `rect` of a buffer of plane rows from `first` on (row-major, `n` columns). The
+/// encoder measures with this very function, so its PSNR is what the decoder gets.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn reconstruct(
     code: &TileCode,
     rank: usize,
     delta: f32,
     dct: &Dct,
-    plane: &mut [f32],
+    out: &mut [f32],
     n: usize,
+    first: usize,
     (y, h, x, w): (usize, usize, usize, usize),
+    rows: std::ops::Range<usize>,
 ) {
     let (mut uf, mut vf) = (vec![0f32; h], vec![0f32; w]);
     for i in 0..rank.min(code.rank()) {
@@ -316,11 +319,15 @@ pub(crate) fn reconstruct(
             dct,
             &mut vf,
         );
-        for (r, &q) in uf.iter().enumerate() {
+        for r in rows.clone() {
+            let q = uf[r];
             if q != 0.0 {
                 let c = s * q;
-                let row = &mut plane[(y + r) * n + x..(y + r) * n + x + w];
-                row.iter_mut().zip(&vf).for_each(|(o, &v)| *o += c * v);
+                let at = (y + r - first) * n + x;
+                out[at..at + w]
+                    .iter_mut()
+                    .zip(&vf)
+                    .for_each(|(o, &v)| *o += c * v);
             }
         }
     }
@@ -338,48 +345,55 @@ pub(crate) fn assemble(
     let mut plane = vec![0f32; grid.m * grid.n];
     let n = grid.n;
     // Each band of tile rows owns its rows of the plane.
-    let mut bands: Vec<&mut [f32]> = Vec::with_capacity(grid.rows);
+    let mut bands: Vec<(usize, &mut [f32])> = Vec::with_capacity(grid.rows);
     let mut rest = &mut plane[..];
     for row in 0..grid.rows {
-        let (_, h, _, _) = grid.rect(row * grid.cols);
+        let (y, h, _, _) = grid.rect(row * grid.cols);
         let (band, tail) = rest.split_at_mut(h * n);
-        bands.push(band);
+        bands.push((y, band));
         rest = tail;
     }
-    bands.into_par_iter().enumerate().for_each(|(row, band)| {
-        for col in 0..grid.cols {
-            let t = row * grid.cols + col;
-            let (_, h, x, w) = grid.rect(t);
-            reconstruct(&codes[t], rank, delta, dct, band, n, (0, h, x, w));
-        }
-    });
+    bands
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(row, (y, band))| {
+            for col in 0..grid.cols {
+                let t = row * grid.cols + col;
+                let rect = grid.rect(t);
+                reconstruct(&codes[t], rank, delta, dct, band, n, y, rect, 0..rect.1);
+            }
+        });
     plane
 }
 
-/// Row `row` of tiles decoded: the band of the plane those tiles cover (their rows × n).
-pub(crate) fn assemble_band(
+/// Plane rows `a..b` decoded (all components), from the tiles that cover them.
+pub(crate) fn assemble_rows(
     codes: &[TileCode],
     grid: &Grid,
     delta: f32,
     dct: &Dct,
-    row: usize,
+    a: usize,
+    b: usize,
 ) -> Vec<f32> {
-    let (_, h, _, _) = grid.rect(row * grid.cols);
-    let mut band = vec![0f32; h * grid.n];
-    for col in 0..grid.cols {
-        let t = row * grid.cols + col;
-        let (_, h, x, w) = grid.rect(t);
-        reconstruct(
-            &codes[t],
-            usize::MAX,
-            delta,
-            dct,
-            &mut band,
-            grid.n,
-            (0, h, x, w),
-        );
+    let mut out = vec![0f32; (b - a) * grid.n];
+    for t in 0..grid.len() {
+        let rect @ (y, h, _, _) = grid.rect(t);
+        if y < b && y + h > a {
+            let rows = a.max(y) - y..b.min(y + h) - y;
+            reconstruct(
+                &codes[t],
+                usize::MAX,
+                delta,
+                dct,
+                &mut out,
+                grid.n,
+                a,
+                rect,
+                rows,
+            );
+        }
     }
-    band
+    out
 }
 
 /// Copies tile `t` of `plane` out, row-major.

@@ -300,13 +300,13 @@ fn truncated_and_flipped_files_give_errors_or_the_same_image() {
     }
 }
 
-/// The header length of [`small_file`]: fixed fields, 3 steps and counts, the side entry,
+/// The header length of [`small_file`]: fixed fields (51 bytes with 3 steps and counts), the side entry,
 /// 13 bytes per block (64 components each), the alpha entry and the CRC.
 fn header_len(bytes: &[u8]) -> usize {
     let count =
-        |p: usize| u32::from_le_bytes(bytes[38 + 4 * p..42 + 4 * p].try_into().unwrap()) as usize;
+        |p: usize| u32::from_le_bytes(bytes[39 + 4 * p..43 + 4 * p].try_into().unwrap()) as usize;
     let blocks: usize = (0..3).map(|p| count(p).div_ceil(64)).sum();
-    50 + 12 + 13 * blocks + 12 + 4
+    51 + 12 + 13 * blocks + 12 + 4
 }
 
 fn reseal(bytes: &mut [u8], n: usize) {
@@ -329,11 +329,11 @@ fn hostile_headers_are_refused_with_their_reason() {
         "corrupt .svdz header: tile size 4 is below 8"
     );
     assert_eq!(
-        message(&|b| b[26..30].copy_from_slice(&f32::NAN.to_le_bytes())),
+        message(&|b| b[27..31].copy_from_slice(&f32::NAN.to_le_bytes())),
         "corrupt .svdz header: plane y has a step that is not positive"
     );
     assert_eq!(
-        message(&|b| b[38..42].copy_from_slice(&100_000u32.to_le_bytes())),
+        message(&|b| b[39..43].copy_from_slice(&100_000u32.to_le_bytes())),
         "corrupt .svdz header: plane y has 100000 components, more than its tiles can hold"
     );
     assert_eq!(
