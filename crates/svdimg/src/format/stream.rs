@@ -30,8 +30,17 @@ pub(crate) struct Vector<'a> {
     pub dct: bool,
 }
 
-/// Symbol modes: entries, differences, DCT coefficients.
-const MODES: usize = 3;
+/// Symbol modes: entries, differences, and DCT coefficients in three frequency bands.
+const MODES: usize = 5;
+
+/// The mode of symbol `j` of `len` in a DCT vector: its frequency band.
+fn dct_mode(j: usize, len: usize) -> usize {
+    2 + match 8 * j / len.max(1) {
+        0 => 0,
+        1..=2 => 1,
+        _ => 2,
+    }
+}
 
 fn expected(g: u8, len: usize) -> usize {
     let amp = (f32::from(g) / CODE_STEPS).exp2() / (len.max(1) as f32).sqrt();
@@ -68,11 +77,15 @@ fn range_code(vectors: &[Vector]) -> Vec<u8> {
         if !v.dct {
             e.bit(&mut models.delta[ex], delta);
         }
-        let mode = if v.dct { 2 } else { usize::from(delta) };
+        let mode = usize::from(delta);
+        let len = v.q.len();
         let mut prev = 0;
+        let mut j = 0;
         let mut code = |x: i32| {
+            let mode = if v.dct { dct_mode(j, len) } else { mode };
             models.ints.encode(&mut e, context(mode, ex, prev), x);
             prev = x;
+            j += 1;
         };
         if delta {
             deltas(v.q).for_each(&mut code);
@@ -157,9 +170,10 @@ pub(crate) fn decode(
         let dct = d.bit(&mut models.dct[ex]);
         let delta = !dct && d.bit(&mut models.delta[ex]);
         kinds.push(dct);
-        let mode = if dct { 2 } else { usize::from(delta) };
+        let mode = usize::from(delta);
         let (mut prev, mut value) = (0i32, 0i32);
-        for _ in 0..len {
+        for j in 0..len {
+            let mode = if dct { dct_mode(j, len) } else { mode };
             let x = models.ints.decode(&mut d, context(mode, ex, prev))?;
             prev = x;
             value = if delta { value.wrapping_add(x) } else { x };

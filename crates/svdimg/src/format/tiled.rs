@@ -28,7 +28,7 @@ use crate::{metrics, Error, Result};
 /// the fifth and at lower qualities, so `Layout::Auto` tries both.
 pub const DEFAULT_TILE: usize = 32;
 /// Components per block.
-const BLOCK_SIZE: u16 = 64;
+const BLOCK_SIZE: u16 = 1024;
 /// The rank of the randomized SVD that decides whether the global layout is tried.
 const GLOBAL_RANK: usize = 48;
 /// Real evaluations of the PSNR search before it settles for the best found.
