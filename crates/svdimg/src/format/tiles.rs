@@ -188,7 +188,7 @@ fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> b
     let direct_cost = cost(direct.iter().copied()).min(cost(deltas(direct)));
     dct.forward(x, scratch);
     let coefficients: Vec<i32> = scratch.iter().map(|&c| round(c)).collect();
-    if cost(coefficients.iter().copied()) < direct_cost {
+    if 7 * cost(coefficients.iter().copied()) < 10 * direct_cost {
         out.truncate(start);
         out.extend_from_slice(&coefficients);
         true
