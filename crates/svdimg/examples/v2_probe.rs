@@ -9,7 +9,7 @@ fn main() {
     let db: f64 = args[0].parse().unwrap();
     let step: f64 = std::env::var("STEP")
         .ok()
-        .map_or(0.7, |s| s.parse().unwrap());
+        .map_or(0.55, |s| s.parse().unwrap());
     for path in &args[1..] {
         let bytes = std::fs::read(path).unwrap();
         let planes = Picture::decode(&bytes, &Default::default())
@@ -34,7 +34,7 @@ fn main() {
                 version,
                 layout,
                 chroma,
-                step_factor: step,
+                tile_step_factor: step,
                 ..CompressOptions::default()
             };
             match compress(&planes, &options) {

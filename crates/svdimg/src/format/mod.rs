@@ -47,6 +47,8 @@ use crate::{
 
 /// The default of [`CompressOptions::step_factor`].
 const STEP_FACTOR: f64 = 0.7;
+/// The default of [`CompressOptions::tile_step_factor`].
+const TILE_STEP_FACTOR: f64 = 0.55;
 /// The extrapolated rank for a PSNR gets 1/NEED_MARGIN more, for the quantisation noise
 /// the extrapolation leaves out.
 const NEED_MARGIN: usize = 6;
@@ -99,7 +101,12 @@ pub struct CompressOptions {
     /// The constant c in the quantisation step `Δ = t / (c √max(m, n))` for threshold t:
     /// larger means finer steps and fewer components for the same quality.
     /// Default: 0.7, measured with `cargo run --release -p svdimg --example tune_svdz`.
+    /// Version 1 only.
     pub step_factor: f64,
+    /// Version 2's constant c in `Δ = t / (c √side)` for tiles of that side. Default:
+    /// 0.55, measured against 0.35 to 0.85 at 30, 35 and 40 dB on the shared photos
+    /// (`STEP=0.55 cargo run --release -p svdimg --example v2_probe -- 35 ...`).
+    pub tile_step_factor: f64,
     /// The format version written for a PSNR or a byte budget: 2 (tiles, adaptive entropy
     /// coding) or 1. A rank, ranks or an energy share always write version 1, whose
     /// components are the global ones those targets name. Default: 2.
@@ -119,6 +126,7 @@ impl Default for CompressOptions {
             randomized: Randomized::default(),
             par: Par::rayon(0),
             step_factor: STEP_FACTOR,
+            tile_step_factor: TILE_STEP_FACTOR,
             version: 2,
             layout: Layout::Auto,
             chroma: Chroma::Auto,
@@ -463,6 +471,12 @@ fn compress_planes(
             return Err(Error::parameter(format!(
                 "the step factor {} is not positive",
                 options.step_factor
+            )))
+        }
+        _ if !(options.tile_step_factor.is_finite() && options.tile_step_factor > 0.0) => {
+            return Err(Error::parameter(format!(
+                "the tile step factor {} is not positive",
+                options.tile_step_factor
             )))
         }
         _ => {}

@@ -197,7 +197,7 @@ impl<'a> Candidate<'a> {
             planes,
             halving,
             norm,
-            step_factor: options.step_factor,
+            step_factor: options.tile_step_factor,
             dct,
         }))
     }
