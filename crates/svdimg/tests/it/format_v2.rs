@@ -301,11 +301,11 @@ fn truncated_and_flipped_files_give_errors_or_the_same_image() {
 }
 
 /// The header length of [`small_file`]: fixed fields (51 bytes with 3 steps and counts), the side entry,
-/// 13 bytes per block (64 components each), the alpha entry and the CRC.
+/// 13 bytes per block (1024 components each), the alpha entry and the CRC.
 fn header_len(bytes: &[u8]) -> usize {
     let count =
         |p: usize| u32::from_le_bytes(bytes[39 + 4 * p..43 + 4 * p].try_into().unwrap()) as usize;
-    let blocks: usize = (0..3).map(|p| count(p).div_ceil(64)).sum();
+    let blocks: usize = (0..3).map(|p| count(p).div_ceil(1024)).sum();
     51 + 12 + 13 * blocks + 12 + 4
 }
 
