@@ -315,9 +315,11 @@ def compress(
     energy: Optional[float] = None,
     color: str = "auto",
 ) -> bytes:
-    """Compresses an image to ``.svdz`` bytes (quantised SVD factors, zstd).
+    """Compresses an image to ``.svdz`` bytes (quantised SVD factors).
 
-    Give at most one target: ``psnr`` (default 35 dB, met on the decoded image),
+    ``psnr`` and ``max_bytes`` write version 2 (tiles with a rank each, or one global basis
+    when smaller; adaptive range coding); ``rank`` and ``energy`` name global components
+    and write version 1. Give at most one target: ``psnr`` (default 35 dB, met on the decoded image),
     ``max_bytes`` (the best PSNR that fits), ``energy`` (share kept, in (0, 1]) or
     ``rank``. ``color`` is ``"auto"`` (YCbCr for colour, gray for gray), ``"rgb"``,
     ``"ycbcr"`` or ``"gray"``. uint8 and uint16 keep their depth; float images (on [0, 1])
@@ -348,7 +350,8 @@ def compress(
 def decompress(data: bytes, rank: Optional[int] = None) -> np.ndarray:
     """Decodes ``.svdz`` bytes to a uint8 or uint16 (H, W) or (H, W, C) array.
 
-    ``rank`` decodes only the first components of each plane (a prefix of the file).
+    ``rank`` decodes only the first components of each plane (version 1: a prefix of the
+    file) or of each tile (version 2).
     Corrupt or truncated data raises ``ValueError``.
     """
     if rank is not None:
