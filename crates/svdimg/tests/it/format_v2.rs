@@ -184,6 +184,11 @@ fn axis_aligned_pictures_take_under_half_a_jpeg() {
         assert!(c.psnr_db >= 35.0);
         let jpeg = jpeg_for_psnr(&planes, 35.0).unwrap().unwrap().point.bytes;
         let ratio = c.bytes.len() as f64 / jpeg as f64;
+        eprintln!(
+            "{name}: {} bytes, {ratio:.3} of the strong JPEG, {}",
+            c.bytes.len(),
+            c.layout()
+        );
         assert!(
             ratio <= 0.5,
             "{name}: {} bytes, {ratio:.3} of JPEG's {jpeg}",
