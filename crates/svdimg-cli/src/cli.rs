@@ -375,7 +375,8 @@ pub struct CodecArgs {
     #[arg(long = "svdz-version", value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u8).range(1..=2))]
     pub version: u8,
-    /// Version 2's layout: `auto` writes the smaller of tiled and global.
+    /// Version 2's layout: `auto` writes the smallest of tiled (32 and 64), patches and
+    /// global.
     #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
     pub layout: LayoutArg,
     /// Tile side in pixels for the tiled layout (at least 8).
@@ -389,12 +390,15 @@ pub struct CodecArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LayoutArg {
-    /// The smaller file of tiled and global.
+    /// The smallest file of tiled, patches and global.
     Auto,
     /// One basis per plane, as in version 1: wins on gradients, charts, screenshots.
     Global,
     /// Tiles of --tile pixels, each with its own rank: wins on photos.
     Tiled,
+    /// 8×8 patches, each a row of one matrix per plane: its SVD is a transform learnt
+    /// from the image.
+    Patches,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -415,6 +419,7 @@ impl CodecArgs {
             LayoutArg::Auto => svdimg::Layout::Auto,
             LayoutArg::Global => svdimg::Layout::Global,
             LayoutArg::Tiled => svdimg::Layout::Tiled(self.tile as usize),
+            LayoutArg::Patches => svdimg::Layout::Patches(8),
         }
     }
 

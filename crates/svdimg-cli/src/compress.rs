@@ -107,10 +107,15 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     writeln!(
         out,
         "{}",
-        layout_line(c.version, c.tiles, c.tile_size, c.half_chroma)
+        layout_line(c.version, c.layout(), c.tiles, c.tile_size, c.half_chroma)
     )?;
     let ranks: Vec<String> = c.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
-    writeln!(out, "{}: {}", components_label(c.tiles), ranks.join(", "))?;
+    writeln!(
+        out,
+        "{}: {}",
+        components_label(c.layout()),
+        ranks.join(", ")
+    )?;
     writeln!(
         out,
         "{bytes} bytes: {:.3} bpp, {:.1}% of the raw pixels, {:.1}% of the input file",
@@ -223,26 +228,25 @@ struct SvdzInfoJson<'a> {
 }
 
 /// `version 2, tiled: 32x32 tiles (600 per plane), chroma 4:2:0` and the like.
-fn layout_line(version: u8, tiles: usize, tile_size: usize, half: bool) -> String {
-    if tiles == 1 {
-        format!(
-            "version {version}, global: one basis per plane, chroma {}",
-            chroma_name(half)
-        )
-    } else {
-        format!(
-            "version {version}, tiled: {tile_size}x{tile_size} tiles ({tiles} per plane), chroma {}",
-            chroma_name(half)
-        )
+fn layout_line(version: u8, layout: &str, tiles: usize, tile_size: usize, half: bool) -> String {
+    let chroma = chroma_name(half);
+    match layout {
+        "global" => format!("version {version}, global: one basis per plane, chroma {chroma}"),
+        "patches" => format!(
+            "version {version}, patches: {tile_size}x{tile_size} patches, one basis per plane, chroma {chroma}"
+        ),
+        _ => format!(
+            "version {version}, tiled: {tile_size}x{tile_size} tiles ({tiles} per plane), chroma {chroma}"
+        ),
     }
 }
 
-/// What the per-plane counts are: ranks of a global basis, or components over all tiles.
-fn components_label(tiles: usize) -> &'static str {
-    if tiles == 1 {
-        "ranks"
-    } else {
+/// What the per-plane counts are: ranks of one basis per plane, or components over all tiles.
+fn components_label(layout: &str) -> &'static str {
+    if layout == "tiled" {
         "components (all tiles)"
+    } else {
+        "ranks"
     }
 }
 
@@ -283,8 +287,8 @@ pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
         i.bit_depth,
         i.color.as_str(),
         if i.alpha { " with lossless alpha" } else { "" },
-        layout_line(i.version, i.tiles, i.tile_size, i.half_chroma),
-        components_label(i.tiles),
+        layout_line(i.version, i.layout(), i.tiles, i.tile_size, i.half_chroma),
+        components_label(i.layout()),
         ranks.join(", "),
         i.block_size,
         i.bytes,

@@ -37,6 +37,8 @@ pub(crate) struct Header {
     pub alpha: bool,
     /// Cb and Cr are stored at half the width and height.
     pub half_chroma: bool,
+    /// Each plane is stored as its matrix of `tile`×`tile` patches (one tile).
+    pub patches: bool,
     pub bit_depth: u8,
     pub width: u32,
     pub height: u32,
@@ -69,14 +71,16 @@ pub(crate) struct Parsed {
 pub(crate) type Side = Vec<Vec<Vec<u8>>>;
 
 impl Header {
-    /// The size of plane `p` (rows, columns).
-    pub(crate) fn plane_size(&self, p: usize) -> (usize, usize) {
-        plane_size(self.height, self.width, self.half_chroma && p > 0)
-    }
-
+    /// The grid of tiles over what plane `p` stores: the plane, or its patch matrix.
     pub(crate) fn grid(&self, p: usize) -> Grid {
-        let (m, n) = self.plane_size(p);
-        Grid::new(m, n, self.tile as usize)
+        plane_grid(
+            self.height,
+            self.width,
+            self.tile,
+            self.half_chroma,
+            self.patches,
+            p,
+        )
     }
 
     /// Blocks in file order: block 0 of every plane, then block 1, ...
@@ -98,7 +102,11 @@ impl Header {
         out.extend_from_slice(&MAGIC);
         out.push(VERSION);
         out.push(self.color.code());
-        out.push(u8::from(self.alpha) | (u8::from(self.half_chroma) << 1));
+        out.push(
+            u8::from(self.alpha)
+                | (u8::from(self.half_chroma) << 1)
+                | (u8::from(self.patches) << 2),
+        );
         out.push(self.bit_depth);
         for x in [self.width, self.height, self.tile] {
             out.extend_from_slice(&x.to_le_bytes());
@@ -162,10 +170,10 @@ fn raw_bound(components: u64, side: u64) -> u64 {
 pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
     let flags = r.u8()?;
-    if flags & !3 != 0 {
+    if flags & !7 != 0 {
         return Err(corrupt(format!("unknown flags {flags:#04x}")));
     }
-    let (alpha, half_chroma) = (flags & 1 != 0, flags & 2 != 0);
+    let (alpha, half_chroma, patches) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
     if half_chroma && color != StoredColor::YCbCr {
         return Err(corrupt("half-size chroma without YCbCr"));
     }
@@ -181,7 +189,10 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
             "the image has no pixels ({width}x{height})"
         )));
     }
-    if tile < MIN_TILE {
+    if patches && !super::patches::SIDES.contains(&tile) {
+        return Err(corrupt(format!("patch size {tile} is not 4 to 16")));
+    }
+    if !patches && tile < MIN_TILE {
         return Err(corrupt(format!("tile size {tile} is below {MIN_TILE}")));
     }
     if !(1..=super::layout::MAX_BLOCK_SIZE).contains(&block_size) {
@@ -209,8 +220,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     let mut memory = 4 * (names.len() as u64 + 1) * pixels;
     for (p, name) in names.iter().enumerate() {
         let k = r.u32()?;
-        let (m, n) = plane_size(height, width, half_chroma && p > 0);
-        let grid = Grid::new(m, n, tile as usize);
+        let grid = plane_grid(height, width, tile, half_chroma, patches, p);
         // No tile has more components than its shorter side.
         let most = grid.len() as u64 * grid.side() as u64;
         if u64::from(k) > most {
@@ -257,7 +267,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     let mut blocks = Vec::with_capacity(counts.len());
     let mut largest = 0u64;
     for (p, (&k, &count)) in counts.iter().zip(&block_counts).enumerate() {
-        let side_len = plane_grid(height, width, tile, half_chroma, p).side() as u64;
+        let side_len = plane_grid(height, width, tile, half_chroma, patches, p).side() as u64;
         let mut plane = Vec::with_capacity(count as usize);
         for b in 0..count {
             let coding = r.u8()?;
@@ -310,6 +320,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         color,
         alpha,
         half_chroma,
+        patches,
         bit_depth,
         width,
         height,
@@ -350,9 +361,15 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     })
 }
 
-fn plane_grid(height: u32, width: u32, tile: u32, half: bool, p: usize) -> Grid {
+/// The grid over what plane `p` stores: its tiles, or its patch matrix as one tile.
+fn plane_grid(height: u32, width: u32, tile: u32, half: bool, patches: bool, p: usize) -> Grid {
     let (m, n) = plane_size(height, width, half && p > 0);
-    Grid::new(m, n, tile as usize)
+    if patches {
+        let (rows, cols) = super::patches::matrix_size(m, n, tile as usize);
+        Grid::new(rows, cols, rows.max(cols))
+    } else {
+        Grid::new(m, n, tile as usize)
+    }
 }
 
 /// Codes every tile's rank and component codes: per plane, per tile in raster order, the

@@ -23,6 +23,7 @@ mod deblock;
 mod entropy;
 mod header2;
 mod layout;
+mod patches;
 mod rate;
 mod stream;
 mod tiled;
@@ -156,20 +157,22 @@ pub struct Compressed {
     pub tiles: usize,
     /// Whether Cb and Cr are stored at half size (4:2:0).
     pub half_chroma: bool,
+    /// Whether each plane is stored as its matrix of `tile_size`² patches.
+    pub patches: bool,
 }
 
 impl Compressed {
-    /// `global` (one basis per plane) or `tiled`.
+    /// `global` (one basis per plane), `tiled` or `patches`.
     pub fn layout(&self) -> &'static str {
-        layout_name(self.tiles)
+        layout_name(self.tiles, self.patches)
     }
 }
 
-fn layout_name(tiles: usize) -> &'static str {
-    if tiles == 1 {
-        "global"
-    } else {
-        "tiled"
+fn layout_name(tiles: usize, patches: bool) -> &'static str {
+    match (tiles, patches) {
+        (_, true) => "patches",
+        (1, _) => "global",
+        _ => "tiled",
     }
 }
 
@@ -211,12 +214,14 @@ pub struct SvdzInfo {
     pub tiles: usize,
     /// Whether Cb and Cr are stored at half size (4:2:0).
     pub half_chroma: bool,
+    /// Whether each plane is stored as its matrix of `tile_size`² patches.
+    pub patches: bool,
 }
 
 impl SvdzInfo {
-    /// `global` (one basis per plane) or `tiled`.
+    /// `global` (one basis per plane), `tiled` or `patches`.
     pub fn layout(&self) -> &'static str {
-        layout_name(self.tiles)
+        layout_name(self.tiles, self.patches)
     }
 }
 
@@ -270,8 +275,9 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
                 bytes: bytes.len(),
                 version: 2,
                 tile_size: h.tile as usize,
-                tiles: h.grid(0).len(),
+                tiles: if h.patches { 1 } else { h.grid(0).len() },
                 half_chroma: h.half_chroma,
+                patches: h.patches,
             });
         }
     };
@@ -295,6 +301,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
         tile_size: h.width.max(h.height) as usize,
         tiles: 1,
         half_chroma: false,
+        patches: false,
     })
 }
 
@@ -686,6 +693,7 @@ fn compress_planes(
         tile_size: m.max(n),
         tiles: 1,
         half_chroma: false,
+        patches: false,
     })
 }
 

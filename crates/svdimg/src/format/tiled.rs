@@ -16,6 +16,7 @@ use super::dct::Dct;
 use super::deblock::{self, STRENGTHS};
 use super::header2::{self, Block, Header, Side};
 use super::layout::BlockEntry;
+use super::patches;
 use super::rate::{level_error, level_psnr};
 use super::stream::{self, Vector};
 use super::tiles::{self, Grid, TileCode, TileSvd};
@@ -52,6 +53,20 @@ pub enum Layout {
     Global,
     /// Tiles of about this many pixels a side (at least 8), each with its own rank.
     Tiled(usize),
+    /// Patches of this many pixels a side (4 to 16), each a row of one matrix per plane
+    /// whose SVD is an image-adaptive transform.
+    Patches(usize),
+}
+
+/// The side of the patches the encoder tries.
+const PATCH: usize = 8;
+
+/// One arrangement of a plane, as the encoder tries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Tiles(usize),
+    Global,
+    Patches(usize),
 }
 
 /// How Cb and Cr are stored (YCbCr only).
@@ -82,6 +97,7 @@ pub(super) struct Input<'a> {
 
 /// One plane ready to quantise.
 struct Plane<'a> {
+    /// The grid of tiles over what is stored: the plane, or its patch matrix.
     grid: Grid,
     data: Cow<'a, [f32]>,
     svds: Vec<TileSvd>,
@@ -96,6 +112,8 @@ struct Plane<'a> {
 
 /// One layout of the image, factored.
 struct Candidate<'a> {
+    shape: Shape,
+    /// The header's tile field: the tile or patch side, or the larger side for global.
     tile: u32,
     half: bool,
     planes: Vec<Plane<'a>>,
@@ -121,15 +139,18 @@ impl<'a> Candidate<'a> {
     /// first plane alone shows that it cannot reach the PSNR target.
     fn new(
         input: &'a Input,
-        tile: Option<usize>,
+        shape: Shape,
         half: bool,
         options: &super::CompressOptions,
         probe: bool,
     ) -> Result<Option<Self>> {
         let (m, n) = (input.m, input.n);
         let weights = input.color.weights();
-        let global = tile.is_none();
-        let side = tile.unwrap_or(m.max(n));
+        let global = shape == Shape::Global;
+        let side = match shape {
+            Shape::Tiles(t) | Shape::Patches(t) => t,
+            Shape::Global => m.max(n),
+        };
         let mut halving = 0.0;
         let mut planes = Vec::with_capacity(input.stored.len());
         for (p, data) in input.stored.iter().enumerate() {
@@ -153,11 +174,29 @@ impl<'a> Candidate<'a> {
             } else {
                 (Cow::Borrowed(&data[..]), m, n, weights[p])
             };
-            let grid = Grid::new(pm, pn, side);
             if global && probe && p == 0 && !global_may_reach(input, &data, weight, options)? {
                 return Ok(None);
             }
-            let svds = if global {
+            let (grid, data) = match shape {
+                Shape::Patches(s) => {
+                    let (rows, cols) = patches::matrix_size(pm, pn, s);
+                    let matrix = patches::to_matrix(&data, pm, pn, s);
+                    (Grid::new(rows, cols, rows.max(cols)), Cow::Owned(matrix))
+                }
+                _ => (Grid::new(pm, pn, side), data),
+            };
+            let svds = if let Shape::Patches(_) = shape {
+                let (rows, cols) = (grid.m, grid.n);
+                let exact = rows.min(cols);
+                vec![tiles::factor_global(
+                    &data,
+                    rows,
+                    cols,
+                    exact,
+                    &options.randomized,
+                    options.par,
+                )?]
+            } else if global {
                 let rank = global_rank(options.layout, pm, pn);
                 vec![tiles::factor_global(
                     &data,
@@ -198,6 +237,7 @@ impl<'a> Candidate<'a> {
             };
         let dct = Dct::new(planes.iter().flat_map(|p| p.grid.lengths()));
         Ok(Some(Candidate {
+            shape,
             tile: side as u32,
             half,
             planes,
@@ -206,6 +246,14 @@ impl<'a> Candidate<'a> {
             step_factor: options.tile_step_factor,
             dct,
         }))
+    }
+
+    /// The patch side of the patch layout.
+    fn patch(&self) -> Option<usize> {
+        match self.shape {
+            Shape::Patches(s) => Some(s),
+            _ => None,
+        }
     }
 
     /// The step of plane `p` at weighted threshold `t`.
@@ -332,6 +380,24 @@ impl<'a> Candidate<'a> {
         sample: usize,
     ) -> f64 {
         let (m, n) = (input.m, input.n);
+        if let Shape::Patches(_) = self.shape {
+            // One matrix per plane: rebuilt whole.
+            let grids: Vec<Grid> = self.planes.iter().map(|p| p.grid).collect();
+            let decoded = rebuild(
+                codes,
+                &grids,
+                deltas,
+                self.half,
+                strength,
+                self.patch(),
+                input.color,
+                m,
+                n,
+                usize::MAX,
+            );
+            let d: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
+            return level_psnr(&d, input.levels, input.max);
+        }
         let small: Vec<Option<Vec<f32>>> = self
             .planes
             .iter()
@@ -403,6 +469,7 @@ fn rebuild(
     deltas: &[f32],
     half: bool,
     strength: u8,
+    patch: Option<usize>,
     color: StoredColor,
     m: usize,
     n: usize,
@@ -417,6 +484,14 @@ fn rebuild(
         .map(|(p, ((c, g), &d))| {
             let mut plane = tiles::assemble(c, g, d, &dct, rank);
             deblock::deblock(&mut plane, 0, g, deblock::alpha(strength, d));
+            if let Some(side) = patch {
+                let (pm, pn) = if half && p > 0 {
+                    (m.div_ceil(2), n.div_ceil(2))
+                } else {
+                    (m, n)
+                };
+                plane = patches::from_matrix(&plane, pm, pn, side);
+            }
             if half && p > 0 {
                 double_chroma(&plane, m, n)
             } else {
@@ -550,17 +625,27 @@ const CROP_FROM: usize = 1 << 21;
 /// The side of that crop.
 const CROP: usize = 1024;
 
-/// The smallest file of `candidates` (tile side or `None` for global, half chroma), with
-/// the quantised image it holds.
+/// The file an encoder candidate made.
+struct Made {
+    bytes: Vec<u8>,
+    q: Quantised,
+    shape: Shape,
+    tile: u32,
+    tiles: usize,
+    half: bool,
+}
+
+/// The best file of `candidates` (shape, half chroma): the smallest for a PSNR, the best
+/// PSNR for a byte budget.
 fn smallest(
     input: &Input,
     options: &super::CompressOptions,
-    candidates: &[(Option<usize>, bool)],
+    candidates: &[(Shape, bool)],
     probe: bool,
-) -> Result<Option<(Vec<u8>, Quantised, u32, usize, bool)>> {
-    let mut best: Option<(Vec<u8>, Quantised, u32, usize, bool)> = None;
-    for &(tile, half) in candidates {
-        let Some(c) = Candidate::new(input, tile, half, options, probe)? else {
+) -> Result<Option<Made>> {
+    let mut best: Option<Made> = None;
+    for &(shape, half) in candidates {
+        let Some(c) = Candidate::new(input, shape, half, options, probe)? else {
             continue;
         };
         let found = match options.target {
@@ -570,27 +655,37 @@ fn smallest(
         };
         let Some(q) = found else { continue };
         let bytes = write(&c, &q, input);
-        // For a PSNR the smaller file wins; for a byte budget the better PSNR.
-        let better = |b: &(Vec<u8>, Quantised, u32, usize, bool)| match options.target {
+        let better = |b: &Made| match options.target {
             Target::MaxBytes(_) => {
-                (q.psnr, std::cmp::Reverse(bytes.len())) > (b.1.psnr, std::cmp::Reverse(b.0.len()))
+                (q.psnr, std::cmp::Reverse(bytes.len()))
+                    > (b.q.psnr, std::cmp::Reverse(b.bytes.len()))
             }
-            _ => bytes.len() < b.0.len(),
+            _ => bytes.len() < b.bytes.len(),
         };
         if best.as_ref().is_none_or(better) {
-            best = Some((bytes, q, c.tile, c.planes[0].grid.len(), c.half));
+            let tiles = match shape {
+                Shape::Patches(_) => 1,
+                _ => c.planes[0].grid.len(),
+            };
+            best = Some(Made {
+                bytes,
+                q,
+                shape,
+                tile: c.tile,
+                tiles,
+                half: c.half,
+            });
         }
     }
     Ok(best)
 }
 
-/// Which of the tiled `candidates` makes the smallest file, judged on the centre `CROP`²
-/// pixels.
+/// Which of `candidates` makes the best file on the centre `CROP`² pixels.
 fn best_on_crop(
     input: &Input,
     options: &super::CompressOptions,
-    candidates: &[(Option<usize>, bool)],
-) -> Result<Option<(Option<usize>, bool)>> {
+    candidates: &[(Shape, bool)],
+) -> Result<Option<(Shape, bool)>> {
     let (h, w) = (CROP.min(input.m), CROP.min(input.n));
     let (y, x) = ((input.m - h) / 2, (input.n - w) / 2);
     let cut = |plane: &[f32]| -> Vec<f32> {
@@ -620,19 +715,34 @@ fn best_on_crop(
         alpha: None,
     };
     let best = smallest(&crop, options, candidates, false)?;
-    Ok(best.map(|b| (Some(b.2 as usize), b.4)))
+    Ok(best.map(|b| (b.shape, b.half)))
 }
 
 /// Compresses to version 2 for a PSNR or a byte budget.
 pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Result<Compressed> {
-    let (tile_sizes, global): (Vec<usize>, bool) = match options.layout {
-        Layout::Auto => (TILE_SIZES.to_vec(), true),
+    let (local, global): (Vec<Shape>, bool) = match options.layout {
+        Layout::Auto => (
+            TILE_SIZES
+                .iter()
+                .map(|&t| Shape::Tiles(t))
+                .chain([Shape::Patches(PATCH)])
+                .collect(),
+            true,
+        ),
         Layout::Global => (Vec::new(), true),
-        Layout::Tiled(t) if t >= header2::MIN_TILE as usize => (vec![t], false),
+        Layout::Tiled(t) if t >= header2::MIN_TILE as usize => (vec![Shape::Tiles(t)], false),
         Layout::Tiled(t) => {
             return Err(Error::parameter(format!(
                 "the tile size {t} is below {}",
                 header2::MIN_TILE
+            )))
+        }
+        Layout::Patches(p) if patches::SIDES.contains(&(p as u32)) => {
+            (vec![Shape::Patches(p)], false)
+        }
+        Layout::Patches(p) => {
+            return Err(Error::parameter(format!(
+                "the patch size {p} is not 4 to 16"
             )))
         }
     };
@@ -641,25 +751,25 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
         (Chroma::Half, StoredColor::YCbCr) => &[true],
         _ => &[false],
     };
-    let tiled: Vec<(Option<usize>, bool)> = tile_sizes
+    let local: Vec<(Shape, bool)> = local
         .iter()
-        .flat_map(|&t| halves.iter().map(move |&h| (Some(t), h)))
+        .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
         .collect();
-    let globals: Vec<(Option<usize>, bool)> = if global {
-        halves.iter().map(|&h| (None, h)).collect()
+    let globals: Vec<(Shape, bool)> = if global {
+        halves.iter().map(|&h| (Shape::Global, h)).collect()
     } else {
         Vec::new()
     };
     let probe = options.layout == Layout::Auto;
-    let found = if tiled.len() > 1 && input.m * input.n > CROP_FROM {
-        // Large images try the tiling that wins on a crop (and the global layout), and the
-        // other tilings only when those miss.
-        let winner = best_on_crop(&input, options, &tiled)?;
+    let found = if local.len() > 1 && input.m * input.n > CROP_FROM {
+        // Large images try the local layout that wins on a crop (and the global one), and
+        // the others only when those miss.
+        let winner = best_on_crop(&input, options, &local)?;
         let first: Vec<_> = winner.into_iter().chain(globals.iter().copied()).collect();
         match smallest(&input, options, &first, probe)? {
             Some(found) => Some(found),
             None => {
-                let rest: Vec<_> = tiled
+                let rest: Vec<_> = local
                     .iter()
                     .copied()
                     .filter(|c| Some(*c) != winner)
@@ -668,12 +778,20 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
             }
         }
     } else {
-        let all: Vec<_> = tiled.iter().chain(&globals).copied().collect();
+        let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe)?
     };
     // Free the stored planes for the decode.
     input.stored = Vec::new();
-    let Some((bytes, q, tile, tiles, half)) = found else {
+    let Some(Made {
+        bytes,
+        q,
+        shape,
+        tile,
+        tiles,
+        half,
+    }) = found
+    else {
         return Err(Error::parameter(match options.target {
             Target::Psnr(db) => format!("the image cannot reach {db} dB"),
             Target::MaxBytes(b) => format!("no .svdz file of this image fits in {b} bytes"),
@@ -731,6 +849,7 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
         tile_size: tile as usize,
         tiles,
         half_chroma: half,
+        patches: matches!(shape, Shape::Patches(_)),
     })
 }
 
@@ -827,6 +946,7 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         color: input.color,
         alpha: input.alpha.is_some(),
         half_chroma: c.half,
+        patches: c.patch().is_some(),
         bit_depth: input.bit_depth,
         width: input.n as u32,
         height: input.m as u32,
@@ -936,6 +1056,7 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
         &h.deltas,
         h.half_chroma,
         h.deblock,
+        h.patches.then_some(h.tile as usize),
         h.color,
         h.height as usize,
         h.width as usize,
