@@ -1,6 +1,6 @@
 //! Writes small `.svdz` version 2 files as seeds for the `decompress` fuzz target: tiled
-//! and global layouts, 4:4:4 and 4:2:0 chroma, gray, 16-bit and alpha, and a block that
-//! zstd codes.
+//! global and patch layouts, 4:4:4 and 4:2:0 chroma, gray, 16-bit and alpha, and a block
+//! that zstd codes.
 //!
 //! `cargo run --release -p svdimg --example svdz_seeds -- fuzz/corpus/decompress`
 
@@ -38,6 +38,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         ("v2-tiled-444", &rgba, Layout::Tiled(8), Chroma::Full, 35.0),
         ("v2-global", &rgba, Layout::Global, Chroma::Full, 30.0),
+        (
+            "v2-patches-420",
+            &rgba,
+            Layout::Patches(8),
+            Chroma::Half,
+            35.0,
+        ),
+        (
+            "v2-patches-gray16",
+            &gray16,
+            Layout::Patches(4),
+            Chroma::Auto,
+            40.0,
+        ),
         ("v2-gray16", &gray16, Layout::Tiled(16), Chroma::Auto, 45.0),
         ("v2-stripes", &flat, Layout::Auto, Chroma::Auto, 40.0),
     ];

@@ -22,12 +22,34 @@ const PREVIOUS: usize = 6;
 /// zstd's level for the blocks it is tried on.
 const ZSTD_LEVEL: i32 = 19;
 
-/// One vector to code: its integers, the code of its component, and whether the integers
-/// are DCT coefficients.
+/// One vector to code: its integers, the code of its component, whether the integers
+/// are DCT coefficients, and the row length when the entries form an image (the patch
+/// coefficients of the patch layout; 0 otherwise).
 pub(crate) struct Vector<'a> {
     pub q: &'a [i32],
     pub g: u8,
     pub dct: bool,
+    pub stride: usize,
+}
+
+/// What conditions a plain entry j: the previous entry, or with a row length the sum of the
+/// magnitudes of the entries to its left and above.
+#[inline]
+fn neighbours(q: &[i32], j: usize, stride: usize) -> i32 {
+    if stride == 0 {
+        return if j > 0 { q[j - 1] } else { 0 };
+    }
+    let left = if j % stride > 0 {
+        q[j - 1].unsigned_abs()
+    } else {
+        0
+    };
+    let up = if j >= stride {
+        q[j - stride].unsigned_abs()
+    } else {
+        0
+    };
+    left.saturating_add(up).min(i32::MAX as u32) as i32
 }
 
 /// Symbol modes: entries, differences, and DCT coefficients in three frequency bands.
@@ -79,18 +101,25 @@ fn range_code(vectors: &[Vector]) -> Vec<u8> {
         }
         let mode = usize::from(delta);
         let len = v.q.len();
-        let mut prev = 0;
-        let mut j = 0;
-        let mut code = |x: i32| {
-            let mode = if v.dct { dct_mode(j, len) } else { mode };
-            models.ints.encode(&mut e, context(mode, ex, prev), x);
-            prev = x;
-            j += 1;
-        };
-        if delta {
-            deltas(v.q).for_each(&mut code);
+        if delta || v.dct {
+            let mut prev = 0;
+            let mut j = 0;
+            let mut code = |x: i32| {
+                let mode = if v.dct { dct_mode(j, len) } else { mode };
+                models.ints.encode(&mut e, context(mode, ex, prev), x);
+                prev = x;
+                j += 1;
+            };
+            if delta {
+                deltas(v.q).for_each(&mut code);
+            } else {
+                v.q.iter().for_each(|&x| code(x));
+            }
         } else {
-            v.q.iter().for_each(|&x| code(x));
+            for (j, &x) in v.q.iter().enumerate() {
+                let near = neighbours(v.q, j, v.stride);
+                models.ints.encode(&mut e, context(0, ex, near), x);
+            }
         }
     }
     e.finish()
@@ -118,13 +147,13 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
     (ranged, RANGE, entry)
 }
 
-/// Decodes a block into `out`: the vectors of `shape` (each vector's length and code), in
-/// order, concatenated; and into `kinds` whether each is DCT coefficients.
+/// Decodes a block into `out`: the vectors of `shape` (each vector's length, code and row
+/// length), in order, concatenated; and into `kinds` whether each is DCT coefficients.
 pub(crate) fn decode(
     bytes: &[u8],
     coding: u8,
     entry: BlockEntry,
-    shape: &[(usize, u8)],
+    shape: &[(usize, u8, usize)],
     out: &mut Vec<i32>,
     kinds: &mut Vec<bool>,
 ) -> Result<()> {
@@ -142,7 +171,7 @@ pub(crate) fn decode(
             )));
         }
         let mut input = &raw[..];
-        for &(len, _) in shape {
+        for &(len, _, _) in shape {
             let (&kind, rest) = input
                 .split_first()
                 .ok_or_else(|| Error::input("corrupt .svdz block: a vector is cut short"))?;
@@ -165,14 +194,21 @@ pub(crate) fn decode(
     }
     let mut models = Models::new();
     let mut d = Decoder::new(bytes);
-    for &(len, g) in shape {
+    for &(len, g, stride) in shape {
         let ex = expected(g, len);
         let dct = d.bit(&mut models.dct[ex]);
         let delta = !dct && d.bit(&mut models.delta[ex]);
         kinds.push(dct);
         let mode = usize::from(delta);
+        let start = out.len();
         let (mut prev, mut value) = (0i32, 0i32);
         for j in 0..len {
+            if !dct && !delta {
+                let near = neighbours(&out[start..], j, stride);
+                let x = models.ints.decode(&mut d, context(0, ex, near))?;
+                out.push(x);
+                continue;
+            }
             let mode = if dct { dct_mode(j, len) } else { mode };
             let x = models.ints.decode(&mut d, context(mode, ex, prev))?;
             prev = x;
@@ -198,11 +234,13 @@ mod tests {
                     q: a,
                     g: 40,
                     dct: false,
+                    stride: 8,
                 },
                 Vector {
                     q: b,
                     g: 20,
                     dct: true,
+                    stride: 0,
                 },
             ];
             let (bytes, coding, entry) = encode(&vs);
@@ -211,7 +249,7 @@ mod tests {
                 &bytes,
                 coding,
                 entry,
-                &[(64, 40), (64, 20)],
+                &[(64, 40, 8), (64, 20, 0)],
                 &mut out,
                 &mut kinds,
             )

@@ -559,6 +559,11 @@ fn search_psnr(c: &Candidate<'_>, input: &Input, db: f64) -> Result<Option<(f64,
         let q = c.quantise(input, 1.0, Some(0));
         return Ok((q.psnr >= db).then_some((1.0, q)));
     }
+    // What no threshold can remove: halving the chroma, and what the SVDs left out.
+    let floor = c.halving + c.planes.iter().map(|p| p.weight * p.tail).sum::<f64>();
+    if metrics::psnr_from_squared_error(floor, 1) + 10.0 * c.norm.log10() < db {
+        return Ok(None);
+    }
     let aim = db + CLOSE / 2.0;
     let mut best: Option<(f64, Quantised)> = None;
     // The nearest measured threshold that falls short, and its PSNR.
@@ -635,6 +640,19 @@ struct Made {
     half: bool,
 }
 
+impl Made {
+    /// Whether this file is better: smaller for a PSNR, a better PSNR for a byte budget.
+    fn beats(&self, other: &Made, target: Target) -> bool {
+        match target {
+            Target::MaxBytes(_) => {
+                (self.q.psnr, std::cmp::Reverse(self.bytes.len()))
+                    > (other.q.psnr, std::cmp::Reverse(other.bytes.len()))
+            }
+            _ => self.bytes.len() < other.bytes.len(),
+        }
+    }
+}
+
 /// The best file of `candidates` (shape, half chroma): the smallest for a PSNR, the best
 /// PSNR for a byte budget.
 fn smallest(
@@ -655,26 +673,19 @@ fn smallest(
         };
         let Some(q) = found else { continue };
         let bytes = write(&c, &q, input);
-        let better = |b: &Made| match options.target {
-            Target::MaxBytes(_) => {
-                (q.psnr, std::cmp::Reverse(bytes.len()))
-                    > (b.q.psnr, std::cmp::Reverse(b.bytes.len()))
-            }
-            _ => bytes.len() < b.bytes.len(),
-        };
-        if best.as_ref().is_none_or(better) {
-            let tiles = match shape {
+        let made = Made {
+            bytes,
+            q,
+            shape,
+            tile: c.tile,
+            tiles: match shape {
                 Shape::Patches(_) => 1,
                 _ => c.planes[0].grid.len(),
-            };
-            best = Some(Made {
-                bytes,
-                q,
-                shape,
-                tile: c.tile,
-                tiles,
-                half: c.half,
-            });
+            },
+            half: c.half,
+        };
+        if best.as_ref().is_none_or(|b| made.beats(b, options.target)) {
+            best = Some(made);
         }
     }
     Ok(best)
@@ -776,6 +787,21 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
                     .collect();
                 smallest(&input, options, &rest, probe)?
             }
+        }
+    } else if halves.len() == 2 && local.len() > 2 {
+        // The chroma size is chosen on the first local layout, then kept for the others.
+        let first = smallest(&input, options, &local[..2], probe)?;
+        let half = first.as_ref().is_some_and(|f| f.half);
+        let rest: Vec<_> = local[2..]
+            .iter()
+            .copied()
+            .filter(|c| c.1 == half)
+            .chain(globals.iter().copied())
+            .collect();
+        let second = smallest(&input, options, &rest, probe)?;
+        match (first, second) {
+            (Some(a), Some(b)) => Some(if b.beats(&a, options.target) { b } else { a }),
+            (a, b) => a.or(b),
         }
     } else {
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
@@ -915,8 +941,17 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         .iter()
         .zip(&side)
         .zip(&c.planes)
-        .map(|((codes, g), plane)| {
+        .enumerate()
+        .map(|(p, ((codes, g), plane))| {
             let order = header2::component_order(g);
+            let stride = c.patch().map_or(0, |side| {
+                let n = if c.half && p > 0 {
+                    input.n.div_ceil(2)
+                } else {
+                    input.n
+                };
+                n.div_ceil(side)
+            });
             order
                 .par_chunks(bs)
                 .map(|chunk| {
@@ -929,11 +964,13 @@ fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
                             q: &code.u[i * h..(i + 1) * h],
                             g: code.g[i],
                             dct: code.dct[i] & 1 != 0,
+                            stride,
                         });
                         vectors.push(Vector {
                             q: &code.v[i * w..(i + 1) * w],
                             g: code.g[i],
                             dct: code.dct[i] & 2 != 0,
+                            stride: 0,
                         });
                     }
                     let (bytes, coding, entry) = stream::encode(&vectors);
@@ -987,17 +1024,24 @@ pub(super) fn decode(bytes: &[u8], parsed: &header2::Parsed, rank: usize) -> Res
         let grid = h.grid(p);
         let order = header2::component_order(g);
         let dct = Dct::new(grid.lengths());
+        // A patch matrix's u-vectors are images: one entry per patch.
+        let stride = if h.patches {
+            let (_, n) = header2::plane_size(h.height, h.width, h.half_chroma && p > 0);
+            n.div_ceil(h.tile as usize)
+        } else {
+            0
+        };
         let decoded: Vec<(Vec<i32>, Vec<bool>)> = order
             .par_chunks(bs)
             .zip(&h.blocks[p])
             .zip(&parsed.offsets[p])
             .map(|((chunk, block), &offset)| {
-                let shape: Vec<(usize, u8)> = chunk
+                let shape: Vec<(usize, u8, usize)> = chunk
                     .iter()
                     .flat_map(|&(t, i)| {
                         let (_, th, _, tw) = grid.rect(t as usize);
                         let c = g[t as usize][i as usize];
-                        [(th, c), (tw, c)]
+                        [(th, c, stride), (tw, c, 0)]
                     })
                     .collect();
                 let stored = &bytes[offset..offset + block.entry.stored as usize];

@@ -57,6 +57,7 @@ fn every_layout_meets_its_psnr_and_records_itself() {
         (Layout::Tiled(32), Chroma::Full, 64, false),
         (Layout::Tiled(48), Chroma::Half, 36, true),
         (Layout::Global, Chroma::Full, 1, false),
+        (Layout::Patches(8), Chroma::Half, 1, true),
     ] {
         let c = compress(&planes, &v2(Target::Psnr(32.0), layout, chroma)).unwrap();
         let measured = decoded_psnr(&c.bytes, &planes, None);
@@ -71,7 +72,12 @@ fn every_layout_meets_its_psnr_and_records_itself() {
             (info.version, info.tiles, info.half_chroma),
             (2, tiles, half)
         );
-        assert_eq!(info.layout(), if tiles == 1 { "global" } else { "tiled" });
+        let name = match layout {
+            Layout::Patches(_) => "patches",
+            Layout::Global => "global",
+            _ => "tiled",
+        };
+        assert_eq!((info.layout(), c.layout()), (name, name));
         assert_eq!(info.ranks, c.ranks);
         assert_eq!((c.version, c.tiles, c.half_chroma), (2, tiles, half));
     }
@@ -243,6 +249,12 @@ fn bad_settings_are_parameter_errors() {
     assert_eq!(e.message(), "the tile size 4 is below 8");
     let e = compress(
         &planes,
+        &v2(Target::Psnr(30.0), Layout::Patches(32), Chroma::Auto),
+    )
+    .unwrap_err();
+    assert_eq!(e.message(), "the patch size 32 is not 4 to 16");
+    let e = compress(
+        &planes,
         &CompressOptions {
             version: 3,
             ..CompressOptions::default()
@@ -342,8 +354,15 @@ fn hostile_headers_are_refused_with_their_reason() {
         "corrupt .svdz header: plane y has 100000 components, more than its tiles can hold"
     );
     assert_eq!(
-        message(&|b| b[10] = 7),
-        "corrupt .svdz header: unknown flags 0x07"
+        message(&|b| b[10] = 0x0f),
+        "corrupt .svdz header: unknown flags 0x0f"
+    );
+    assert_eq!(
+        message(&|b| {
+            b[10] = 0x07;
+            b[20..24].copy_from_slice(&32u32.to_le_bytes());
+        }),
+        "corrupt .svdz header: patch size 32 is not 4 to 16"
     );
     assert_eq!(
         message(&|b| b[9] = 1),
