@@ -376,12 +376,12 @@ pub(crate) fn assemble_rows(
     b: usize,
 ) -> Vec<f32> {
     let mut out = vec![0f32; (b - a) * grid.n];
-    for t in 0..grid.len() {
+    for (t, code) in codes.iter().enumerate().take(grid.len()) {
         let rect @ (y, h, _, _) = grid.rect(t);
         if y < b && y + h > a {
             let rows = a.max(y) - y..b.min(y + h) - y;
             reconstruct(
-                &codes[t],
+                code,
                 usize::MAX,
                 delta,
                 dct,
