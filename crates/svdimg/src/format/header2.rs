@@ -303,16 +303,12 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
             limits.max_alloc
         )));
     }
-    let alpha_bytes = pixels * u64::from(bit_depth / 8);
     let alpha_block = if alpha {
-        let e = entry(&mut r)?;
-        if u64::from(e.raw) != alpha_bytes {
-            return Err(corrupt(format!(
-                "the alpha block inflates to {} bytes, not {alpha_bytes}",
-                e.raw
-            )));
-        }
-        Some(e)
+        Some(super::layout::alpha_entry(
+            entry(&mut r)?,
+            pixels,
+            bit_depth,
+        )?)
     } else {
         None
     };
@@ -343,16 +339,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     }
     let alpha_offset = pos as usize;
     pos += header.alpha_block.map_or(0, |e| u64::from(e.stored));
-    match pos.cmp(&(bytes.len() as u64)) {
-        std::cmp::Ordering::Greater => return Err(Error::input("the .svdz file is truncated")),
-        std::cmp::Ordering::Less => {
-            return Err(Error::input(format!(
-                "corrupt .svdz file: {} bytes after the last block",
-                bytes.len() as u64 - pos
-            )))
-        }
-        std::cmp::Ordering::Equal => {}
-    }
+    super::layout::check_end(pos, bytes.len())?;
     Ok(Parsed {
         header,
         side_offset,

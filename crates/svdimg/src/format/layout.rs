@@ -144,6 +144,30 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     Error::input(format!("corrupt .svdz header: {what}"))
 }
 
+/// That the blocks, ending at `pos`, end where the file of `len` bytes does.
+pub(crate) fn check_end(pos: u64, len: usize) -> Result<()> {
+    match pos.cmp(&(len as u64)) {
+        std::cmp::Ordering::Greater => Err(truncated()),
+        std::cmp::Ordering::Less => Err(Error::input(format!(
+            "corrupt .svdz file: {} bytes after the last block",
+            len as u64 - pos
+        ))),
+        std::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+/// The alpha block's table entry, checked: it inflates to the samples, m·n at the depth.
+pub(crate) fn alpha_entry(e: BlockEntry, pixels: u64, bit_depth: u8) -> Result<BlockEntry> {
+    let alpha_bytes = pixels * u64::from(bit_depth / 8);
+    if u64::from(e.raw) != alpha_bytes {
+        return Err(corrupt(format!(
+            "the alpha block inflates to {} bytes, not {alpha_bytes}",
+            e.raw
+        )));
+    }
+    Ok(e)
+}
+
 /// Whether `bytes` start with the `.svdz` magic.
 pub(crate) fn has_magic(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
@@ -300,16 +324,8 @@ fn parse_v1(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
             limits.max_alloc
         )));
     }
-    let alpha_bytes = pixels * u64::from(bit_depth / 8);
     let alpha_block = if alpha {
-        let e = entry(&mut r, alpha_bytes)?;
-        if u64::from(e.raw) != alpha_bytes {
-            return Err(corrupt(format!(
-                "the alpha block inflates to {} bytes, not {alpha_bytes}",
-                e.raw
-            )));
-        }
-        Some(e)
+        Some(alpha_entry(entry(&mut r, u64::MAX)?, pixels, bit_depth)?)
     } else {
         None
     };
@@ -333,16 +349,7 @@ fn parse_v1(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     }
     let alpha_offset = pos as usize;
     pos += header.alpha_block.map_or(0, |e| u64::from(e.stored));
-    match pos.cmp(&(bytes.len() as u64)) {
-        std::cmp::Ordering::Greater => return Err(truncated()),
-        std::cmp::Ordering::Less => {
-            return Err(Error::input(format!(
-                "corrupt .svdz file: {} bytes after the last block",
-                bytes.len() as u64 - pos
-            )))
-        }
-        std::cmp::Ordering::Equal => {}
-    }
+    check_end(pos, bytes.len())?;
     Ok(Parsed {
         header,
         offsets,
@@ -353,9 +360,20 @@ fn parse_v1(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
 /// The bytes of one block, inflated, after checking its CRC-32 and inflated length.
 pub(crate) fn inflate(bytes: &[u8], offset: usize, entry: BlockEntry) -> Result<Vec<u8>> {
     let stored = &bytes[offset..offset + entry.stored as usize];
+    check_crc(stored, entry)?;
+    inflate_checked(stored, entry)
+}
+
+/// A block's CRC-32 against its table entry (skipped under `cfg(fuzzing)`).
+pub(crate) fn check_crc(stored: &[u8], entry: BlockEntry) -> Result<()> {
     if !cfg!(fuzzing) && crc32fast::hash(stored) != entry.crc {
         return Err(Error::input("corrupt .svdz block: checksum mismatch"));
     }
+    Ok(())
+}
+
+/// A zstd block inflated to exactly its table's length.
+pub(crate) fn inflate_checked(stored: &[u8], entry: BlockEntry) -> Result<Vec<u8>> {
     let raw = zstd::bulk::decompress(stored, entry.raw as usize)
         .map_err(|e| Error::input(format!("corrupt .svdz block: {e}")))?;
     if raw.len() != entry.raw as usize {

@@ -12,7 +12,7 @@
 use super::entropy::cost;
 use super::entropy::{class, Bit, Decoder, Encoder, Ints};
 use super::header2::{RANGE, ZSTD};
-use super::layout::BlockEntry;
+use super::layout::{self, BlockEntry};
 use super::tiles::{deltas, CODE_STEPS};
 use super::vectors;
 use crate::{Error, Result};
@@ -157,19 +157,9 @@ pub(crate) fn decode(
     out: &mut Vec<i32>,
     kinds: &mut Vec<bool>,
 ) -> Result<()> {
-    if !cfg!(fuzzing) && crc32fast::hash(bytes) != entry.crc {
-        return Err(Error::input("corrupt .svdz block: checksum mismatch"));
-    }
+    layout::check_crc(bytes, entry)?;
     if coding == ZSTD {
-        let raw = zstd::bulk::decompress(bytes, entry.raw as usize)
-            .map_err(|e| Error::input(format!("corrupt .svdz block: {e}")))?;
-        if raw.len() != entry.raw as usize {
-            return Err(Error::input(format!(
-                "corrupt .svdz block: it inflates to {} bytes, not {}",
-                raw.len(),
-                entry.raw
-            )));
-        }
+        let raw = layout::inflate_checked(bytes, entry)?;
         let mut input = &raw[..];
         for &(len, _, _) in shape {
             let (&kind, rest) = input

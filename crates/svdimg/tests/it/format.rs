@@ -33,7 +33,7 @@ fn version_one(target: Target) -> CompressOptions {
 }
 
 /// PSNR of the decoded file, rounded to the bit depth as a writer would, against `planes`.
-fn decoded_psnr(bytes: &[u8], reference: &Planes<f32>, rank: Option<usize>) -> f64 {
+pub(crate) fn decoded_psnr(bytes: &[u8], reference: &Planes<f32>, rank: Option<usize>) -> f64 {
     let decoded = decompress(
         bytes,
         &DecompressOptions {

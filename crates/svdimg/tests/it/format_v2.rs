@@ -4,10 +4,11 @@
 
 use image::{DynamicImage, RgbImage};
 use svdimg::{
-    compress, decompress, inspect, jpeg_for_psnr, psnr, Chroma, ColorChoice, CompressOptions,
+    compress, decompress, inspect, jpeg_for_psnr, Chroma, ColorChoice, CompressOptions,
     DecompressOptions, ErrorKind, Layout, Limits, Picture, Planes, Target,
 };
 
+use crate::format::decoded_psnr;
 use crate::shared_dir;
 
 fn sample() -> Planes<f32> {
@@ -23,31 +24,6 @@ fn v2(target: Target, layout: Layout, chroma: Chroma) -> CompressOptions {
         chroma,
         ..CompressOptions::default()
     }
-}
-
-/// PSNR of the decoded file, rounded to 8 bits, against `planes`.
-fn decoded_psnr(bytes: &[u8], planes: &Planes<f32>, rank: Option<usize>) -> f64 {
-    let d = decompress(
-        bytes,
-        &DecompressOptions {
-            rank,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let rounded: Vec<Vec<f32>> = d
-        .color
-        .iter()
-        .map(|p| {
-            p.data
-                .iter()
-                .map(|&x| (svdimg::quantize(x, 255.0) / 255.0) as f32)
-                .collect()
-        })
-        .collect();
-    let a: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
-    let b: Vec<&[f32]> = rounded.iter().map(|p| &p[..]).collect();
-    psnr(&a, &b)
 }
 
 #[test]
