@@ -171,6 +171,22 @@ fn version_two_records_its_layout_and_version_one_is_still_written() {
 
     let o = svdimg(
         dir.path(),
+        &[
+            "compress", "--sample", "-o", "p.svdz", "--layout", "patches",
+        ],
+    );
+    assert!(
+        stdout(&o).contains("version 2, patches: 8x8 patches, one basis per plane"),
+        "{}",
+        stdout(&o)
+    );
+    let v = json(&svdimg(dir.path(), &["info", "p.svdz", "--json"]));
+    assert_eq!(
+        (&v["layout"], &v["tile_size"]),
+        (&Value::from("patches"), &Value::from(8))
+    );
+    let o = svdimg(
+        dir.path(),
         &["compress", "--sample", "-o", "g.svdz", "--layout", "global"],
     );
     assert!(
