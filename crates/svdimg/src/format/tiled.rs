@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::color::{double_chroma, double_rows, halve, to_output};
 use super::dct::Dct;
 use super::deblock::{self, STRENGTHS};
+use super::entropy::cost;
 use super::header2::{self, Block, Header, Side};
 use super::layout::BlockEntry;
 use super::patches;
@@ -40,8 +41,8 @@ const MAX_EVALS: usize = 8;
 const NOISE: f64 = 0.7;
 /// How far above its target the PSNR search may stop, in dB.
 const CLOSE: f64 = 0.08;
-/// Steps of the bisection for a byte budget.
-const BYTE_STEPS: usize = 12;
+/// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
+const BYTE_STEPS: usize = 16;
 
 /// How a version 2 file arranges each plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -318,6 +319,12 @@ impl<'a> Candidate<'a> {
     /// Quantises at threshold `t` and measures the PSNR with deblocking strength
     /// `deblock`, or with the best of [`STRENGTHS`] when it is `None`.
     fn quantise(&self, input: &Input, t: f64, strength: Option<u8>) -> Quantised {
+        let (deltas, codes) = self.codes_at(t);
+        self.measure(input, deltas, codes, strength)
+    }
+
+    /// The steps and the quantised tiles at threshold `t`.
+    fn codes_at(&self, t: f64) -> (Vec<f32>, Vec<Vec<TileCode>>) {
         let deltas: Vec<f32> = (0..self.planes.len()).map(|p| self.delta(p, t)).collect();
         let codes: Vec<Vec<TileCode>> = self
             .planes
@@ -335,6 +342,18 @@ impl<'a> Candidate<'a> {
                     .collect()
             })
             .collect();
+        (deltas, codes)
+    }
+
+    /// Measures quantised tiles: their PSNR with deblocking strength `strength`, or with
+    /// the best of [`STRENGTHS`] when it is `None`.
+    fn measure(
+        &self,
+        input: &Input,
+        deltas: Vec<f32>,
+        codes: Vec<Vec<TileCode>>,
+        strength: Option<u8>,
+    ) -> Quantised {
         let tiled = self.planes.iter().any(|p| p.grid.len() > 1);
         let strengths: &[u8] = match strength {
             Some(s) => &[s][..],
@@ -879,52 +898,84 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
     })
 }
 
-/// The largest threshold step whose file fits `budget`, by bisection on log t with real
-/// files.
+/// The best PSNR whose file fits `budget`. The entropy coder runs a few times only: an
+/// estimate of the bits (an Elias gamma count of the integers), calibrated on one real file,
+/// is bisected on log t; real files then confirm the answer and step past it if needed.
 fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Result<Option<Quantised>> {
     let top = c.top();
-    // The deblocking strength is chosen at the first measurement that stores something.
-    let strength = std::cell::Cell::new(None);
-    let fits = |t: f64| -> std::result::Result<Quantised, usize> {
-        let q = c.quantise(input, t, strength.get());
-        if strength.get().is_none() && q.codes.iter().flatten().any(|t| t.rank() > 0) {
-            strength.set(Some(q.deblock));
-        }
-        let len = write(c, &q, input).len();
-        if len as u64 <= budget {
-            Ok(q)
-        } else {
-            Err(len)
-        }
+    let real = |deltas: Vec<f32>, codes: Vec<Vec<TileCode>>| {
+        let q = Quantised {
+            deltas,
+            codes,
+            deblock: 0,
+            psnr: 0.0,
+        };
+        let len = write(c, &q, input).len() as u64;
+        (q, len)
     };
     // Above the largest σ nothing is stored: the smallest file there is.
-    let mut best = match fits(top.max(f64::MIN_POSITIVE) * 1.01) {
-        Ok(q) => q,
-        Err(smallest) => {
-            return Err(Error::parameter(format!(
-                "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
-            )))
-        }
-    };
-    if top == 0.0 {
-        return Ok(Some(best));
+    let (deltas, codes) = c.codes_at(top.max(f64::MIN_POSITIVE) * 1.01);
+    let (empty, smallest) = real(deltas, codes);
+    if smallest > budget {
+        return Err(Error::parameter(format!(
+            "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
+        )));
     }
-    let (mut lo, mut hi) = (top * 1e-5, top * 1.01);
+    if top == 0.0 {
+        return Ok(Some(c.measure(input, empty.deltas, empty.codes, Some(0))));
+    }
+    let estimate = |codes: &[Vec<TileCode>]| -> f64 {
+        let bits: u64 = codes
+            .par_iter()
+            .flat_map(|plane| plane.par_iter())
+            .map(|t| u64::from(cost(t.u.iter().copied())) + u64::from(cost(t.v.iter().copied())))
+            .sum();
+        smallest as f64 + bits as f64 / 8.0
+    };
+    // Calibrate the estimate on one real file, in the middle of the range in log t.
+    let (lo0, hi0) = (top * 1e-5, top * 1.01);
+    let probe = (lo0 * hi0).sqrt();
+    let (deltas, codes) = c.codes_at(probe);
+    let guess = estimate(&codes);
+    let (_, len) = real(deltas, codes);
+    let scale = len as f64 / guess;
+    let fits = |t: f64| -> bool {
+        let (_, codes) = c.codes_at(t);
+        scale * estimate(&codes) <= budget as f64
+    };
+    let (mut lo, mut hi) = (lo0, hi0);
     for _ in 0..BYTE_STEPS {
         let mid = (lo * hi).sqrt();
-        if c.short_at(mid) {
+        if !c.short_at(mid) && fits(mid) {
+            hi = mid;
+        } else {
             lo = mid;
-            continue;
-        }
-        match fits(mid) {
-            Ok(q) => {
-                hi = mid;
-                best = q;
-            }
-            Err(_) => lo = mid,
         }
     }
-    Ok(Some(best))
+    // Confirm with real files: step up in t while the file is over the budget, down while
+    // it stays under (at most a few steps each way).
+    let mut t = hi;
+    let mut best: Option<(Vec<f32>, Vec<Vec<TileCode>>)> = None;
+    for _ in 0..MAX_EVALS {
+        let (deltas, codes) = c.codes_at(t);
+        let (q, len) = real(deltas, codes);
+        if len <= budget {
+            best = Some((q.deltas, q.codes));
+            if len as f64 > 0.98 * budget as f64 || c.short_at(t / 1.02) {
+                break;
+            }
+            t /= 1.02;
+        } else if best.is_some() {
+            break;
+        } else {
+            t *= 1.03;
+        }
+    }
+    let (deltas, codes) = match best {
+        Some(b) => b,
+        None => (empty.deltas, empty.codes),
+    };
+    Ok(Some(c.measure(input, deltas, codes, None)))
 }
 
 /// The file of a quantised image.
