@@ -17,6 +17,7 @@
 //! component order, so a prefix of the file holds the first components of every plane.
 //! The byte layout is specified in `docs/FORMAT.md`.
 
+mod candidate;
 mod color;
 mod dct;
 mod deblock;
@@ -26,6 +27,7 @@ mod layout;
 mod patches;
 mod rate;
 mod stream;
+mod threshold;
 mod tiled;
 mod tiles;
 mod vectors;

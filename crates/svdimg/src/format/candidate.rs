@@ -1,0 +1,503 @@
+//! One layout of an image for `.svdz` version 2, factored and ready to quantise: its
+//! planes (tiles, one global tile, or a patch matrix), the model of the error at a
+//! threshold, the quantisation, and the PSNR the decoder will get.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use super::color::{double_chroma, double_rows, halve, to_output};
+use super::dct::Dct;
+use super::deblock::{self, STRENGTHS};
+use super::patches;
+use super::rate::{level_error, level_psnr};
+use super::tiled::{Input, Layout, CROP_FROM};
+use super::tiles::{self, Grid, TileCode, TileSvd};
+use super::{StoredColor, Target};
+use crate::{metrics, Result};
+
+/// The rank of the randomized SVD that decides whether the global layout is tried.
+const GLOBAL_RANK: usize = 48;
+/// The share of Δ²/12 per stored integer that the model counts as error: less than all,
+/// as DCT coefficients that round to zero and the deblocking filter cost less (measured on
+/// the shared photos: the model's first guess then lands within about 0.5 dB).
+const NOISE: f64 = 0.7;
+
+/// One arrangement of a plane, as the encoder tries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    Tiles(usize),
+    Global,
+    Patches(usize),
+}
+
+/// One plane ready to quantise.
+pub(super) struct Plane<'a> {
+    /// The grid of tiles over what is stored: the plane, or its patch matrix.
+    pub(super) grid: Grid,
+    pub(super) data: Cow<'a, [f32]>,
+    pub(super) svds: Vec<TileSvd>,
+    /// Squared RGB error per unit of squared error in the plane.
+    pub(super) weight: f64,
+    /// The kept σ, ascending, and the prefix sums of σ².
+    pub(super) sorted: Vec<f32>,
+    pub(super) prefix: Vec<f64>,
+    /// The energy of every tile beyond its kept components.
+    pub(super) tail: f64,
+}
+
+/// One layout of the image, factored.
+pub(super) struct Candidate<'a> {
+    pub(super) shape: Shape,
+    /// The header's tile field: the tile or patch side, or the larger side for global.
+    pub(super) tile: u32,
+    pub(super) half: bool,
+    pub(super) planes: Vec<Plane<'a>>,
+    /// Squared error (weighted, full size) that halving the chroma costs by itself.
+    pub(super) halving: f64,
+    /// Divides the weighted squared error into the PSNR's mean.
+    pub(super) norm: f64,
+    pub(super) step_factor: f64,
+    pub(super) dct: Dct,
+}
+
+/// A quantised image.
+pub(super) struct Quantised {
+    pub(super) deltas: Vec<f32>,
+    pub(super) codes: Vec<Vec<TileCode>>,
+    /// The deblocking strength, and the PSNR measured with it.
+    pub(super) deblock: u8,
+    pub(super) psnr: f64,
+}
+
+impl<'a> Candidate<'a> {
+    /// The factored layout; `None` when `probe` is set, the layout is global and the
+    /// first plane alone shows that it cannot reach the PSNR target.
+    pub(super) fn new(
+        input: &'a Input,
+        shape: Shape,
+        half: bool,
+        options: &super::CompressOptions,
+        probe: bool,
+    ) -> Result<Option<Self>> {
+        let (m, n) = (input.m, input.n);
+        let weights = input.color.weights();
+        let global = shape == Shape::Global;
+        let side = match shape {
+            Shape::Tiles(t) | Shape::Patches(t) => t,
+            Shape::Global => m.max(n),
+        };
+        let mut halving = 0.0;
+        let mut planes = Vec::with_capacity(input.stored.len());
+        for (p, data) in input.stored.iter().enumerate() {
+            let half_plane = half && p > 0;
+            let (data, pm, pn, weight) = if half_plane {
+                let small = halve(data, m, n);
+                let back = double_chroma(&small, m, n);
+                halving += weights[p]
+                    * back
+                        .iter()
+                        .zip(data)
+                        .map(|(a, b)| f64::from(a - b).powi(2))
+                        .sum::<f64>();
+                // An error in a half-size sample spreads over about four pixels.
+                (
+                    Cow::Owned(small),
+                    m.div_ceil(2),
+                    n.div_ceil(2),
+                    4.0 * weights[p],
+                )
+            } else {
+                (Cow::Borrowed(&data[..]), m, n, weights[p])
+            };
+            if global && probe && p == 0 && !global_may_reach(input, &data, weight, options)? {
+                return Ok(None);
+            }
+            let (grid, data) = match shape {
+                Shape::Patches(s) => {
+                    let (rows, cols) = patches::matrix_size(pm, pn, s);
+                    let matrix = patches::to_matrix(&data, pm, pn, s);
+                    (Grid::new(rows, cols, rows.max(cols)), Cow::Owned(matrix))
+                }
+                _ => (Grid::new(pm, pn, side), data),
+            };
+            let svds = if let Shape::Patches(_) = shape {
+                let (rows, cols) = (grid.m, grid.n);
+                let exact = rows.min(cols);
+                vec![tiles::factor_global(
+                    &data,
+                    rows,
+                    cols,
+                    exact,
+                    &options.randomized,
+                    options.par,
+                )?]
+            } else if global {
+                let rank = global_rank(options.layout, pm, pn);
+                vec![tiles::factor_global(
+                    &data,
+                    pm,
+                    pn,
+                    rank,
+                    &options.randomized,
+                    options.par,
+                )?]
+            } else {
+                // Components far below the 8-bit rounding noise never matter.
+                let floor = 0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt();
+                tiles::factor(&data, &grid, floor as f32)?
+            };
+            let mut sorted: Vec<f32> = svds.iter().flat_map(|s| s.s.iter().copied()).collect();
+            sorted.sort_unstable_by(f32::total_cmp);
+            let mut prefix = Vec::with_capacity(sorted.len() + 1);
+            prefix.push(0.0);
+            for &s in &sorted {
+                prefix.push(prefix.last().unwrap() + f64::from(s).powi(2));
+            }
+            let tail = svds.iter().map(|s| s.tail).sum();
+            planes.push(Plane {
+                grid,
+                data,
+                svds,
+                weight,
+                sorted,
+                prefix,
+                tail,
+            });
+        }
+        let norm = (m * n) as f64
+            * if input.color == StoredColor::Rgb {
+                3.0
+            } else {
+                1.0
+            };
+        let dct = Dct::new(planes.iter().flat_map(|p| p.grid.lengths()));
+        Ok(Some(Candidate {
+            shape,
+            tile: side as u32,
+            half,
+            planes,
+            halving,
+            norm,
+            step_factor: options.tile_step_factor,
+            dct,
+        }))
+    }
+
+    /// The patch side of the patch layout.
+    pub(super) fn patch(&self) -> Option<usize> {
+        match self.shape {
+            Shape::Patches(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The step of plane `p` at weighted threshold `t`.
+    pub(super) fn delta(&self, p: usize, t: f64) -> f32 {
+        let plane = &self.planes[p];
+        let delta =
+            t / (self.step_factor * plane.weight.sqrt() * (plane.grid.side() as f64).sqrt());
+        // Codes stay below 4·20 and entries within 2^20; a zero plane needs a positive step.
+        let top = f64::from(plane.sorted.last().copied().unwrap_or(0.0));
+        delta.max(top / f64::from(1 << 20)).max(1e-30) as f32
+    }
+
+    /// The predicted PSNR at threshold `t`: the energy of the components dropped, plus
+    /// Δ²/12 for each integer stored.
+    pub(super) fn model(&self, t: f64) -> f64 {
+        let mut sse = self.halving;
+        for (p, plane) in self.planes.iter().enumerate() {
+            let tau = (t / plane.weight.sqrt()) as f32;
+            let dropped = plane.sorted.partition_point(|&s| s < tau);
+            let kept = plane.sorted.len() - dropped;
+            let delta = f64::from(self.delta(p, t));
+            let g = &plane.grid;
+            let len = (g.m / g.rows + g.n / g.cols) as f64;
+            let noise = NOISE * kept as f64 * len * delta * delta / 12.0;
+            sse += plane.weight * (plane.tail + plane.prefix[dropped] + noise);
+        }
+        metrics::psnr_from_squared_error(sse, 1).min(200.0) + 10.0 * self.norm.log10()
+    }
+
+    /// The largest kept σ, weighted: above it nothing is stored.
+    pub(super) fn top(&self) -> f64 {
+        self.planes
+            .iter()
+            .map(|p| p.weight.sqrt() * f64::from(p.sorted.last().copied().unwrap_or(0.0)))
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether a truncated global SVD lacks components it would need at `t`.
+    pub(super) fn short_at(&self, t: f64) -> bool {
+        self.planes.iter().any(|p| {
+            let tau = (t / p.weight.sqrt()) as f32;
+            p.svds
+                .iter()
+                .any(|s| s.truncated && s.s.last().is_some_and(|&x| x >= tau))
+        })
+    }
+
+    /// The threshold at which the model predicts `db`, by bisection on log t.
+    pub(super) fn solve(&self, db: f64) -> f64 {
+        let (mut lo, mut hi) = ((self.top() * 1e-6).max(1e-12), self.top().max(1e-12) * 1.01);
+        for _ in 0..50 {
+            let mid = (lo * hi).sqrt();
+            if self.model(mid) >= db {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Quantises at threshold `t` and measures the PSNR with deblocking strength
+    /// `deblock`, or with the best of [`STRENGTHS`] when it is `None`.
+    pub(super) fn quantise(&self, input: &Input, t: f64, strength: Option<u8>) -> Quantised {
+        let (deltas, codes) = self.codes_at(t);
+        self.measure(input, deltas, codes, strength)
+    }
+
+    /// The steps and the quantised tiles at threshold `t`.
+    pub(super) fn codes_at(&self, t: f64) -> (Vec<f32>, Vec<Vec<TileCode>>) {
+        let deltas: Vec<f32> = (0..self.planes.len()).map(|p| self.delta(p, t)).collect();
+        let codes: Vec<Vec<TileCode>> = self
+            .planes
+            .iter()
+            .zip(&deltas)
+            .map(|(plane, &delta)| {
+                let tau = t / plane.weight.sqrt();
+                (0..plane.grid.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let a = tiles::tile_of(&plane.data, &plane.grid, i);
+                        let (_, h, _, w) = plane.grid.rect(i);
+                        tiles::quantize(&a, h, w, &plane.svds[i], tau, delta, &self.dct)
+                    })
+                    .collect()
+            })
+            .collect();
+        (deltas, codes)
+    }
+
+    /// Measures quantised tiles: their PSNR with deblocking strength `strength`, or with
+    /// the best of [`STRENGTHS`] when it is `None`.
+    pub(super) fn measure(
+        &self,
+        input: &Input,
+        deltas: Vec<f32>,
+        codes: Vec<Vec<TileCode>>,
+        strength: Option<u8>,
+    ) -> Quantised {
+        let tiled = self.planes.iter().any(|p| p.grid.len() > 1);
+        let strengths: &[u8] = match strength {
+            Some(s) => &[s][..],
+            // One tile has no border to filter.
+            None if !tiled => &[0],
+            None => &STRENGTHS,
+        };
+        // Strengths are compared on every fourth band of tiles when there are many.
+        let sample = if strengths.len() > 1 && self.planes[0].grid.rows >= 16 {
+            4
+        } else {
+            1
+        };
+        let (strength, mut psnr) = strengths
+            .iter()
+            .map(|&s| (s, self.psnr(&codes, &deltas, s, input, sample)))
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |best, x| if x.1 > best.1 { x } else { best },
+            );
+        if sample > 1 {
+            psnr = self.psnr(&codes, &deltas, strength, input, 1);
+        }
+        Quantised {
+            deltas,
+            codes,
+            deblock: strength,
+            psnr,
+        }
+    }
+
+    /// The PSNR of the decoded image, rebuilt a band of tiles at a time (never the whole
+    /// image at once, each band with two rows of margin for the deblocking filter): the
+    /// same numbers as [`rebuild`] and the same sum as [`level_psnr`].
+    ///
+    /// With `sample` above 1 only every `sample`-th band of tiles is measured.
+    pub(super) fn psnr(
+        &self,
+        codes: &[Vec<TileCode>],
+        deltas: &[f32],
+        strength: u8,
+        input: &Input,
+        sample: usize,
+    ) -> f64 {
+        let (m, n) = (input.m, input.n);
+        if let Shape::Patches(_) = self.shape {
+            // One matrix per plane: rebuilt whole.
+            let grids: Vec<Grid> = self.planes.iter().map(|p| p.grid).collect();
+            let decoded = rebuild(
+                codes,
+                &grids,
+                deltas,
+                self.half,
+                strength,
+                self.patch(),
+                input.color,
+                m,
+                n,
+                usize::MAX,
+            );
+            let d: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
+            return level_psnr(&d, input.levels, input.max);
+        }
+        let small: Vec<Option<Vec<f32>>> = self
+            .planes
+            .iter()
+            .enumerate()
+            .map(|(p, plane)| {
+                (self.half && p > 0).then(|| {
+                    let mut s =
+                        tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX);
+                    deblock::deblock(&mut s, 0, &plane.grid, deblock::alpha(strength, deltas[p]));
+                    s
+                })
+            })
+            .collect();
+        let g0 = self.planes[0].grid;
+        let bands: Vec<usize> = (0..g0.rows).step_by(sample).collect();
+        let pixels: usize = bands.iter().map(|&r| g0.rect(r * g0.cols).1 * n).sum();
+        let sum: f64 = bands
+            .into_par_iter()
+            .map(|row| {
+                let (y0, h, _, _) = g0.rect(row * g0.cols);
+                let (a, b) = (y0.saturating_sub(2), (y0 + h + 2).min(m));
+                let bands: Vec<Vec<f32>> = self
+                    .planes
+                    .iter()
+                    .enumerate()
+                    .map(|(p, plane)| match &small[p] {
+                        Some(s) => double_rows(s, m, n, y0, h),
+                        None => {
+                            let mut rows = tiles::assemble_rows(
+                                &codes[p],
+                                &plane.grid,
+                                deltas[p],
+                                &self.dct,
+                                a,
+                                b,
+                            );
+                            deblock::deblock(
+                                &mut rows,
+                                a,
+                                &plane.grid,
+                                deblock::alpha(strength, deltas[p]),
+                            );
+                            rows.drain(..(y0 - a) * n);
+                            rows.truncate(h * n);
+                            rows
+                        }
+                    })
+                    .collect();
+                let out = to_output(bands, input.color);
+                let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
+                let l: Vec<&[u16]> = input
+                    .levels
+                    .iter()
+                    .map(|l| &l[y0 * n..(y0 + h) * n])
+                    .collect();
+                level_error(&d, &l, input.max)
+            })
+            .sum();
+        let channels = input.levels.len();
+        metrics::psnr_from_squared_error(sum / (input.max * input.max), pixels * channels)
+    }
+}
+
+/// The output planes (gray or R G B, full size) of a file's codes.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn rebuild(
+    codes: &[Vec<TileCode>],
+    grids: &[Grid],
+    deltas: &[f32],
+    half: bool,
+    strength: u8,
+    patch: Option<usize>,
+    color: StoredColor,
+    m: usize,
+    n: usize,
+    rank: usize,
+) -> Vec<Vec<f32>> {
+    let dct = Dct::new(grids.iter().flat_map(Grid::lengths));
+    let planes = codes
+        .iter()
+        .zip(grids)
+        .zip(deltas)
+        .enumerate()
+        .map(|(p, ((c, g), &d))| {
+            let mut plane = tiles::assemble(c, g, d, &dct, rank);
+            deblock::deblock(&mut plane, 0, g, deblock::alpha(strength, d));
+            if let Some(side) = patch {
+                let (pm, pn) = if half && p > 0 {
+                    (m.div_ceil(2), n.div_ceil(2))
+                } else {
+                    (m, n)
+                };
+                plane = patches::from_matrix(&plane, pm, pn, side);
+            }
+            if half && p > 0 {
+                double_chroma(&plane, m, n)
+            } else {
+                plane
+            }
+        })
+        .collect();
+    to_output(planes, color)
+}
+
+/// Components of a global layout: `GLOBAL_RANK` when the encoder tries it on its own
+/// (`Auto`); when asked for, the exact SVD up to 4 megapixels and 256 above.
+fn global_rank(layout: Layout, m: usize, n: usize) -> usize {
+    match layout {
+        Layout::Auto => GLOBAL_RANK.min(m.min(n)),
+        _ if m * n <= 1 << 22 => m.min(n),
+        _ => 256.min(m.min(n)),
+    }
+}
+
+/// Whether a global layout might reach the PSNR target: false when the energy of the
+/// first plane beyond `GLOBAL_RANK` components already costs more than the target allows.
+/// Above a megapixel it is judged on the plane at half size (which has less detail, so it
+/// errs towards trying).
+fn global_may_reach(
+    input: &Input,
+    plane: &[f32],
+    weight: f64,
+    options: &super::CompressOptions,
+) -> Result<bool> {
+    let Target::Psnr(db) = options.target else {
+        return Ok(input.m * input.n <= CROP_FROM);
+    };
+    let (m, n) = (input.m, input.n);
+    let (small, sm, sn, scale) = if m * n > 1 << 20 {
+        (
+            Cow::Owned(halve(plane, m, n)),
+            m.div_ceil(2),
+            n.div_ceil(2),
+            4.0,
+        )
+    } else {
+        (Cow::Borrowed(plane), m, n, 1.0)
+    };
+    let rank = GLOBAL_RANK.min(sm.min(sn));
+    let f = tiles::factor_global(&small, sm, sn, rank, &options.randomized, options.par)?;
+    let norm = (m * n) as f64
+        * if input.color == StoredColor::Rgb {
+            3.0
+        } else {
+            1.0
+        };
+    let mse = scale * weight * f.tail / norm;
+    Ok(mse <= 10f64.powf(-db / 10.0))
+}

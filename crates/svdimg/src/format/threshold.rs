@@ -1,0 +1,176 @@
+//! Rate control of `.svdz` version 2: the threshold on the weighted singular values that
+//! reaches a PSNR, or the best PSNR within a byte budget.
+
+use rayon::prelude::*;
+
+use super::candidate::{Candidate, Quantised};
+use super::entropy::cost;
+use super::tiled::{write, Input};
+use super::tiles::TileCode;
+use crate::{metrics, Error, Result};
+
+/// Real evaluations of the PSNR search before it settles for the best found.
+const MAX_EVALS: usize = 8;
+/// How far above its target the PSNR search may stop, in dB.
+const CLOSE: f64 = 0.08;
+/// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
+const BYTE_STEPS: usize = 16;
+
+/// Searches the threshold for a PSNR of at least `db`. The model proposes the first
+/// threshold and, corrected by its offset from the measurement, the second; then the
+/// search follows the secant through the last two measurements, or interpolates (in log t)
+/// between the measurements on either side of the target once it has both.
+/// It stops within `CLOSE` dB above the target, or when the two sides are 1% apart.
+pub(super) fn search_psnr(
+    c: &Candidate<'_>,
+    input: &Input,
+    db: f64,
+) -> Result<Option<(f64, Quantised)>> {
+    if c.top() == 0.0 {
+        // Nothing to store: every plane is zero.
+        let q = c.quantise(input, 1.0, Some(0));
+        return Ok((q.psnr >= db).then_some((1.0, q)));
+    }
+    // What no threshold can remove: halving the chroma, and what the SVDs left out.
+    let floor = c.halving + c.planes.iter().map(|p| p.weight * p.tail).sum::<f64>();
+    if metrics::psnr_from_squared_error(floor, 1) + 10.0 * c.norm.log10() < db {
+        return Ok(None);
+    }
+    let aim = db + CLOSE / 2.0;
+    let mut best: Option<(f64, Quantised)> = None;
+    // The nearest measured threshold that falls short, and its PSNR.
+    let mut fail: Option<(f64, f64)> = None;
+    let mut offset = 0.0;
+    // The deblocking strength is chosen at the first measurement, then kept.
+    let mut strength = None;
+    let mut seen: Vec<(f64, f64)> = Vec::new();
+    for _ in 0..MAX_EVALS {
+        let mut t = match (&best, fail, &seen[..]) {
+            (Some((lo, q)), Some((hi, p)), _) => {
+                let f = ((q.psnr - aim) / (q.psnr - p)).clamp(0.1, 0.9);
+                (lo.ln() + f * (hi.ln() - lo.ln())).exp()
+            }
+            // Two measurements on one side: the secant through them, in log t.
+            (_, _, [.., (t0, p0), (t1, p1)]) if (p1 - p0).abs() > 1e-6 => {
+                let slope = (p1 - p0) / (t1.ln() - t0.ln());
+                (t1.ln() + (aim - p1) / slope)
+                    .exp()
+                    .clamp(t1 / 2.0, t1 * 2.0)
+            }
+            _ => c.solve(aim - offset),
+        };
+        // Without a bracket, step beyond the side measured.
+        if let (Some((lo, _)), None) = (&best, fail) {
+            t = t.max(*lo * 1.005);
+        }
+        if let (None, Some((hi, _))) = (&best, fail) {
+            t = t.min(hi / 1.005);
+        }
+        if t <= 0.0 || !t.is_finite() {
+            break;
+        }
+        if c.short_at(t) {
+            return Ok(None);
+        }
+        let q = c.quantise(input, t, strength);
+        strength = Some(q.deblock);
+        let model = c.model(t);
+        offset = q.psnr.min(model + 20.0) - model;
+        seen.push((t, q.psnr));
+        if q.psnr >= db {
+            let close = q.psnr - db < CLOSE;
+            best = Some((t, q));
+            if close {
+                break;
+            }
+        } else {
+            fail = Some((t, q.psnr));
+        }
+        if let (Some((lo, _)), Some((hi, _))) = (&best, fail) {
+            if hi / lo < 1.01 {
+                break;
+            }
+        }
+    }
+    Ok(best)
+}
+
+/// The best PSNR whose file fits `budget`. The entropy coder runs a few times only: an
+/// estimate of the bits (an Elias gamma count of the integers), calibrated on one real file,
+/// is bisected on log t; real files then confirm the answer and step past it if needed.
+pub(super) fn search_bytes(c: &Candidate, input: &Input, budget: u64) -> Result<Option<Quantised>> {
+    let top = c.top();
+    let real = |deltas: Vec<f32>, codes: Vec<Vec<TileCode>>| {
+        let q = Quantised {
+            deltas,
+            codes,
+            deblock: 0,
+            psnr: 0.0,
+        };
+        let len = write(c, &q, input).len() as u64;
+        (q, len)
+    };
+    // Above the largest σ nothing is stored: the smallest file there is.
+    let (deltas, codes) = c.codes_at(top.max(f64::MIN_POSITIVE) * 1.01);
+    let (empty, smallest) = real(deltas, codes);
+    if smallest > budget {
+        return Err(Error::parameter(format!(
+            "cannot fit in {budget} bytes: the smallest file for this image is {smallest} bytes"
+        )));
+    }
+    if top == 0.0 {
+        return Ok(Some(c.measure(input, empty.deltas, empty.codes, Some(0))));
+    }
+    let estimate = |codes: &[Vec<TileCode>]| -> f64 {
+        let bits: u64 = codes
+            .par_iter()
+            .flat_map(|plane| plane.par_iter())
+            .map(|t| u64::from(cost(t.u.iter().copied())) + u64::from(cost(t.v.iter().copied())))
+            .sum();
+        smallest as f64 + bits as f64 / 8.0
+    };
+    // Calibrate the estimate on one real file, in the middle of the range in log t.
+    let (lo0, hi0) = (top * 1e-5, top * 1.01);
+    let probe = (lo0 * hi0).sqrt();
+    let (deltas, codes) = c.codes_at(probe);
+    let guess = estimate(&codes);
+    let (_, len) = real(deltas, codes);
+    let scale = len as f64 / guess;
+    let fits = |t: f64| -> bool {
+        let (_, codes) = c.codes_at(t);
+        scale * estimate(&codes) <= budget as f64
+    };
+    let (mut lo, mut hi) = (lo0, hi0);
+    for _ in 0..BYTE_STEPS {
+        let mid = (lo * hi).sqrt();
+        if !c.short_at(mid) && fits(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    // Confirm with real files: step up in t while the file is over the budget, down while
+    // it stays under (at most a few steps each way).
+    let mut t = hi;
+    let mut best: Option<(Vec<f32>, Vec<Vec<TileCode>>)> = None;
+    for _ in 0..MAX_EVALS {
+        let (deltas, codes) = c.codes_at(t);
+        let (q, len) = real(deltas, codes);
+        if len <= budget {
+            best = Some((q.deltas, q.codes));
+            if len as f64 > 0.98 * budget as f64 || c.short_at(t / 1.02) {
+                break;
+            }
+            t /= 1.02;
+        } else if best.is_some() {
+            break;
+        } else {
+            t *= 1.03;
+        }
+    }
+    let (deltas, codes) = match best {
+        Some(b) => b,
+        None => (empty.deltas, empty.codes),
+    };
+    Ok(Some(c.measure(input, deltas, codes, None)))
+}
