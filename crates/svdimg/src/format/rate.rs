@@ -7,7 +7,8 @@ use faer::Par;
 use rayon::prelude::*;
 
 use super::color::to_output;
-use super::{Stored, StoredColor};
+use super::global::Stored;
+use super::StoredColor;
 use crate::decomposition::CHUNK;
 use crate::picture::quantize;
 use crate::{metrics, Error, Factors, Result};

@@ -1,0 +1,337 @@
+//! `.svdz` version 1: one global basis per plane, the first k components `σᵢ uᵢ vᵢᵀ` of
+//! each, quantised with one step per plane and a least-squares scale per component, coded
+//! as varints and zstd (see the module documentation of [`super`] and `docs/FORMAT.md`).
+
+use std::borrow::Cow;
+
+use faer::{Mat, MatMut, Par};
+use rayon::prelude::*;
+
+use super::color::to_output;
+use super::rate::{search_bytes, search_psnr, Found, Search, MAX_ENTRY};
+use super::{
+    decompress, layout, vectors, zstd_compress, CompressOptions, Compressed, DecompressOptions,
+    StoredColor, Target,
+};
+use crate::picture::quantize;
+use crate::{metrics, Error, Factors, Limits, Method, Planes, Result};
+
+/// The extrapolated rank for a PSNR gets 1/NEED_MARGIN more, for the quantisation noise
+/// the extrapolation leaves out.
+const NEED_MARGIN: usize = 6;
+/// Components per zstd block: small enough for `--rank J` to skip most of a file, large
+/// enough for zstd to find the statistics of the integers.
+const BLOCK_SIZE: u16 = 16;
+
+/// One plane's stored components: scales and the integer vectors, component-major.
+#[derive(Debug, Clone)]
+pub(super) struct Stored {
+    pub(super) m: usize,
+    pub(super) n: usize,
+    pub(super) scales: Vec<f32>,
+    pub(super) u: Vec<i32>,
+    pub(super) v: Vec<i32>,
+}
+
+impl Stored {
+    /// Quantises the first `k` components of `f` with step `delta`.
+    pub(super) fn quantize(f: &Factors<f32>, k: usize, delta: f64) -> Stored {
+        let (m, n) = (f.nrows(), f.ncols());
+        let mut stored = Stored {
+            m,
+            n,
+            scales: Vec::with_capacity(k),
+            u: Vec::with_capacity(k * m),
+            v: Vec::with_capacity(k * n),
+        };
+        for i in 0..k {
+            let sigma = f64::from(f.singular_values()[i]);
+            let fit = |x: faer::ColRef<'_, f32>, out: &mut Vec<i32>| {
+                let (mut dot, mut norm2) = (0.0, 0.0);
+                for &e in x.iter() {
+                    let e = f64::from(e);
+                    let q = (sigma * e / delta).round().clamp(-MAX_ENTRY, MAX_ENTRY);
+                    dot += e * q;
+                    norm2 += q * q;
+                    out.push(q as i32);
+                }
+                (dot, norm2)
+            };
+            let (du, nu) = fit(f.u().col(i), &mut stored.u);
+            let (dv, nv) = fit(f.v().col(i), &mut stored.v);
+            let scale = if nu > 0.0 && nv > 0.0 {
+                sigma * du * dv / (nu * nv)
+            } else {
+                0.0
+            };
+            stored.scales.push(scale as f32);
+        }
+        stored
+    }
+
+    pub(super) fn rank(&self) -> usize {
+        self.scales.len()
+    }
+
+    /// `Σ sᵢ qᵤ qᵥᵀ` as a row-major m×n plane.
+    pub(super) fn reconstruct(&self, par: Par) -> Vec<f32> {
+        self.reconstruct_rows(1, par)
+    }
+
+    /// Every `step`-th row of [`Stored::reconstruct`] (rows 0, step, 2·step, ...).
+    pub(super) fn reconstruct_rows(&self, step: usize, par: Par) -> Vec<f32> {
+        let (m, n, k) = (self.m, self.n, self.rank());
+        let rows = m.div_ceil(step);
+        let mut out = vec![0.0f32; rows * n];
+        if k > 0 {
+            let us = Mat::<f32>::from_fn(rows, k, |r, c| {
+                self.scales[c] * self.u[c * m + r * step] as f32
+            });
+            let vs = Mat::<f32>::from_fn(n, k, |r, c| self.v[c * n + r] as f32);
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(&mut out, rows, n),
+                faer::Accum::Replace,
+                us.as_ref(),
+                vs.as_ref().transpose(),
+                1.0,
+                par,
+            );
+        }
+        out
+    }
+
+    /// The compressed blocks of `BLOCK_SIZE` components and their table entries.
+    pub(super) fn blocks(&self) -> (Vec<Vec<u8>>, Vec<layout::BlockEntry>) {
+        let (m, n) = (self.m, self.n);
+        let bs = usize::from(BLOCK_SIZE);
+        let starts: Vec<usize> = (0..self.rank()).step_by(bs).collect();
+        starts
+            .par_iter()
+            .map(|&start| {
+                let mut raw = Vec::new();
+                for i in start..(start + bs).min(self.rank()) {
+                    vectors::encode(&self.u[i * m..(i + 1) * m], &mut raw);
+                    vectors::encode(&self.v[i * n..(i + 1) * n], &mut raw);
+                }
+                let packed = zstd_compress(&raw);
+                let entry = layout::BlockEntry::of(&packed, raw.len());
+                (packed, entry)
+            })
+            .unzip()
+    }
+}
+
+/// Compresses to version 1: the global factors of `stored_planes` (the planes in `color`),
+/// from `given` or computed, quantised for `options.target`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn compress(
+    planes: &Planes<f32>,
+    given: Option<&[Factors<f32>]>,
+    options: &CompressOptions,
+    color: StoredColor,
+    stored_planes: Vec<Vec<f32>>,
+    max: f64,
+    alpha: Option<(Vec<u8>, layout::BlockEntry)>,
+) -> Result<Compressed> {
+    let (m, n) = (planes.height, planes.width);
+    let short = m.min(n);
+    let gray_of_colour = color == StoredColor::Gray && planes.color.len() == 3;
+    let reference: Vec<&[f32]> = if gray_of_colour {
+        vec![&stored_planes[0]]
+    } else {
+        planes.color.iter().map(|p| &p.data[..]).collect()
+    };
+    let levels: Vec<Vec<u16>> = reference
+        .iter()
+        .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
+        .collect();
+    let totals: Vec<f64> = stored_planes
+        .iter()
+        .map(|p| metrics::frobenius_norm(p).powi(2))
+        .collect();
+    let header = |ranks: &[Stored]| layout::Header {
+        color,
+        alpha: alpha.is_some(),
+        bit_depth: planes.bit_depth,
+        width: n as u32,
+        height: m as u32,
+        block_size: BLOCK_SIZE,
+        scales: ranks.iter().map(|s| s.scales.clone()).collect(),
+        blocks: Vec::new(),
+        alpha_block: alpha.as_ref().map(|a| a.1),
+    };
+    let encode = |stored: &[Stored]| -> Vec<u8> {
+        let mut h = header(stored);
+        let (blocks, entries): (Vec<_>, Vec<_>) = stored.iter().map(Stored::blocks).unzip();
+        h.blocks = entries;
+        h.write(&blocks, alpha.as_ref().map(|a| &a.0[..]))
+    };
+
+    // A truncated SVD is grown until the target is decided by components it has.
+    let mut k = match (options.target, options.method) {
+        (Target::Rank(k), _) => k.min(short),
+        (Target::Ranks(r), _) => r.iter().copied().max().unwrap_or(0).min(short),
+        (_, Method::Exact) => short,
+        (_, Method::Auto) if m * n <= 1 << 20 => short,
+        _ => short.min(64.max(short / 16)),
+    };
+    let (stored, search) = loop {
+        let method = match options.method {
+            Method::Auto if k == short => Method::Exact,
+            Method::Auto => Method::Randomized,
+            other => other,
+        };
+        let factors: Cow<'_, [Factors<f32>]> = match given {
+            Some(f) => Cow::Borrowed(f),
+            None => Cow::Owned(
+                (0..stored_planes.len())
+                    .into_par_iter()
+                    .map(|p| {
+                        let a = faer::MatRef::from_row_major_slice(&stored_planes[p], m, n);
+                        Factors::compute_truncated(a, k, method, &options.randomized, options.par)
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+        };
+        let search = Search {
+            color,
+            weights: color.weights(),
+            complete: factors.iter().all(|f| f.rank() >= short),
+            factors,
+            reference: reference.clone(),
+            levels: &levels,
+            m,
+            n,
+            max,
+            par: options.par,
+            step_factor: options.step_factor,
+        };
+        // With too few components for a PSNR, how many it seems to need.
+        let mut needed = 0;
+        let decided = match options.target {
+            Target::Rank(k) => Some(search.rank_plan(&[k; 3], &totals)),
+            Target::Ranks(r) => Some(search.rank_plan(&r, &totals)),
+            Target::Energy(f) => search.energy_threshold(f, &totals).map(|t| search.plan(t)),
+            Target::Psnr(db) => match search_psnr(&search, db)? {
+                Found::Plan(plan) => Some(plan),
+                Found::Short(best) => {
+                    needed = search.rank_needed(&totals, best, db);
+                    None
+                }
+            },
+            Target::MaxBytes(budget) => search_bytes(&search, budget, &encode)?,
+        };
+        if let Some(plan) = decided {
+            break (search.quantize(&plan), search);
+        }
+        // Double, or go straight to the extrapolated need (with a margin for the
+        // quantisation noise it leaves out) when that is further.
+        k = (2 * k).max(needed + needed / NEED_MARGIN).min(short);
+    };
+    let bytes = encode(&stored);
+    // Measure what a reader of the file gets.
+    let decoded = decompress(
+        &bytes,
+        &DecompressOptions {
+            rank: None,
+            limits: Limits {
+                max_pixels: u64::MAX,
+                max_alloc: u64::MAX,
+            },
+        },
+    )?;
+    let rounded: Vec<Vec<f32>> = decoded
+        .color
+        .iter()
+        .map(|p| {
+            p.data
+                .iter()
+                .map(|&x| (quantize(x, max) / max) as f32)
+                .collect()
+        })
+        .collect();
+    let psnr_db = search.psnr(
+        &decoded
+            .color
+            .iter()
+            .map(|p| &p.data[..])
+            .collect::<Vec<_>>(),
+    );
+    // The search measured this same decode; the check keeps the promise explicit.
+    if let Target::Psnr(db) = options.target {
+        if psnr_db < db {
+            return Err(Error::new(
+                crate::ErrorKind::Numerical,
+                format!("the decoded file reaches {psnr_db:.4} dB, below the {db} dB target"),
+            ));
+        }
+    }
+    let ssim = rounded
+        .iter()
+        .zip(&search.reference)
+        .map(|(d, r)| metrics::ssim(r, d, n, m))
+        .sum::<f64>()
+        / rounded.len() as f64;
+    Ok(Compressed {
+        bytes,
+        color,
+        ranks: color
+            .plane_names()
+            .iter()
+            .zip(&stored)
+            .map(|(&name, s)| (name, s.rank()))
+            .collect(),
+        psnr_db,
+        ssim,
+        version: 1,
+        tile_size: m.max(n),
+        tiles: 1,
+        half_chroma: false,
+        patches: false,
+    })
+}
+
+/// Decodes a parsed version 1 file to output planes (gray or R G B, unclipped), with the
+/// first `rank` components of each plane.
+pub(super) fn decode(
+    bytes: &[u8],
+    parsed: &layout::Parsed,
+    rank: Option<usize>,
+) -> Result<Vec<Vec<f32>>> {
+    let h = &parsed.header;
+    let (m, n) = (h.height as usize, h.width as usize);
+    let bs = usize::from(h.block_size);
+    let mut stored = Vec::with_capacity(h.scales.len());
+    for (p, scales) in h.scales.iter().enumerate() {
+        let k = rank.unwrap_or(usize::MAX).min(scales.len());
+        let mut plane = Stored {
+            m,
+            n,
+            scales: scales[..k].to_vec(),
+            u: Vec::with_capacity(k * m),
+            v: Vec::with_capacity(k * n),
+        };
+        for b in 0..k.div_ceil(bs) {
+            let raw = layout::inflate(bytes, parsed.offsets[p][b], h.blocks[p][b])?;
+            let mut input = &raw[..];
+            for _ in b * bs..((b + 1) * bs).min(scales.len()) {
+                vectors::decode(&mut input, m, &mut plane.u)?;
+                vectors::decode(&mut input, n, &mut plane.v)?;
+            }
+            if !input.is_empty() {
+                return Err(Error::input(format!(
+                    "corrupt .svdz block: {} bytes left over",
+                    input.len()
+                )));
+            }
+        }
+        plane.u.truncate(k * m);
+        plane.v.truncate(k * n);
+        stored.push(plane);
+    }
+    let planes: Vec<Vec<f32>> = stored
+        .par_iter()
+        .map(|s| s.reconstruct(Par::rayon(0)))
+        .collect();
+    Ok(to_output(planes, h.color))
+}
