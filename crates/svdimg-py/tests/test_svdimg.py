@@ -233,8 +233,9 @@ def test_compress_meets_the_psnr_and_the_byte_budget():
     small = svdimg.compress(img, max_bytes=8000)
     assert len(small) <= 8000
     assert svdimg.psnr(img, svdimg.decompress(small)) < svdimg.psnr(img, out)
-    coarse = svdimg.decompress(data, rank=5)
-    assert svdimg.psnr(img, coarse) < svdimg.psnr(img, out) - 5
+    # Version 2: rank counts components per tile, so one per tile is a coarser image.
+    coarse = svdimg.decompress(data, rank=1)
+    assert svdimg.psnr(img, coarse) < svdimg.psnr(img, out) - 3
 
 
 def test_compress_keeps_alpha_and_sixteen_bits():
@@ -285,10 +286,12 @@ def test_bad_input_raises_a_clear_error(call, exc, message):
 
 def test_a_decoder_error_names_the_problem():
     img, _ = svdimg.load_sample()
-    data = bytearray(svdimg.compress(img, psnr=25))
-    data[-1] ^= 0xFF
-    with pytest.raises(ValueError, match="corrupt .svdz block: checksum mismatch"):
-        svdimg.decompress(bytes(data))
+    for data in [bytearray(svdimg.compress(img, psnr=25)), bytearray(svdimg.compress(img, rank=40))]:
+        data[-1] ^= 0xFF
+        with pytest.raises(ValueError, match="corrupt .svdz block: checksum mismatch"):
+            svdimg.decompress(bytes(data))
+    # A rank target writes version 1, whose first components come first: a prefix still
+    # decodes when a later block is damaged.
     assert svdimg.decompress(bytes(data), rank=1).shape == img.shape
 
 
