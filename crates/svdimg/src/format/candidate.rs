@@ -110,8 +110,13 @@ impl<'a> Candidate<'a> {
             } else {
                 (Cow::Borrowed(&data[..]), m, n, weights[p])
             };
-            if global && probe && p == 0 && !global_may_reach(input, &data, weight, options)? {
-                return Ok(None);
+            // The probe's factors serve again when it took them of this very plane.
+            let mut probed = None;
+            if global && probe && p == 0 {
+                match global_may_reach(input, &data, weight, options)? {
+                    Reach::No => return Ok(None),
+                    Reach::Yes(svd) => probed = svd,
+                }
             }
             let (grid, data) = match shape {
                 Shape::Patches(s) => {
@@ -132,6 +137,8 @@ impl<'a> Candidate<'a> {
                     &options.randomized,
                     options.par,
                 )?]
+            } else if let Some(svd) = probed {
+                vec![svd]
             } else if global {
                 let rank = global_rank(options.layout, pm, pn);
                 vec![tiles::factor_global(
@@ -475,9 +482,13 @@ fn global_may_reach(
     plane: &[f32],
     weight: f64,
     options: &super::CompressOptions,
-) -> Result<bool> {
+) -> Result<Reach> {
     let Target::Psnr(db) = options.target else {
-        return Ok(input.m * input.n <= CROP_FROM);
+        return Ok(if input.m * input.n <= CROP_FROM {
+            Reach::Yes(None)
+        } else {
+            Reach::No
+        });
     };
     let (m, n) = (input.m, input.n);
     let (small, sm, sn, scale) = if m * n > 1 << 20 {
@@ -499,5 +510,20 @@ fn global_may_reach(
             1.0
         };
     let mse = scale * weight * f.tail / norm;
-    Ok(mse <= 10f64.powf(-db / 10.0))
+    Ok(if mse > 10f64.powf(-db / 10.0) {
+        Reach::No
+    } else if scale == 1.0 && rank == global_rank(options.layout, m, n) {
+        Reach::Yes(Some(f))
+    } else {
+        Reach::Yes(None)
+    })
+}
+
+/// What the global probe found.
+enum Reach {
+    /// The target is out of reach.
+    No,
+    /// It may be reached; with the plane's factors when the probe took them of the plane
+    /// itself.
+    Yes(Option<TileSvd>),
 }

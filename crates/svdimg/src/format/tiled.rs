@@ -244,6 +244,7 @@ pub(super) fn compress(mut input: Input, options: &super::CompressOptions) -> Re
         // The chroma size is chosen on the first local layout, then kept for the others.
         let first = smallest(&input, options, &local[..2], probe)?;
         let half = first.as_ref().is_some_and(|f| f.half);
+        // The global layout tries both (its probe stops it early on photos).
         let rest: Vec<_> = local[2..]
             .iter()
             .copied()
