@@ -18,23 +18,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from serve_bench import photo as mosaic  # the same mosaic as the explorer's benchmark
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
-
-
-def mosaic(path, width, height):
-    tiles = [Image.open(p).convert("RGB") for p in sorted(SHARED.glob("*.png"))]
-    tiles = [t.resize((round(t.width * 600 / t.height), 600), Image.LANCZOS) for t in tiles]
-    canvas = Image.new("RGB", (width, height))
-    y, i = 0, 0
-    while y < height:
-        x = 0
-        while x < width:
-            canvas.paste(tiles[i % len(tiles)], (x, y))
-            x += tiles[i % len(tiles)].width
-            i += 1
-        y += 600
-        i += 1
-    canvas.save(path, quality=92)
 
 
 def timed(cmd):
