@@ -222,18 +222,20 @@ pub fn decoded_components(
     options: &DecompressOptions,
 ) -> Result<Vec<(&'static str, usize)>> {
     let cap = options.rank.unwrap_or(usize::MAX);
-    let counts: Vec<usize> = match layout::parse(bytes, &options.limits)? {
-        layout::File::V1(p) => p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
-        layout::File::V2(p) => tiled::side(bytes, &p)?
-            .iter()
-            .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
-            .collect(),
+    let (color, counts): (StoredColor, Vec<usize>) = match layout::parse(bytes, &options.limits)? {
+        layout::File::V1(p) => (
+            p.header.color,
+            p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
+        ),
+        layout::File::V2(p) => (
+            p.header.color,
+            tiled::side(bytes, &p)?
+                .iter()
+                .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
+                .collect(),
+        ),
     };
-    let names = match layout::parse(bytes, &options.limits)? {
-        layout::File::V1(p) => p.header.color.plane_names(),
-        layout::File::V2(p) => p.header.color.plane_names(),
-    };
-    Ok(names.iter().copied().zip(counts).collect())
+    Ok(color.plane_names().iter().copied().zip(counts).collect())
 }
 
 /// Whether `bytes` start with the `.svdz` signature.
@@ -243,54 +245,62 @@ pub fn is_svdz(bytes: &[u8]) -> bool {
 
 /// Reads and validates an `.svdz` header (blocks are not inflated).
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
-    let parsed = match layout::parse(bytes, limits)? {
-        layout::File::V1(p) => p,
+    // The fields both versions share; version 1 is one global tile at 4:4:4.
+    let common = |width: u32,
+                  height: u32,
+                  bit_depth,
+                  color: StoredColor,
+                  alpha,
+                  counts: Vec<usize>,
+                  block_size: u16| SvdzInfo {
+        width: width as usize,
+        height: height as usize,
+        bit_depth,
+        color,
+        alpha,
+        ranks: color.plane_names().iter().copied().zip(counts).collect(),
+        block_size: usize::from(block_size),
+        bytes: bytes.len(),
+        version: 1,
+        tile_size: width.max(height) as usize,
+        tiles: 1,
+        half_chroma: false,
+        patches: false,
+    };
+    Ok(match layout::parse(bytes, limits)? {
+        layout::File::V1(p) => {
+            let h = p.header;
+            let counts = h.scales.iter().map(Vec::len).collect();
+            common(
+                h.width,
+                h.height,
+                h.bit_depth,
+                h.color,
+                h.alpha,
+                counts,
+                h.block_size,
+            )
+        }
         layout::File::V2(p) => {
-            let h = &p.header;
-            return Ok(SvdzInfo {
-                width: h.width as usize,
-                height: h.height as usize,
-                bit_depth: h.bit_depth,
-                color: h.color,
-                alpha: h.alpha,
-                ranks: h
-                    .color
-                    .plane_names()
-                    .iter()
-                    .zip(&h.counts)
-                    .map(|(&name, &k)| (name, k as usize))
-                    .collect(),
-                block_size: usize::from(h.block_size),
-                bytes: bytes.len(),
+            let h = p.header;
+            let counts = h.counts.iter().map(|&k| k as usize).collect();
+            SvdzInfo {
                 version: 2,
                 tile_size: h.tile as usize,
                 tiles: if h.patches { 1 } else { h.grid(0).len() },
                 half_chroma: h.half_chroma,
                 patches: h.patches,
-            });
+                ..common(
+                    h.width,
+                    h.height,
+                    h.bit_depth,
+                    h.color,
+                    h.alpha,
+                    counts,
+                    h.block_size,
+                )
+            }
         }
-    };
-    let h = &parsed.header;
-    Ok(SvdzInfo {
-        width: h.width as usize,
-        height: h.height as usize,
-        bit_depth: h.bit_depth,
-        color: h.color,
-        alpha: h.alpha,
-        ranks: h
-            .color
-            .plane_names()
-            .iter()
-            .zip(&h.scales)
-            .map(|(&name, s)| (name, s.len()))
-            .collect(),
-        block_size: usize::from(h.block_size),
-        bytes: bytes.len(),
-        version: 1,
-        tile_size: h.width.max(h.height) as usize,
-        tiles: 1,
-        half_chroma: false,
-        patches: false,
     })
 }
 
