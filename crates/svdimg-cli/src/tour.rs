@@ -3,38 +3,17 @@
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, Result};
-use svdimg::{approximate, encode, to_image, Decomposition, OutputFormat, Picture, Planes};
+use svdimg::{
+    approximate, encode, to_image, Lesson, LessonFacts, OutputFormat, Picture, LESSON_COMPONENTS,
+};
 
 use crate::cli::{Source, TourArgs};
-use crate::explore::{
-    component_items, component_sum_difference, gallery_tiles, psnr_text, spectra_of,
-    spectrum_series,
-};
+use crate::explore::{component_items, gallery_tiles, psnr_text, spectra_of, spectrum_series};
 use crate::figures;
 use crate::io::{io_reason, print_stdout, progress, write_atomic, Input};
 
 /// The ranks of the second lesson's gallery.
 const GALLERY_RANKS: [usize; 8] = [1, 2, 3, 4, 5, 10, 20, 50];
-/// How many rank-one components the tour shows.
-const COMPONENTS: usize = 5;
-
-/// NumPy's `allclose(a, b, rtol=1e-5, atol=1e-8)`: |a − b| ≤ atol + rtol·|b| everywhere.
-fn allclose(a: &[f64], b: &[f64]) -> bool {
-    a.iter()
-        .zip(b)
-        .all(|(x, y)| (x - y).abs() <= 1e-8 + 1e-5 * y.abs())
-}
-
-/// `U_k Σ_k V_kᵀ` as a row-major buffer, laid out like a plane.
-fn rebuild_row_major(f: &svdimg::Factors<f64>, k: usize, par: faer::Par) -> Vec<f64> {
-    let mut out = vec![0.0; f.nrows() * f.ncols()];
-    f.reconstruct_into(
-        k,
-        faer::MatMut::from_row_major_slice_mut(&mut out, f.nrows(), f.ncols()),
-        par,
-    );
-    out
-}
 
 fn shape(dims: &[usize]) -> String {
     match dims {
@@ -52,27 +31,8 @@ fn shape(dims: &[usize]) -> String {
 /// Everything the tour measured, for the terminal and the HTML report.
 struct Facts {
     name: String,
-    width: usize,
-    height: usize,
-    channels: usize,
-    dtype: &'static str,
-    type_max: f64,
-    raw_range: (f64, f64),
-    rank: usize,
-    full_rank: usize,
-    gray_error: f64,
-    gray_allclose: bool,
-    stored: u64,
-    pixels: u64,
-    rank_error: f64,
-    optimum: f64,
-    color_planes: usize,
-    color_error: f64,
-    color_allclose: bool,
-    color_range: (f64, f64),
+    lesson: LessonFacts,
     gallery: Vec<(usize, f64, f64)>,
-    sigmas: Vec<f64>,
-    component_difference: f64,
     energy_ranks: Vec<(String, [usize; 3])>,
 }
 
@@ -132,78 +92,34 @@ fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)>
     let r = m.min(n);
     let k = k.min(r);
 
-    // Steps 1–2: the image as an array, and its gray plane.
-    let color: Planes<f64> = picture.planes(false);
-    let gray: Planes<f64> = picture.planes(true);
-    let type_max = match picture.bit_depth() {
-        8 => 255.0,
-        16 => 65535.0,
-        _ => 1.0,
-    };
-    let raw_range = color
-        .color
-        .iter()
-        .flat_map(|p| p.data.iter())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        });
-    let raw_range = (raw_range.0 * type_max, raw_range.1 * type_max);
-
-    // Step 3: the SVD of the gray plane, and of every colour plane (batched).
-    let gray_svd = Decomposition::compute_with(&gray, par).map_err(fail)?;
-    bar.inc(1);
-    let color_svd = Decomposition::compute_with(&color, par).map_err(fail)?;
-    bar.inc(1);
+    // Steps 1–7: the lessons' numbers, from the SVDs of the gray plane and of every
+    // colour plane (batched), in float64 as NumPy computes them.
+    let lesson = Lesson::new(picture.planes(false), par).map_err(fail)?;
+    bar.inc(2);
+    let lf = lesson.facts(k, par).map_err(fail)?;
+    let (color, gray) = (&lesson.color, &lesson.gray);
+    let (color_svd, gray_svd) = (&lesson.color_svd, &lesson.gray_svd);
     let gf = &gray_svd.planes[0].1;
-
-    // Step 4: the full reconstruction U Σ Vᵀ, checked with allclose.
-    let full = rebuild_row_major(gf, r, par);
-    let gray_error = svdimg::frobenius_distance(&gray.color[0].data, &full);
-    let gray_allclose = allclose(&gray.color[0].data, &full);
-
-    // Steps 5–6: rank k, its storage and its error next to the Eckart–Young optimum.
-    let approx_gray = approximate(&gray, &gray_svd, k, par).map_err(fail)?;
-    let storage = svdimg::Storage::new(k, m, n, 1);
-
-    // Step 7: colour, batched: full reconstruction and the rank-k range before clipping.
-    let reconstruction = approximate(&color, &color_svd, r, par).map_err(fail)?;
-    let color_error = reconstruction
-        .report
-        .planes
-        .iter()
-        .map(|p| p.frobenius_error.powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let mut color_allclose = true;
-    for (i, (_, f)) in color_svd.planes.iter().enumerate() {
-        color_allclose &= allclose(&color.color[i].data, &rebuild_row_major(f, r, par));
-    }
-    let approx_color = approximate(&color, &color_svd, k, par).map_err(fail)?;
-    let color_range = approx_color
-        .report
-        .planes
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.range.0), hi.max(p.range.1))
-        });
+    let approx_gray = approximate(gray, gray_svd, k, par).map_err(fail)?;
+    let reconstruction = approximate(color, color_svd, r, par).map_err(fail)?;
+    let approx_color = approximate(color, color_svd, k, par).map_err(fail)?;
     bar.inc(1);
 
     // Step 8: the gallery, one SVD for every rank.
     let ranks: Vec<usize> = GALLERY_RANKS.iter().map(|&g| g.min(r)).collect();
     let mut ranks_unique = ranks.clone();
     ranks_unique.dedup();
-    let (tiles, reports) = gallery_tiles(&color, &color_svd, &ranks_unique)?;
+    let (tiles, reports) = gallery_tiles(color, color_svd, &ranks_unique)?;
     let gallery = figures::gallery(&tiles, 4)?;
     bar.inc(1);
 
     // Step 9: rank-one components, and the check that they add up.
-    let items = component_items(gf, COMPONENTS);
-    let component_difference = component_sum_difference(gf, &items);
+    let items = component_items(gf, LESSON_COMPONENTS);
     let components = figures::components(&items)?;
     bar.inc(1);
 
-    let color_values = spectra_of(&color_svd);
-    let gray_values = spectra_of(&gray_svd);
+    let color_values = spectra_of(color_svd);
+    let gray_values = spectra_of(gray_svd);
     let series = spectrum_series(
         &color_values,
         picture
@@ -248,37 +164,13 @@ fn compute(input: &Input, picture: &Picture, k: usize) -> Result<(Facts, Files)>
     bar.inc(1);
     bar.finish_and_clear();
 
-    let channels = color.color.len() + usize::from(color.alpha.is_some());
     let facts = Facts {
         name: input.name.clone(),
-        width: n,
-        height: m,
-        channels,
-        dtype: match picture.bit_depth() {
-            8 => "uint8",
-            16 => "uint16",
-            _ => "float32",
-        },
-        type_max,
-        raw_range,
-        rank: k,
-        full_rank: r,
-        gray_error,
-        gray_allclose,
-        stored: storage.stored_values,
-        pixels: storage.pixel_values,
-        rank_error: approx_gray.report.planes[0].frobenius_error,
-        optimum: svdimg::optimal_error(gf.singular_values(), k),
-        color_planes: color.color.len(),
-        color_error,
-        color_allclose,
-        color_range,
+        lesson: lf,
         gallery: reports
             .iter()
             .map(|r| (r.rank, r.psnr_db, r.ssim))
             .collect(),
-        sigmas: items.iter().map(|c| c.sigma).collect(),
-        component_difference,
         energy_ranks,
     };
     Ok((facts, files))
@@ -293,24 +185,29 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 fn steps_text(f: &Facts) -> String {
-    let (m, n, r, k) = (f.height, f.width, f.full_rank, f.rank);
+    let (m, n, r, k) = (
+        f.lesson.height,
+        f.lesson.width,
+        f.lesson.full_rank,
+        f.lesson.rank,
+    );
     let mut o = String::new();
-    let img_shape = if f.channels == 1 {
+    let img_shape = if f.lesson.channels == 1 {
         shape(&[m, n])
     } else {
-        shape(&[m, n, f.channels])
+        shape(&[m, n, f.lesson.channels])
     };
     let _ = writeln!(o, "svdimg tour of {}", f.name);
     let _ = writeln!(o, "\n1. The image is an array");
     let _ = writeln!(
         o,
         "   shape {img_shape}, {}, values {:.0}..{:.0}; divided by {:.0} it becomes floats in [{:.4}, {:.4}]",
-        f.dtype,
-        f.raw_range.0,
-        f.raw_range.1,
-        f.type_max,
-        f.raw_range.0 / f.type_max,
-        f.raw_range.1 / f.type_max
+        f.lesson.dtype,
+        f.lesson.raw_range.0,
+        f.lesson.raw_range.1,
+        f.lesson.type_max,
+        f.lesson.raw_range.0 / f.lesson.type_max,
+        f.lesson.raw_range.1 / f.lesson.type_max
     );
     let _ = writeln!(o, "\n2. Gray plane: 0.2126 R + 0.7152 G + 0.0722 B");
     let _ = writeln!(o, "   img_gray.shape = {}", shape(&[m, n]));
@@ -330,43 +227,43 @@ fn steps_text(f: &Facts) -> String {
         shape(&[r, n])
     );
     let _ = writeln!(o, "\n4. Reconstruction");
-    let _ = writeln!(o, "   ‖A − U Σ Vᵀ‖ = {:.3e}", f.gray_error);
+    let _ = writeln!(o, "   ‖A − U Σ Vᵀ‖ = {:.3e}", f.lesson.gray_error);
     let _ = writeln!(
         o,
         "   np.allclose(A, U Σ Vᵀ) (rtol 1e-5, atol 1e-8): {}",
-        yes_no(f.gray_allclose)
+        yes_no(f.lesson.gray_allclose)
     );
     let _ = writeln!(o, "\n5. Storage at rank k = {k}");
     let _ = writeln!(
         o,
         "   k(m+n+1) = {k}·({m}+{n}+1) = {} numbers instead of m·n = {} ({:.1}%)",
-        f.stored,
-        f.pixels,
-        100.0 * f.stored as f64 / f.pixels as f64
+        f.lesson.storage.stored_values,
+        f.lesson.storage.pixel_values,
+        100.0 * f.lesson.storage.stored_values as f64 / f.lesson.storage.pixel_values as f64
     );
     let _ = writeln!(o, "\n6. Rank-{k} error");
     let _ = writeln!(
         o,
         "   ‖A − A_{k}‖ = {:.6}; Eckart–Young optimum sqrt(Σ_{{i>{k}}} σᵢ²) = {:.6}",
-        f.rank_error, f.optimum
+        f.lesson.rank_error, f.lesson.optimum
     );
     let _ = writeln!(
         o,
         "\n7. Colour, batched: one SVD per channel ({} planes)",
-        f.color_planes
+        f.lesson.color_planes
     );
     let _ = writeln!(
         o,
         "   ‖A − U Σ Vᵀ‖ over all planes = {:.3e}; allclose: {}",
-        f.color_error,
-        yes_no(f.color_allclose)
+        f.lesson.color_error,
+        yes_no(f.lesson.color_allclose)
     );
     let _ = writeln!(
         o,
         "   the rank-{k} colour approximation ranges over [{:.4}, {:.4}] before clipping: {}",
-        f.color_range.0,
-        f.color_range.1,
-        if f.color_range.0 < 0.0 || f.color_range.1 > 1.0 {
+        f.lesson.color_range.0,
+        f.lesson.color_range.1,
+        if f.lesson.color_range.0 < 0.0 || f.lesson.color_range.1 > 1.0 {
             "values outside [0, 1] must be clipped before saving"
         } else {
             "inside [0, 1] this time, but clipping is still applied"
@@ -381,19 +278,19 @@ fn steps_text(f: &Facts) -> String {
         );
     }
     let _ = writeln!(o, "\n9. Rank-one components σᵢ uᵢ vᵢᵀ of the gray plane");
-    let sig: Vec<String> = f.sigmas.iter().map(|s| format!("{s:.4}")).collect();
+    let sig: Vec<String> = f.lesson.sigmas.iter().map(|s| format!("{s:.4}")).collect();
     let _ = writeln!(
         o,
         "   σ₁..σ{} = {}",
-        figures::subscript(f.sigmas.len()),
+        figures::subscript(f.lesson.sigmas.len()),
         sig.join(", ")
     );
     let _ = writeln!(
         o,
         "   the first {} components add up to the rank-{} approximation: max |difference| = {:.3e}",
-        f.sigmas.len(),
-        f.sigmas.len(),
-        f.component_difference
+        f.lesson.sigmas.len(),
+        f.lesson.sigmas.len(),
+        f.lesson.component_difference
     );
     o
 }
@@ -406,7 +303,12 @@ fn escape(s: &str) -> String {
 }
 
 fn report_html(f: &Facts, files: &[&str]) -> String {
-    let (m, n, r, k) = (f.height, f.width, f.full_rank, f.rank);
+    let (m, n, r, k) = (
+        f.lesson.height,
+        f.lesson.width,
+        f.lesson.full_rank,
+        f.lesson.rank,
+    );
     let name = escape(&f.name);
     let file = |prefix: &str| {
         files
@@ -420,7 +322,7 @@ fn report_html(f: &Facts, files: &[&str]) -> String {
         .gallery
         .iter()
         .map(|(rank, psnr, ssim)| {
-            let stored = svdimg::Storage::new(*rank, m, n, f.color_planes);
+            let stored = svdimg::Storage::new(*rank, m, n, f.lesson.color_planes);
             format!(
                 "<tr><td>{rank}</td><td>{}</td><td>{ssim:.4}</td><td>{:.1}%</td></tr>",
                 psnr_text(*psnr),
@@ -433,8 +335,8 @@ fn report_html(f: &Facts, files: &[&str]) -> String {
         .iter()
         .map(|(p, [a, b, c])| format!("<tr><td>{p}</td><td>{a}</td><td>{b}</td><td>{c}</td></tr>"))
         .collect();
-    let sigmas: Vec<String> = f.sigmas.iter().map(|s| format!("{s:.4}")).collect();
-    let clip_note = if f.color_range.0 < 0.0 || f.color_range.1 > 1.0 {
+    let sigmas: Vec<String> = f.lesson.sigmas.iter().map(|s| format!("{s:.4}")).collect();
+    let clip_note = if f.lesson.color_range.0 < 0.0 || f.lesson.color_range.1 > 1.0 {
         "Some values fall outside [0, 1], which no pixel can hold: they are clipped before saving."
     } else {
         "This time every value stays inside [0, 1]; svdimg clips anyway, since at other ranks they may not."
@@ -532,35 +434,35 @@ fn report_html(f: &Facts, files: &[&str]) -> String {
 </body>
 </html>
 "#,
-        img_shape = if f.channels == 1 {
+        img_shape = if f.lesson.channels == 1 {
             shape(&[m, n])
         } else {
-            shape(&[m, n, f.channels])
+            shape(&[m, n, f.lesson.channels])
         },
-        dtype = f.dtype,
-        lo = f.raw_range.0,
-        hi = f.raw_range.1,
-        tmax = f.type_max,
-        gerr = f.gray_error,
-        gcls = if f.gray_allclose { "ok" } else { "bad" },
-        gok = yes_no(f.gray_allclose),
-        stored = f.stored,
-        pixels = f.pixels,
-        pct = 100.0 * f.stored as f64 / f.pixels as f64,
-        rerr = f.rank_error,
-        opt = f.optimum,
+        dtype = f.lesson.dtype,
+        lo = f.lesson.raw_range.0,
+        hi = f.lesson.raw_range.1,
+        tmax = f.lesson.type_max,
+        gerr = f.lesson.gray_error,
+        gcls = if f.lesson.gray_allclose { "ok" } else { "bad" },
+        gok = yes_no(f.lesson.gray_allclose),
+        stored = f.lesson.storage.stored_values,
+        pixels = f.lesson.storage.pixel_values,
+        pct = 100.0 * f.lesson.storage.stored_values as f64 / f.lesson.storage.pixel_values as f64,
+        rerr = f.lesson.rank_error,
+        opt = f.lesson.optimum,
         agray = file("approx_gray_k"),
         acolor = file("approx_color_k"),
-        cp = f.color_planes,
-        cerr = f.color_error,
-        ccls = if f.color_allclose { "ok" } else { "bad" },
-        cok = yes_no(f.color_allclose),
-        clo = f.color_range.0,
-        chi = f.color_range.1,
-        nc = f.sigmas.len(),
-        ncs = figures::subscript(f.sigmas.len()),
+        cp = f.lesson.color_planes,
+        cerr = f.lesson.color_error,
+        ccls = if f.lesson.color_allclose { "ok" } else { "bad" },
+        cok = yes_no(f.lesson.color_allclose),
+        clo = f.lesson.color_range.0,
+        chi = f.lesson.color_range.1,
+        nc = f.lesson.sigmas.len(),
+        ncs = figures::subscript(f.lesson.sigmas.len()),
         sigmas = sigmas.join(", "),
-        cdiff = f.component_difference,
+        cdiff = f.lesson.component_difference,
         version = env!("CARGO_PKG_VERSION"),
     )
 }

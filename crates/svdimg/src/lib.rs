@@ -72,6 +72,7 @@ mod decomposition;
 mod error;
 mod factors;
 mod format;
+mod lesson;
 mod limits;
 mod metrics;
 mod picture;
@@ -93,14 +94,15 @@ pub use format::{
     stored_planes, Chroma, ColorChoice, CompressOptions, Compressed, DecompressOptions, Layout,
     StoredColor, SvdzInfo, Target, DEFAULT_TILE,
 };
+pub use lesson::{component_sum_difference, Lesson, LessonFacts, LESSON_COMPONENTS};
 pub use limits::Limits;
 pub use metrics::{
     energy_rank, energy_rank_of, frobenius_distance, frobenius_norm, optimal_error, psnr,
     retained_energy, ssim, Storage,
 };
 pub use picture::{
-    encode, quantize, to_image, ColorModel, DecodeOptions, OutputFormat, Picture, Plane, PlaneName,
-    Planes, REC709,
+    block_means, encode, quantize, to_image, ColorModel, DecodeOptions, OutputFormat, Picture,
+    Plane, PlaneName, Planes, REC709,
 };
 pub use randomized::{sketch, Method, Randomized};
 pub use rd::{jpeg_for_psnr, rate_distortion, JpegKind, JpegMatch, RdCurve, RdPoint};

@@ -132,6 +132,30 @@ impl<T: Scalar> Planes<T> {
 /// Rec.709 luma weights, as in NumPy's SVD tutorial.
 pub const REC709: [f64; 3] = [0.2126, 0.7152, 0.0722];
 
+/// A row-major `width`×`height` plane averaged in `s`×`s` blocks (fewer at the right and
+/// bottom edges), summed in float64: the plane reduced `s` times in each direction.
+pub fn block_means<T: Scalar>(p: &[T], width: usize, height: usize, s: usize) -> Vec<T> {
+    if s <= 1 {
+        return p.to_vec();
+    }
+    let (w, h) = (width.div_ceil(s), height.div_ceil(s));
+    let mut out = Vec::with_capacity(w * h);
+    for by in 0..h {
+        let rows = by * s..((by + 1) * s).min(height);
+        for bx in 0..w {
+            let cols = bx * s..((bx + 1) * s).min(width);
+            let count = (rows.len() * cols.len()) as f64;
+            let sum: f64 = rows
+                .clone()
+                .flat_map(|r| &p[r * width + cols.start..r * width + cols.end])
+                .map(|x| x.to_f64())
+                .sum();
+            out.push(T::from_f64(sum / count));
+        }
+    }
+    out
+}
+
 impl Picture {
     /// Decodes an image from bytes: PNG, JPEG, GIF (first frame), BMP, TIFF, WebP or PNM.
     ///

@@ -5,7 +5,7 @@ use faer::{Mat, MatMut, Par};
 use image::DynamicImage;
 use rayon::prelude::*;
 
-use crate::picture::quantize;
+use crate::picture::{block_means, quantize};
 use crate::{
     metrics, output_planes, stored_planes, to_image, ycbcr_to_rgb, Error, Factors, Planes,
     Randomized, Result, StoredColor,
@@ -234,25 +234,60 @@ impl View {
         ranks: &[usize],
         alpha: Option<&[f32]>,
     ) -> Result<(Vec<u8>, Vec<usize>)> {
+        self.render_rgba8_scaled(ranks, alpha, 1)
+    }
+
+    /// The size of a rendering reduced `scale` times: (width, height), each side
+    /// rounded up.
+    pub fn scaled_size(&self, scale: usize) -> (usize, usize) {
+        let s = scale.max(1);
+        (self.width.div_ceil(s), self.height.div_ceil(s))
+    }
+
+    /// As [`View::render_rgba8`], reduced `scale` times in each direction (see
+    /// [`View::scaled_size`]): each pixel is the mean of a `scale`×`scale` block of the
+    /// approximation (fewer at the right and bottom edges), before rounding to bytes.
+    ///
+    /// Averaging blocks is linear, so the reduced approximation is the product of the
+    /// factors with their rows averaged: (D_m U_k) Σ_k (D_n V_k)ᵀ. A view fitted to a
+    /// screen costs (m/s)(n/s)k operations, not mnk.
+    ///
+    /// # Errors
+    /// As [`View::reconstruct`].
+    pub fn render_rgba8_scaled(
+        &self,
+        ranks: &[usize],
+        alpha: Option<&[f32]>,
+        scale: usize,
+    ) -> Result<(Vec<u8>, Vec<usize>)> {
         /// Rows per band (one task).
         const ROWS: usize = 64;
+        let s = scale.max(1);
         let ks = self.clamp(ranks)?;
-        let n = self.width;
-        // U_k Σ_k of each plane, so that a band is one product.
+        let (n, m) = self.scaled_size(s);
+        // U_k Σ_k of each plane, so that a band is one product; rows averaged by blocks.
         let us: Vec<Mat<f32>> = self
             .factors
             .iter()
             .zip(&ks)
             .map(|(f, &k)| {
-                let mut u = f.u().get(.., 0..k).to_owned();
-                for (j, &s) in f.singular_values()[..k].iter().enumerate() {
-                    u.col_mut(j).iter_mut().for_each(|x| *x *= s);
+                let mut u = average_rows(f.u().get(.., 0..k), s);
+                for (j, &sigma) in f.singular_values()[..k].iter().enumerate() {
+                    u.col_mut(j).iter_mut().for_each(|x| *x *= sigma);
                 }
                 u
             })
             .collect();
+        let vs: Vec<Mat<f32>> = self
+            .factors
+            .iter()
+            .zip(&ks)
+            .map(|(f, &k)| average_rows(f.v().get(.., 0..k), s))
+            .collect();
+        let alpha = alpha.map(|a| block_means(a, self.width, self.height, s));
+        let alpha = alpha.as_deref();
         let planes = self.factors.len();
-        let mut out = vec![0u8; 4 * n * self.height];
+        let mut out = vec![0u8; 4 * n * m];
         out.par_chunks_mut(4 * n * ROWS).enumerate().for_each_init(
             || vec![0.0f32; planes * ROWS * n],
             |buffer, (band, out)| {
@@ -260,8 +295,8 @@ impl View {
                 let bands: Vec<&[f32]> = buffer
                     .chunks_mut(ROWS * n)
                     .zip(&us)
-                    .zip(&self.factors)
-                    .map(|((buf, u), f)| {
+                    .zip(&vs)
+                    .map(|((buf, u), v)| {
                         let buf = &mut buf[..rows * n];
                         let k = u.ncols();
                         if k == 0 {
@@ -271,7 +306,7 @@ impl View {
                                 MatMut::from_row_major_slice_mut(buf, rows, n),
                                 faer::Accum::Replace,
                                 u.get(r0..r0 + rows, ..),
-                                f.v().get(.., 0..k).transpose(),
+                                v.transpose(),
                                 1.0,
                                 Par::Seq,
                             );
@@ -435,6 +470,19 @@ impl View {
 /// `quantize(x, 255)` as a byte: f32 samples times 255 are exact in f64, so adding ½ and
 /// truncating rounds as `round` does, without a libm call. NaN becomes 0.
 #[inline]
+/// The rows of `a` averaged in consecutive blocks of `s` (the last block may be shorter).
+fn average_rows(a: faer::MatRef<'_, f32>, s: usize) -> Mat<f32> {
+    if s == 1 {
+        return a.to_owned();
+    }
+    let rows = a.nrows().div_ceil(s);
+    Mat::from_fn(rows, a.ncols(), |i, j| {
+        let block = i * s..((i + 1) * s).min(a.nrows());
+        let len = block.len() as f32;
+        block.map(|r| a[(r, j)]).sum::<f32>() / len
+    })
+}
+
 fn level(x: f32) -> u8 {
     (f64::from(x).clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }

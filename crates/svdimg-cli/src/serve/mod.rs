@@ -41,6 +41,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_upload: usize::try_from(args.max_upload).unwrap_or(usize::MAX),
         workers: tokio::sync::Semaphore::new(WORKERS),
         slow: tokio::sync::Semaphore::new(1),
+        slow_pool: rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "svdimg-slow".into())
+            .build()
+            .context("cannot start the thread for slow work")?,
         panics: Default::default(),
     });
     if !args.host.is_loopback() {

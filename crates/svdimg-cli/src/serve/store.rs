@@ -143,7 +143,20 @@ pub struct Store {
     /// long SVD would hold every worker, and renders (which use that pool) would wait
     /// for it to end. Apart, the two share the cores.
     background: rayon::ThreadPool,
+    /// The float64 factors of the lesson mode: one image's at a time.
+    lesson: Mutex<Option<(String, Arc<Lessoned>)>>,
 }
+
+/// The lessons' float64 SVDs of one image, made on a copy reduced `shrink` times when the
+/// image is larger than [`LESSON_PIXELS`].
+pub struct Lessoned {
+    pub lesson: svdimg::Lesson,
+    pub shrink: usize,
+}
+
+/// The largest image the lesson mode factors in float64 at its own size (about 1.5 MP:
+/// about a second, and 100 MB of factors); larger ones are reduced to fit.
+pub const LESSON_PIXELS: usize = 1_500_000;
 
 impl Store {
     pub fn new(budget: u64, max_pixels: u64) -> Self {
@@ -163,6 +176,7 @@ impl Store {
                 .thread_name(|i| format!("svdimg-factor-{i}"))
                 .build()
                 .expect("cannot start the factorisation threads"),
+            lesson: Mutex::new(None),
         }
     }
 
@@ -291,6 +305,28 @@ impl Store {
             Err(e) => sender.send_modify(|f| f.error = Some(e.to_string())),
         }
         self.enforce_budget(Some(&image.id), Some(color));
+    }
+
+    /// The lessons' float64 SVDs of `image`, computed on the calling thread unless they
+    /// are the ones held (the last image asked for).
+    pub fn lesson(&self, image: &Image) -> svdimg::Result<Arc<Lessoned>> {
+        let mut held = self.lesson.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((id, l)) = held.as_ref() {
+            if *id == image.id {
+                return Ok(Arc::clone(l));
+            }
+        }
+        *held = None;
+        let pixels = image.pixels();
+        let shrink = if pixels > LESSON_PIXELS {
+            (pixels as f64 / LESSON_PIXELS as f64).sqrt().ceil() as usize
+        } else {
+            1
+        };
+        let lesson = svdimg::Lesson::from_f32(&image.planes, shrink, Par::rayon(0))?;
+        let l = Arc::new(Lessoned { lesson, shrink });
+        *held = Some((image.id.clone(), Arc::clone(&l)));
+        Ok(l)
     }
 
     fn holds(&self, image: &Image, color: StoredColor) -> bool {

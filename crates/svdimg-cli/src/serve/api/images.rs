@@ -86,10 +86,27 @@ pub(super) async fn list(State(state): State<Shared>) -> Json<serde_json::Value>
     Json(json!({ "images": images }))
 }
 
+/// The name an upload is shown and downloaded under: `?name=` as the page sends it (the
+/// file's own name, without any folder), else `upload`.
+fn upload_name(q: &Params) -> String {
+    q.get("name")
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(""))
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(120)
+                .collect::<String>()
+        })
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| "upload".into())
+}
+
 pub(super) async fn upload(
     State(state): State<Shared>,
+    query: Result<Query<Params>, QueryRejection>,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ImageJson>)> {
+    let name = upload_name(&params(query)?);
     let too_large = || {
         ApiError(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -130,17 +147,15 @@ pub(super) async fn upload(
     }
     let store = Arc::clone(&state.store);
     let image = blocking(&state, move || {
-        store
-            .add(&body, "upload".into(), Origin::Upload, None)
-            .map_err(|e| {
-                // A file that is not an image is 422, one over the pixel limit 413.
-                let status = if e.kind() == ErrorKind::LimitExceeded {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                } else {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                };
-                ApiError(status, e.to_string())
-            })
+        store.add(&body, name, Origin::Upload, None).map_err(|e| {
+            // A file that is not an image is 422, one over the pixel limit 413.
+            let status = if e.kind() == ErrorKind::LimitExceeded {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            ApiError(status, e.to_string())
+        })
     })
     .await?;
     // Start factoring now: the page asks for a view next.
@@ -157,6 +172,10 @@ pub(super) async fn original(
     ImageRequest { image, q }: ImageRequest,
 ) -> ApiResult<Response> {
     let raw = raw(&q)?;
+    let scale = scale(&q)?;
+    if scale > 1 && !raw {
+        return Err(ApiError::bad("scale is for format=rgba only"));
+    }
     let gray = color_of(&image, &q)? == StoredColor::Gray;
     blocking(&state, move || {
         let p = &image.planes;
@@ -168,15 +187,22 @@ pub(super) async fn original(
                 image.default_color()
             },
         );
-        let color: Vec<&[f32]> = stored.iter().map(|c| &c[..]).collect();
-        let alpha = p.alpha.as_ref().map(|a| &a.data[..]);
-        let picture = svdimg::to_image(p.width, p.height, &color, alpha, p.bit_depth);
+        // Reduced `scale` times as the page's renders are (see `render`).
+        let (width, height) = (p.width.div_ceil(scale), p.height.div_ceil(scale));
+        let shrink = |plane: &[f32]| svdimg::block_means(plane, p.width, p.height, scale);
+        let color: Vec<Vec<f32>> = stored.iter().map(|c| shrink(c)).collect();
+        let color: Vec<&[f32]> = color.iter().map(|c| &c[..]).collect();
+        let alpha = p.alpha.as_ref().map(|a| shrink(&a.data));
+        let picture = svdimg::to_image(width, height, &color, alpha.as_deref(), p.bit_depth);
         if raw {
             // Raw RGBA8 pixels for a canvas: no encoding, no decoding.
             Ok(bytes_response(
                 OCTETS,
                 picture.to_rgba8().into_raw(),
-                Vec::new(),
+                vec![
+                    ("x-width", width.to_string()),
+                    ("x-height", height.to_string()),
+                ],
             ))
         } else {
             Ok(png_response(png(&picture)?, Vec::new()))

@@ -4,6 +4,7 @@
 //! (components, vectors, the gallery).
 
 mod images;
+mod lesson;
 mod parts;
 mod renders;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use super::page;
 use super::store::{Factored, Image, Origin, Store};
 use crate::figures;
 use images::{describe, list, original, status, upload};
+use lesson::lesson;
 use parts::{component, gallery, vectors};
 use renders::{rank, render, sizes, spectrum, stats, svdz};
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub workers: Semaphore,
     /// Slow requests in flight at once (see `slow_blocking`).
     pub slow: Semaphore,
+    /// The one thread slow work runs on, so that renders always find a core.
+    pub slow_pool: rayon::ThreadPool,
     /// Panics caught in handlers and blocking work: 0 is the only good number.
     pub panics: AtomicU64,
 }
@@ -110,7 +114,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/images/{id}/component", get(component))
         .route("/api/images/{id}/vectors", get(vectors))
         .route("/api/images/{id}/gallery", get(gallery))
-        .route("/api/images/{id}/rank", get(rank));
+        .route("/api/images/{id}/rank", get(rank))
+        .route("/api/images/{id}/lesson", get(lesson));
     let panic_state = Arc::clone(&state);
     page::routes()
         .merge(api)
@@ -169,13 +174,15 @@ async fn blocking<T: Send + 'static>(
     run_with(state, &state.workers, work).await
 }
 
-/// Runs slow work (a `.svdz` file, sizes, a rank search, the gallery: up to seconds) in a
-/// lane of its own, one at a time, so that it never holds a turn a render is waiting for.
+/// Runs slow work (a `.svdz` file, sizes, a rank search, the gallery, the lesson: up to
+/// seconds) in a lane of its own, one at a time and on one thread of its own, so that it
+/// never holds a turn, or a core, that a render is waiting for.
 async fn slow_blocking<T: Send + 'static>(
     state: &Shared,
     work: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    run_with(state, &state.slow, work).await
+    let lane = Arc::clone(state);
+    run_with(state, &state.slow, move || lane.slow_pool.install(work)).await
 }
 
 async fn run_with<T: Send + 'static>(
@@ -376,6 +383,29 @@ fn add_headers(response: &mut Response, headers: Vec<(&'static str, String)>) {
             response.headers_mut().insert(name, v);
         }
     }
+}
+
+/// `scale=S`: a picture reduced S times in each direction (1 to 64; default 1).
+fn scale(q: &Params) -> ApiResult<usize> {
+    match number::<usize>(q, "scale")? {
+        None => Ok(1),
+        Some(s @ 1..=64) => Ok(s),
+        Some(s) => Err(ApiError::bad(format!("scale={s}: use 1 to 64"))),
+    }
+}
+
+/// The file-name stem of an image's name, for downloads: `photos/cat.jpg` → `cat`, or
+/// `image` when nothing safe is left.
+fn file_stem(name: &str) -> &str {
+    name.rsplit(['/', '\\'])
+        .next()
+        .and_then(|n| n.split('.').next())
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .unwrap_or("image")
 }
 
 fn raw(q: &Params) -> ApiResult<bool> {

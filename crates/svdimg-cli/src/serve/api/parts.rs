@@ -23,6 +23,9 @@ fn plane_of(view: &View, q: &Params) -> ApiResult<usize> {
     Ok(plane)
 }
 
+/// The remainder's value drawn in the darkest colour: half the pixels' range.
+const REMAINDER_SPAN: f64 = 0.5;
+
 /// Largest side of a component picture.
 const TILE_SIDE: u32 = 480;
 
@@ -60,10 +63,13 @@ pub(super) async fn component(
             }
         };
         let peak = values.iter().fold(0.0f32, |p, &x| p.max(x.abs()));
-        let scale = if peak > 0.0 {
-            1.0 / f64::from(peak)
-        } else {
-            0.0
+        // A component is scaled to its own largest value (its shape is what matters); a
+        // remainder A − A_k is shown on the pixels' own scale, so that what is left is as
+        // faint as it is (white at full rank, not rounding noise blown up).
+        let scale = match part {
+            Part::Remainder(_) => 1.0 / REMAINDER_SPAN,
+            _ if peak > 0.0 => 1.0 / f64::from(peak),
+            _ => 0.0,
         };
         // A_k of a gray, R, G, B or Y plane is a picture: shown as one, in gray. The rest
         // (components, remainders, chroma) have signs: shown on the diverging map.
@@ -170,7 +176,10 @@ pub(super) async fn gallery(
             .collect::<ApiResult<Vec<_>>>()?;
         let grid = figures::gallery(&tiles, 4)
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
-        let disposition = "attachment; filename=\"gallery.png\"".to_string();
+        let disposition = format!(
+            "attachment; filename=\"{}-gallery.png\"",
+            file_stem(&image.name)
+        );
         Ok(png_response(
             png(&grid)?,
             vec![("content-disposition", disposition)],

@@ -9,22 +9,29 @@ pub(super) async fn render(
 ) -> ApiResult<Response> {
     let setting = setting(&image, &q)?;
     let raw = raw(&q)?;
+    let scale = scale(&q)?;
+    if scale > 1 && !raw {
+        return Err(ApiError::bad("scale is for format=rgba only"));
+    }
     let preview = wants_preview(&q);
     let view = view(&state, &image, setting.color, preview).await?;
     blocking(&state, move || {
         let alpha = image.planes.alpha.as_ref().map(|a| &a.data[..]);
+        let (width, height) = view.scaled_size(scale);
         let headers = |ranks: &[usize]| {
             vec![
                 ("x-ranks", ranks_text(ranks)),
                 ("x-exact", u8::from(view.is_exact()).to_string()),
                 ("x-max-rank", view.max_rank().to_string()),
-                ("x-width", image.planes.width.to_string()),
-                ("x-height", image.planes.height.to_string()),
+                ("x-width", width.to_string()),
+                ("x-height", height.to_string()),
+                ("x-scale", scale.to_string()),
             ]
         };
         if raw {
-            // The page's fast path: RGBA bytes straight from the products, no encoding.
-            let (pixels, ranks) = view.render_rgba8(&setting.ranks, alpha)?;
+            // The page's fast path: RGBA bytes straight from the products, no encoding,
+            // reduced to the screen's size when the page asks.
+            let (pixels, ranks) = view.render_rgba8_scaled(&setting.ranks, alpha, scale)?;
             return Ok(bytes_response(OCTETS, pixels, headers(&ranks)));
         }
         let r = view.render(&setting.ranks, alpha, image.planes.bit_depth, Par::rayon(0))?;
@@ -145,17 +152,7 @@ pub(super) async fn svdz(
     let view = view(&state, &image, color, false).await?;
     slow_blocking(&state, move || {
         let file = compress(&image, &view, target)?;
-        let stem = image
-            .name
-            .rsplit(['/', '\\'])
-            .next()
-            .and_then(|n| n.split('.').next())
-            .filter(|n| {
-                !n.is_empty()
-                    && n.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            })
-            .unwrap_or("image");
+        let stem = file_stem(&image.name);
         let ranks: Vec<usize> = file.ranks.iter().map(|r| r.1).collect();
         let headers = vec![
             (

@@ -1,21 +1,35 @@
-// The svdimg explorer: every request goes to the server's API; this file keeps the state,
-// asks for the latest setting only, and paints.
+// The svdimg explorer: one state object for the picture on screen, requests that carry
+// the picture and setting they were made for, and painting of the latest answer only.
+// Numbers, the spectrum, the components and the lesson live in modules of their own.
+import { api } from './api.js';
 import {
-  differenceImage, drawProfile, drawSpectrum, energyRank, planeColor, rankAt,
+  differenceImage, drawProfile, drawSpectrum, energyRank, planeColor, rankAtClick,
 } from './charts.js';
+import { setupExplanations } from './explain.js';
+import { createLesson } from './lesson.js';
+import { createNumbers } from './numbers.js';
+import { keyStep, positionOf, rankAt, STEPS } from './scale.js';
+import { clearNote, endWork, setNote, startWork, workProgress } from './status.js';
+import { $, clearError, debounce, showError } from './util.js';
 import {
-  $, bytesText, clearError, debounce, getJson, errorOf, readPixels, setStatus, showError,
-} from './util.js';
-import { applyTransform, fit, fitSoon, oneToOne, setupZoom, zoomCentre } from './zoom.js';
+  applyTransform, fit, fitSoon, oneToOne, pictureScale, setupZoom, zoomCentre,
+} from './zoom.js';
 
-const LESSON_DEFAULT = 20;
+/** A new picture starts here (or at what its link says), never at the last one's setting. */
+const DEFAULT_K = 10;
+const DEFAULT_KC = 5;
+const RANK_KEYS = ['k', 'kr', 'kg', 'kb', 'ky', 'kc'];
+const MODES = ['rgb', 'channels', 'ycbcr', 'gray'];
+const VIEWS = ['approx', 'split', 'swipe', 'diff'];
 
 const state = {
   image: null,
+  // Counts pictures opened: answers for an earlier one are dropped.
+  epoch: 0,
   mode: 'rgb', // rgb | channels | ycbcr | gray
-  k: LESSON_DEFAULT, kr: LESSON_DEFAULT, kg: LESSON_DEFAULT, kb: LESSON_DEFAULT,
-  ky: LESSON_DEFAULT, kc: 5,
+  k: DEFAULT_K, kr: DEFAULT_K, kg: DEFAULT_K, kb: DEFAULT_K, ky: DEFAULT_K, kc: DEFAULT_KC,
   view: 'approx',
+  lesson: false,
   gain: 4,
   plane: 0,
   components: 8,
@@ -27,6 +41,8 @@ const perf = { paints: [], firstView: null };
 window.svdimgPerf = perf;
 
 const apiMode = () => (state.mode === 'channels' ? 'rgb' : state.mode);
+const maxRank = () => Math.min(state.image.width, state.image.height);
+const baseName = (name) => name.split(/[\\/]/).pop();
 
 /** The slider keys of the current mode, with labels and minimums. */
 function sliderKeys() {
@@ -55,10 +71,13 @@ function settingQuery() {
   }
 }
 
-const base = () => `/api/images/${encodeURIComponent(state.image.id)}`;
-const maxRank = () => Math.min(state.image.width, state.image.height);
+/** The picture's own defaults: RGB with one k for colour, gray for gray. */
+function resetSetting(image) {
+  state.mode = image.modes.length === 1 ? 'gray' : 'rgb';
+  for (const key of RANK_KEYS) state[key] = key === 'kc' ? DEFAULT_KC : DEFAULT_K;
+}
 
-// ---------- the URL records the state ----------
+// ---------- the URL records the state, and an edited URL changes it ----------
 
 function saveHash() {
   const p = new URLSearchParams();
@@ -66,34 +85,74 @@ function saveHash() {
   p.set('mode', state.mode);
   for (const [key] of sliderKeys()) p.set(key, state[key]);
   p.set('view', state.view);
-  history.replaceState(null, '', `#${p}`);
+  if (state.lesson) p.set('lesson', '');
+  const hash = `#${p}`.replace(/lesson=$/, 'lesson').replace(/lesson=&/, 'lesson&');
+  if (location.hash !== hash) history.replaceState(null, '', hash);
 }
 
+/** What the URL asks for: `{ image, setting: {mode, k…} | null, view, lesson }`. */
 function readHash() {
   const p = new URLSearchParams(location.hash.slice(1));
+  const setting = {};
   const mode = p.get('mode');
-  if (['rgb', 'channels', 'ycbcr', 'gray'].includes(mode)) state.mode = mode;
-  for (const key of ['k', 'kr', 'kg', 'kb', 'ky', 'kc']) {
+  if (MODES.includes(mode)) setting.mode = mode;
+  for (const key of RANK_KEYS) {
     const v = Number.parseInt(p.get(key), 10);
-    if (Number.isFinite(v) && v >= 0) state[key] = v;
+    if (Number.isFinite(v) && v >= 0) setting[key] = v;
   }
   const view = p.get('view');
-  if (['approx', 'split', 'swipe', 'diff'].includes(view)) state.view = view;
-  return p.get('image');
+  return {
+    image: p.get('image'),
+    setting: Object.keys(setting).length ? setting : null,
+    view: VIEWS.includes(view) ? view : null,
+    lesson: p.has('lesson'),
+  };
+}
+
+/** Applies a setting from a URL to the picture on screen, within what it allows. */
+function applySetting(setting) {
+  if (setting.mode && (state.image.modes.length > 1 || setting.mode === 'gray')) state.mode = setting.mode;
+  for (const key of RANK_KEYS) if (setting[key] != null) state[key] = setting[key];
+}
+
+async function onHashChange() {
+  const wanted = readHash();
+  if (!state.image) return;
+  setLesson(wanted.lesson);
+  if (wanted.image && wanted.image !== state.image.id) {
+    await selectImage(wanted.image, wanted.setting, wanted.view);
+    return;
+  }
+  if (wanted.view && wanted.view !== state.view) setView(wanted.view);
+  if (wanted.setting) {
+    applySetting(wanted.setting);
+    setMode(state.mode);
+  }
 }
 
 // ---------- painting the approximation: the latest setting only ----------
 
-let approxData = null;
-let exact = false;
+let approxData = null; // ImageData of the painted approximation
+let painted = null; // { epoch, query, token, ranks, exact, scale }
 let inflight = false;
 let wanted = null;
 let inputTime = null;
+let announceExact = null;
+
+/** The picture and setting on screen, as the numbers ask for them. */
+const paintedNow = () => ({
+  token: painted ? painted.token : `none-${state.epoch}`,
+  id: state.image?.id,
+  query: painted?.query ?? '',
+});
 
 function requestPaint() {
-  wanted = { query: settingQuery(), t0: inputTime, image: state.image.id };
+  wanted = {
+    epoch: state.epoch, query: settingQuery(), t0: inputTime, id: state.image.id, scale: pictureScale(),
+  };
   inputTime = null;
   if (!inflight) pump();
+  pendingLabelSoon();
 }
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -104,58 +163,71 @@ async function pump() {
   if (!job) return;
   inflight = true;
   try {
-    const r = await fetch(`${base()}/render?${job.query}&format=rgba&preview=1`);
-    if (!r.ok) throw await errorOf(r);
-    const w = Number(r.headers.get('x-width'));
-    const h = Number(r.headers.get('x-height'));
-    const pixels = await readPixels(r, 4 * w * h);
-    if (job.image !== state.image.id) return;
-    approxData = new ImageData(pixels, w, h);
-    exact = r.headers.get('x-exact') === '1';
+    const r = await api.render(job.id, job.query, job.scale);
+    if (job.epoch !== state.epoch) return;
+    approxData = new ImageData(r.pixels, r.width, r.height);
+    painted = {
+      epoch: job.epoch,
+      query: job.query,
+      token: `${job.epoch}|${job.query}|${r.exact ? 'exact' : 'preview'}`,
+      ranks: r.ranks,
+      exact: r.exact,
+      scale: job.scale,
+    };
     paintApprox();
     // The canvas holds the new pixels now; the screen shows them at the next frame.
     const updated = performance.now();
     await nextFrame();
+    if (job.epoch !== state.epoch) return;
     const canvas = $('#approx');
     canvas.dataset.painted = job.query;
+    canvas.dataset.exact = r.exact ? '1' : '0';
     if (job.t0 != null) {
       perf.paints.push({ query: job.query, ms: updated - job.t0, frame_ms: performance.now() - job.t0 });
     }
     if (perf.firstView === 'pending') perf.firstView = performance.now() - dropTime;
-    $('#tag-a').textContent = `rank ${r.headers.get('x-ranks')}${exact ? '' : ' (preview)'}`;
-    if (!exact) {
-      setStatus(`Preview from a randomized SVD (first ${r.headers.get('x-max-rank')} components); exact factors on the way…`);
+    numbers.changed();
+    if (!r.exact) {
+      startWork(`Preview from a randomized SVD (its first ${r.maxRank} components); computing the exact factors…`);
       waitForExact();
-    } else if ($('#status').textContent.startsWith('Preview') || $('#status').textContent.startsWith('Factoring')) {
-      setStatus('');
+    } else {
+      endWork();
+      if (announceExact === `${job.epoch}|${apiMode()}`) {
+        announceExact = null;
+        setNote('Exact factors ready: the picture and its numbers are exact now.', 4000);
+      }
     }
   } catch (e) {
-    showError(e.message);
+    if (job.epoch === state.epoch) showError(e.message);
   } finally {
     inflight = false;
     if (wanted) pump();
+    updateTags();
   }
 }
 
 let exactTimer = null;
 
+/** Polls the factorisation of the picture and mode on screen until it is exact. */
 function waitForExact() {
   if (exactTimer) return;
-  const id = state.image.id;
+  const { epoch } = state;
   const mode = apiMode();
   exactTimer = setInterval(async () => {
+    if (epoch !== state.epoch || mode !== apiMode()) {
+      clearInterval(exactTimer);
+      exactTimer = null;
+      return;
+    }
     try {
-      const info = await getJson(`/api/images/${encodeURIComponent(id)}`);
-      if (id !== state.image.id || mode !== apiMode()) {
-        clearInterval(exactTimer);
-        exactTimer = null;
-        return;
-      }
+      const info = await api.describe(state.image.id);
+      if (epoch !== state.epoch || mode !== apiMode()) return;
       const s = info.factors[mode];
       if (s === 'exact' || s === 'failed') {
         clearInterval(exactTimer);
         exactTimer = null;
-        setStatus(s === 'exact' ? 'Exact factors ready.' : '');
+        endWork();
+        if (s === 'exact') announceExact = `${epoch}|${mode}`;
         refreshAll();
       }
     } catch {
@@ -170,47 +242,83 @@ let originalData = null;
 let originalKey = null;
 let flipping = false;
 
-async function ensureOriginal() {
+async function ensureOriginal(scale) {
   const gray = apiMode() === 'gray';
-  const key = `${state.image.id}/${gray}`;
+  const key = `${state.epoch}/${gray}/${scale}`;
   if (originalKey === key && originalData) return originalData;
-  const r = await fetch(`${base()}/original?format=rgba${gray ? '&mode=gray' : ''}`);
-  if (!r.ok) throw await errorOf(r);
-  const buffer = await r.arrayBuffer();
-  originalData = new ImageData(new Uint8ClampedArray(buffer), state.image.width, state.image.height);
+  const data = await api.original(state.image.id, gray, scale);
+  if (key !== `${state.epoch}/${apiMode() === 'gray'}/${scale}`) return null;
+  originalData = data;
   originalKey = key;
   return originalData;
 }
 
-function putImage(canvas, data) {
+/** Puts pixels on a canvas shown at the image's own size (`scale` times the pixels). */
+function putImage(canvas, data, scale) {
   if (canvas.width !== data.width || canvas.height !== data.height) {
     canvas.width = data.width;
     canvas.height = data.height;
   }
+  canvas.style.width = `${data.width * scale}px`;
+  canvas.style.height = `${data.height * scale}px`;
   canvas.getContext('2d').putImageData(data, 0, 0);
 }
 
 function paintApprox() {
-  if (!approxData) return;
+  if (!approxData || !painted) return;
+  const scale = painted.scale;
   const needsOriginal = state.view !== 'approx' || flipping;
-  const original = needsOriginal && originalKey === `${state.image.id}/${apiMode() === 'gray'}` ? originalData : null;
+  const key = `${state.epoch}/${apiMode() === 'gray'}/${scale}`;
+  const original = needsOriginal && originalKey === key ? originalData : null;
   if (needsOriginal && !original) {
-    ensureOriginal().then(paintApprox, (e) => showError(e.message));
+    ensureOriginal(scale).then((o) => o && paintApprox(), (e) => showError(e.message));
   }
   const a = $('#approx');
   if (state.view === 'diff' && original) {
-    putImage(a, differenceImage(approxData, original, state.gain));
+    putImage(a, differenceImage(approxData, original, state.gain), scale);
   } else {
-    putImage(a, approxData);
+    putImage(a, approxData, scale);
   }
   const over = $('#orig-over');
   over.hidden = !original || !(flipping || state.view === 'swipe');
   if (original && !over.hidden) {
-    putImage(over, original);
+    putImage(over, original, scale);
     over.style.clipPath = flipping ? 'none' : `inset(0 ${100 - Number($('#swipe').value)}% 0 0)`;
   }
-  if (state.view === 'split' && original) putImage($('#orig'), original);
+  if (state.view === 'split' && original) putImage($('#orig'), original, scale);
   applyTransform();
+  updateTags();
+}
+
+/** The labels on the picture say what each part of it shows, and nothing else. */
+function updateTags() {
+  const a = $('#tag-a');
+  const right = $('#tag-right');
+  const rank = painted
+    ? `${state.view === 'diff' ? 'difference at ' : ''}rank ${painted.ranks}${painted.exact ? '' : ' (preview)'}`
+    : 'computing…';
+  const behind = wanted || (inflight && painted && painted.query !== settingQuery());
+  const rankText = behind && pendingShown ? `${rank} · rendering ${ranks().join(',')}…` : rank;
+  if (flipping) {
+    a.textContent = 'original';
+    right.hidden = true;
+  } else if (state.view === 'swipe') {
+    a.textContent = '◂ original';
+    right.textContent = `${rankText} ▸`;
+    right.hidden = false;
+  } else {
+    a.textContent = rankText;
+    right.hidden = true;
+  }
+}
+
+// A render that takes longer than this says so on its label.
+let pendingShown = false;
+let pendingTimer = null;
+function pendingLabelSoon() {
+  pendingShown = false;
+  clearTimeout(pendingTimer);
+  pendingTimer = setTimeout(() => { pendingShown = true; updateTags(); }, 300);
 }
 
 function setView(view) {
@@ -223,102 +331,44 @@ function setView(view) {
   $('#diff-controls').hidden = view !== 'diff';
   $('#stage').classList.toggle('split', view === 'split');
   paintApprox();
+  updateTags();
   fitSoon();
-  saveHash();
+  if (state.image) saveHash();
 }
 
-// ---------- numbers: quality at once, sizes when the slider rests ----------
+// ---------- numbers, spectrum, components, lesson ----------
 
-let statsController = null;
-
-async function refreshStats() {
-  statsController?.abort();
-  statsController = new AbortController();
-  const query = settingQuery();
-  try {
-    const s = await getJson(`${base()}/stats?${query}&preview=1`, { signal: statsController.signal });
-    if (query !== settingQuery()) return;
-    const tag = s.exact ? '' : ' (preview)';
-    $('#psnr').textContent = s.psnr_db == null ? '∞ (exact)' : `${s.psnr_db.toFixed(2)} dB${tag}`;
-    $('#ssim').textContent = `${s.ssim.toFixed(4)}${tag}`;
-    $('#energy').textContent = s.planes.map((p) => `${p.name} ${(100 * p.energy).toFixed(2)}%`).join(' · ');
-    const pct = (100 * s.ratio).toFixed(1);
-    const per = s.planes.map((p) => `${p.rank}(m+n+1)`).join(' + ');
-    $('#storage').textContent = `${s.stored_values.toLocaleString('en')} = ${per} of m·n = ${s.pixel_values.toLocaleString('en')} (${pct}%)`;
-    $('#storage').classList.toggle('warn', s.ratio > 1);
-    $('#numbers').dataset.query = query;
-  } catch (e) {
-    if (e.name !== 'AbortError') showError(e.message);
-  }
-}
-
-let sizesController = null;
-
-async function refreshSizes() {
-  sizesController?.abort();
-  sizesController = new AbortController();
-  const query = settingQuery();
-  for (const id of ['#svdz-size', '#jpeg-size']) $(id).textContent = 'measuring…';
-  try {
-    const s = await getJson(`${base()}/sizes?${query}`, { signal: sizesController.signal });
-    if (query !== settingQuery()) return;
-    const input = s.input_bytes;
-    const mark = (el, bytes, extra) => {
-      const over = bytes != null && bytes > input;
-      el.textContent = `${bytesText(bytes)}${extra}${over ? ' ⚠ larger than the input file' : ''}`;
-      el.classList.toggle('warn', over);
-    };
-    mark($('#svdz-size'), s.svdz_bytes, s.svdz_psnr_db ? ` at ${s.svdz_psnr_db.toFixed(2)} dB` : '');
-    $('#input-size').textContent = `${bytesText(input)} (raw pixels ${bytesText(s.raw_bytes)})`;
-    if (s.jpeg_bytes == null) {
-      $('#jpeg-size').textContent = s.psnr_db == null ? '— (the image is exact)' : '— (not reachable)';
-    } else {
-      mark($('#jpeg-size'), s.jpeg_bytes, ` at quality ${s.jpeg_quality}, ${s.jpeg_encoder}`);
-    }
-    $('#numbers').dataset.sizes = query;
-  } catch (e) {
-    if (e.name !== 'AbortError') showError(e.message);
-  }
-}
-
-const statsSoon = debounce(refreshStats, 120);
-const sizesSoon = debounce(refreshSizes, 700);
-
-// ---------- spectrum ----------
+const numbers = createNumbers(api, paintedNow);
 
 let spectrum = null;
 
 async function loadSpectrum() {
-  const id = state.image.id;
+  const { epoch } = state;
   const mode = apiMode();
   spectrum = null;
-  drawSpectrum($('#spectrum'), [], []);
+  drawSpectrum($('#spectrum'), [], [], 'computing the singular values…');
   try {
-    const s = await getJson(`${base()}/spectrum?mode=${mode}`);
-    if (id !== state.image.id || mode !== apiMode()) return;
+    const s = await api.spectrum(state.image.id, mode);
+    if (epoch !== state.epoch || mode !== apiMode()) return;
     spectrum = s.planes;
     drawSpectrum($('#spectrum'), spectrum, ranks());
   } catch (e) {
-    showError(e.message);
+    if (epoch === state.epoch) showError(e.message);
   }
 }
 
-// ---------- components ----------
-
-function componentUrl(extra) {
-  return `${base()}/component?mode=${apiMode()}&plane=${state.plane}&${extra}`;
-}
-
-async function loadComponents() {
+function loadComponents() {
   const box = $('#components');
   box.replaceChildren();
+  const { epoch } = state;
   const id = state.image.id;
+  const mode = apiMode();
   const count = Math.min(state.components, maxRank());
   for (let i = 1; i <= count; i++) {
     const figure = document.createElement('figure');
     const img = new Image();
     img.alt = `component ${i}`;
-    img.src = componentUrl(`i=${i}`);
+    img.src = api.componentUrl(id, mode, state.plane, `i=${i}`);
     const u = document.createElement('canvas');
     const v = document.createElement('canvas');
     u.width = v.width = 180;
@@ -327,8 +377,8 @@ async function loadComponents() {
     caption.textContent = `σ${i}`;
     figure.append(img, caption, u, v);
     box.append(figure);
-    getJson(`${base()}/vectors?mode=${apiMode()}&plane=${state.plane}&i=${i}`).then((vec) => {
-      if (id !== state.image.id) return;
+    api.vectors(id, mode, state.plane, i).then((vec) => {
+      if (epoch !== state.epoch) return;
       caption.textContent = `i = ${i}, σ = ${vec.sigma.toPrecision(4)}`;
       const color = planeColor(vec.plane);
       drawProfile(u, vec.u, color, 'u (rows)');
@@ -341,14 +391,16 @@ function refreshSums() {
   const k = ranks()[state.plane] ?? state.k;
   const box = $('#sums');
   box.replaceChildren();
+  const id = state.image.id;
   const tiles = k >= 1
-    ? [[`sum=${k}`, `A_k: the first ${k} components added up`], [`remainder=${k}`, `A − A_k: what the first ${k} leave out`]]
-    : [[`remainder=0`, 'A: nothing is kept at k = 0']];
+    ? [[`sum=${k}`, `A_k: the first ${k} components added up`],
+      [`remainder=${k}`, `A − A_k: what the first ${k} leave out (on the pixels' scale: white is nothing left)`]]
+    : [['remainder=0', 'A: nothing is kept at k = 0']];
   for (const [query, label] of tiles) {
     const figure = document.createElement('figure');
     const img = new Image();
     img.alt = label;
-    img.src = componentUrl(query);
+    img.src = api.componentUrl(id, apiMode(), state.plane, query);
     const caption = document.createElement('figcaption');
     caption.textContent = label;
     figure.append(img, caption);
@@ -366,6 +418,52 @@ function setupComponentPlanes() {
   select.value = String(state.plane);
 }
 
+/** Pictures for the lesson's steps, from the server's routes for picture `id`. */
+function lessonPictures(id) {
+  const img = (src, alt) => {
+    const el = new Image();
+    el.src = src;
+    el.alt = alt;
+    el.loading = 'lazy';
+    return el;
+  };
+  return {
+    original: (gray) => img(api.originalUrl(id, gray), gray ? 'the gray plane' : 'the picture'),
+    render: (query) => img(api.renderUrl(id, query), `the picture at ${query}`),
+    components: (count) => {
+      const row = document.createElement('div');
+      row.className = 'step-components';
+      for (let i = 1; i <= count; i++) row.append(img(api.componentUrl(id, 'gray', 0, `i=${i}`), `component ${i}`));
+      return row;
+    },
+    gallery: () => img(api.galleryUrl(id, 'rgb'), 'the rank gallery'),
+  };
+}
+
+function lessonSpectrum() {
+  const canvas = document.createElement('canvas');
+  canvas.className = 'lesson-spectrum';
+  canvas.setAttribute('aria-label', 'the singular values of this picture');
+  requestAnimationFrame(() => drawSpectrum(canvas, spectrum ?? [], ranks(), 'computing…'));
+  return canvas;
+}
+
+const lesson = createLesson(
+  api,
+  () => ({ token: `${state.epoch}|${ranks()[0]}`, id: state.image.id, k: ranks()[0] }),
+  lessonPictures,
+  lessonSpectrum,
+);
+const lessonSoon = debounce(() => lesson.refresh(), 500);
+
+function setLesson(on) {
+  state.lesson = on;
+  $('#lesson').hidden = !on;
+  $('#lesson-toggle').setAttribute('aria-pressed', String(on));
+  if (on && state.image) lesson.refresh();
+  if (state.image) saveHash();
+}
+
 // ---------- controls ----------
 
 function buildSliders() {
@@ -380,32 +478,61 @@ function buildSliders() {
     name.htmlFor = `k-${key}`;
     name.textContent = label;
     const range = document.createElement('input');
-    Object.assign(range, { type: 'range', id: `k-${key}`, min, max, step: 1, value: state[key] });
+    Object.assign(range, { type: 'range', id: `k-${key}`, min: 0, max: STEPS, step: 1 });
+    range.value = positionOf(state[key], min, max);
     range.setAttribute('aria-label', `rank ${label}`);
+    range.setAttribute('aria-valuetext', `k = ${state[key]}`);
+    range.dataset.k = state[key];
     const number = document.createElement('input');
     Object.assign(number, { type: 'number', id: `n-${key}`, min, max, step: 1, value: state[key] });
     number.setAttribute('aria-label', `rank ${label}, typed`);
     const set = (value) => {
       const v = Math.min(max, Math.max(min, Math.round(Number(value))));
-      if (!Number.isFinite(v)) return;
+      if (!Number.isFinite(v) || v === state[key]) {
+        syncSliders();
+        return;
+      }
       inputTime = performance.now();
       state[key] = v;
-      range.value = v;
-      number.value = v;
+      syncSliders();
       changed();
     };
-    range.addEventListener('input', () => set(range.value));
+    range.addEventListener('input', () => set(rankAt(Number(range.value), min, max)));
+    // Keys step k itself by one, whatever the track's scale.
+    range.addEventListener('keydown', (e) => {
+      const next = keyStep(e.key, state[key], min, max);
+      if (next == null) return;
+      e.preventDefault();
+      set(next);
+    });
     number.addEventListener('change', () => set(number.value));
-    row.append(name, range, number);
+    const ticks = document.createElement('span');
+    ticks.className = 'ticks';
+    ticks.setAttribute('aria-hidden', 'true');
+    for (const t of [1, 10, 50, max].filter((t, i, a) => t >= min && t <= max && a.indexOf(t) === i)) {
+      const tick = document.createElement('span');
+      tick.textContent = t;
+      tick.style.left = `${(100 * positionOf(t, min, max)) / STEPS}%`;
+      ticks.append(tick);
+    }
+    const track = document.createElement('span');
+    track.className = 'track';
+    track.append(range, ticks);
+    row.append(name, track, number);
     box.append(row);
   }
 }
 
 function syncSliders() {
-  for (const [key] of sliderKeys()) {
+  const max = maxRank();
+  for (const [key, , min] of sliderKeys()) {
     const range = $(`#k-${key}`);
     const number = $(`#n-${key}`);
-    if (range) range.value = state[key];
+    if (range) {
+      range.value = positionOf(state[key], min, max);
+      range.dataset.k = state[key];
+      range.setAttribute('aria-valuetext', `k = ${state[key]}`);
+    }
     if (number) number.value = state[key];
   }
 }
@@ -417,45 +544,67 @@ function setAll(k) {
   changed();
 }
 
+/** Every plane's k one step up or down (the spectrum's arrow keys). */
+function stepAll(delta) {
+  for (const [key, , min] of sliderKeys()) state[key] = Math.min(maxRank(), Math.max(min, state[key] + delta));
+  inputTime = performance.now();
+  syncSliders();
+  changed();
+}
+
 /** Anything that changes the setting: paint at once, then the numbers. */
 function changed() {
+  clearNote();
   requestPaint();
-  statsSoon();
-  sizesSoon();
   sumsSoon();
   if (spectrum) drawSpectrum($('#spectrum'), spectrum, ranks());
+  lesson.invalidate();
+  lessonSoon();
   updateDownloads();
   saveHash();
 }
 
 function updateDownloads() {
   const q = settingQuery();
-  const stem = state.image.name.split(/[\\/]/).pop().replace(/\.[^.]*$/, '') || 'image';
-  $('#dl-png').href = `${base()}/render?${q}`;
+  const stem = baseName(state.image.name).replace(/\.[^.]*$/, '') || 'image';
+  const id = state.image.id;
+  $('#dl-png').href = api.renderUrl(id, q);
   $('#dl-png').download = `${stem}-${q.replace(/[=&]/g, '')}.png`;
-  $('#dl-svdz').href = `${base()}/svdz?${q}`;
+  $('#dl-svdz').href = api.svdzUrl(id, q);
   $('#dl-svdz').download = `${stem}.svdz`;
-  $('#dl-gallery').href = `${base()}/gallery?mode=${apiMode()}`;
+  $('#dl-gallery').href = api.galleryUrl(id, apiMode());
   $('#dl-gallery').download = `${stem}-gallery.png`;
 }
 
-function setMode(mode, keepRanks) {
+/**
+ * Switches the colour model, carrying the rank across: one k becomes the k of every
+ * channel and the luma's, and back the largest of them.
+ */
+function carryRanks(from, to) {
+  if (from === to) return;
+  const main = { channels: Math.max(state.kr, state.kg, state.kb), ycbcr: state.ky }[from] ?? state.k;
+  if (to === 'channels') [state.kr, state.kg, state.kb] = [main, main, main];
+  else if (to === 'ycbcr') state.ky = main;
+  else state.k = main;
+}
+
+function setMode(mode) {
   state.mode = mode;
   for (const r of document.querySelectorAll('input[name=mode]')) r.checked = r.value === mode;
   buildSliders();
   setupComponentPlanes();
-  if (!keepRanks) syncSliders();
   refreshAll();
 }
 
-/** After an image or mode change, or when exact factors arrive. */
+/** After a picture or mode change, or when exact factors arrive. */
 function refreshAll() {
+  clearNote();
   requestPaint();
-  refreshStats();
-  sizesSoon();
   refreshSums();
   loadComponents();
   loadSpectrum();
+  lesson.invalidate();
+  lesson.refresh();
   updateDownloads();
   saveHash();
 }
@@ -486,29 +635,37 @@ function energyButton(share) {
 }
 
 async function psnrButton(db) {
-  setStatus(`Finding the smallest k for ${db} dB…`);
+  const { epoch } = state;
+  const mode = apiMode();
+  startWork(`Finding the smallest k for ${db} dB…`);
   try {
-    const r = await getJson(`${base()}/rank?psnr=${db}&mode=${apiMode()}`);
+    const r = await api.rank(state.image.id, mode, db);
+    if (epoch !== state.epoch || mode !== apiMode()) return;
+    endWork();
     if (r.k == null) {
-      setStatus(`${db} dB is out of reach: the best is ${r.best_psnr_db?.toFixed(2)} dB.`);
+      setNote(`${db} dB is out of reach: the best is ${r.best_psnr_db?.toFixed(2)} dB.`);
       return;
     }
-    setStatus(`k = ${r.k} is the smallest rank for ${db} dB.`);
     setAll(r.k);
+    setNote(`k = ${r.k} is the smallest rank for ${db} dB.`);
   } catch (e) {
-    setStatus('');
-    showError(e.message);
+    endWork();
+    if (epoch === state.epoch) showError(e.message);
   }
 }
 
 function setupControls() {
   for (const r of document.querySelectorAll('input[name=mode]')) {
-    r.addEventListener('change', () => setMode(r.value, true));
+    r.addEventListener('change', () => {
+      carryRanks(state.mode, r.value);
+      setMode(r.value);
+    });
   }
   for (const b of document.querySelectorAll('[data-k]')) b.onclick = () => setAll(Number(b.dataset.k));
   for (const b of document.querySelectorAll('[data-energy]')) b.onclick = () => energyButton(Number(b.dataset.energy));
   for (const b of document.querySelectorAll('[data-psnr]')) b.onclick = () => psnrButton(Number(b.dataset.psnr));
   for (const b of document.querySelectorAll('[data-view]')) b.onclick = () => setView(b.dataset.view);
+  $('#lesson-toggle').onclick = () => setLesson(!state.lesson);
   $('#swipe').addEventListener('input', paintApprox);
   $('#gain').addEventListener('input', () => {
     state.gain = Number($('#gain').value);
@@ -520,6 +677,7 @@ function setupControls() {
     flipping = on;
     $('#flip').setAttribute('aria-pressed', String(on));
     paintApprox();
+    updateTags();
   };
   const f = $('#flip');
   f.addEventListener('pointerdown', () => flip(true));
@@ -538,16 +696,17 @@ function setupControls() {
   const chart = $('#spectrum');
   chart.addEventListener('click', (e) => {
     if (!spectrum) return;
-    const k = rankAt(chart, e.clientX, spectrum[0].singular_values.length);
+    const k = rankAtClick(chart, e.clientX, spectrum[0].singular_values.length);
     if (k) setAll(k);
   });
   chart.addEventListener('keydown', (e) => {
     const step = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 }[e.key];
     if (step) {
       e.preventDefault();
-      setAll(ranks()[0] + step);
+      stepAll(step);
     }
   });
+  window.addEventListener('resize', debounce(() => spectrum && drawSpectrum(chart, spectrum, ranks()), 100));
   $('#component-plane').addEventListener('change', () => {
     state.plane = Number($('#component-plane').value);
     loadComponents();
@@ -559,6 +718,7 @@ function setupControls() {
   };
   $('#images').addEventListener('change', () => selectImage($('#images').value));
   $('#error').addEventListener('click', clearError);
+  window.addEventListener('hashchange', onHashChange);
 }
 
 // ---------- images: the listed ones, and uploads ----------
@@ -570,74 +730,75 @@ function addOption(image) {
   images.set(image.id, image);
   const select = $('#images');
   if (![...select.options].some((o) => o.value === image.id)) {
-    const label = image.source === 'upload' ? `${image.name} (${image.width}×${image.height})` : image.name;
+    // The file's name, not where the server keeps it.
+    const name = baseName(image.name);
+    const label = image.source === 'upload' ? `${name} (${image.width}×${image.height})` : name;
     select.append(new Option(label, image.id));
   }
 }
 
-async function selectImage(id, fromHash) {
+/**
+ * Shows picture `id` from its own defaults, or from `setting` (a link's), in `view`.
+ * Nothing of the last picture stays: its numbers, status and setting go at once.
+ */
+async function selectImage(id, setting = null, view = null) {
   let image = images.get(id);
   if (!image) {
-    image = await getJson(`/api/images/${encodeURIComponent(id)}`);
+    image = await api.describe(id);
     addOption(image);
   }
+  state.epoch += 1;
   state.image = image;
   $('#images').value = id;
   approxData = null;
+  painted = null;
   originalData = null;
   originalKey = null;
   spectrum = null;
+  announceExact = null;
+  clearInterval(exactTimer);
+  exactTimer = null;
+  clearError();
+  clearNote();
+  resetSetting(image);
+  if (setting) applySetting(setting);
   for (const r of document.querySelectorAll('input[name=mode]')) {
     r.disabled = image.modes.length === 1 && r.value !== 'gray';
+    r.checked = r.value === state.mode;
   }
-  if (image.modes.length === 1) state.mode = 'gray';
-  else if (!fromHash && state.mode === 'gray' && !image.modes.includes('gray')) state.mode = 'rgb';
-  $('#input-size').textContent = bytesText(image.input_bytes);
-  setStatus(`Factoring ${image.name} (${image.width}×${image.height})…`);
-  setMode(state.mode, false);
-  setView(state.view);
-  fitSoon();
+  for (const c of ['#approx', '#orig', '#orig-over']) {
+    const canvas = $(c);
+    canvas.width = 0;
+    canvas.height = 0;
+  }
+  $('#approx').dataset.painted = '';
+  numbers.reset(image);
+  startWork(`Computing the SVD of ${baseName(image.name)} (${image.width}×${image.height})…`);
+  // Fitted before the first request, so that it asks for pixels at the screen's size.
+  fit();
+  buildSliders();
+  setupComponentPlanes();
+  setView(view ?? state.view);
+  refreshAll();
+  updateTags();
 }
 
-function upload(file) {
+async function upload(file) {
   clearError();
   dropTime = performance.now();
-  const bar = $('#progress');
-  bar.hidden = false;
-  bar.removeAttribute('value');
-  setStatus(`Uploading ${file.name}…`);
-  const xhr = new XMLHttpRequest();
-  xhr.open('POST', '/api/images');
-  xhr.upload.onprogress = (e) => {
-    if (e.lengthComputable) {
-      bar.max = e.total;
-      bar.value = e.loaded;
-      if (e.loaded === e.total) {
-        bar.removeAttribute('value');
-        setStatus(`Decoding ${file.name}…`);
-      }
-    }
-  };
-  xhr.onload = () => {
-    bar.hidden = true;
-    let body = {};
-    try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-    if (xhr.status !== 201) {
-      setStatus('');
-      showError(`${file.name}: ${body.error || `HTTP ${xhr.status}`}`);
-      return;
-    }
-    body.name = file.name;
+  startWork(`Uploading ${file.name}…`);
+  try {
+    const image = await api.upload(file, (loaded, total) => {
+      workProgress(loaded, total);
+      if (loaded === total) startWork(`Decoding ${file.name}…`);
+    });
     perf.firstView = 'pending';
-    addOption(body);
-    selectImage(body.id);
-  };
-  xhr.onerror = () => {
-    bar.hidden = true;
-    setStatus('');
-    showError(`${file.name}: the upload failed (is the server running?)`);
-  };
-  xhr.send(file);
+    addOption(image);
+    await selectImage(image.id);
+  } catch (e) {
+    endWork();
+    showError(`${file.name}: ${e.message}`);
+  }
 }
 
 function setupDrop() {
@@ -664,25 +825,36 @@ function setupDrop() {
   });
 }
 
+/** When the zoom asks for finer (or allows coarser) pixels than those painted. */
+const rescale = debounce(() => {
+  if (state.image && painted && painted.epoch === state.epoch && pictureScale() !== painted.scale
+    && !(wanted && wanted.scale === pictureScale())) {
+    requestPaint();
+  }
+}, 150);
+
 async function main() {
   setupControls();
-  setupZoom(() => state.image);
+  setupExplanations();
+  setupZoom(() => state.image, rescale);
   setupDrop();
-  const wantedImage = readHash();
+  const link = readHash();
   $('#gain').value = state.gain;
+  setLesson(link.lesson);
   try {
-    const list = await getJson('/api/images');
+    const list = await api.list();
     list.images.forEach(addOption);
     let id = list.images[0]?.id;
-    if (wantedImage) {
+    if (link.image) {
       try {
-        if (!images.has(wantedImage)) addOption(await getJson(`/api/images/${encodeURIComponent(wantedImage)}`));
-        id = wantedImage;
+        if (!images.has(link.image)) addOption(await api.describe(link.image));
+        id = link.image;
       } catch {
-        showError(`The image in this link (${wantedImage}) is no longer on the server: showing ${id}.`);
+        showError(`The image in this link (${link.image}) is no longer on the server: showing ${id}.`);
       }
     }
-    if (id) await selectImage(id, true);
+    const fromLink = id === link.image || !link.image;
+    if (id) await selectImage(id, fromLink ? link.setting : null, link.view);
   } catch (e) {
     showError(e.message);
   }

@@ -27,52 +27,73 @@ export function energyRank(values, share) {
   return i < 0 ? values.length : i + 1;
 }
 
-const PAD = { left: 58, right: 52, top: 14, bottom: 34 };
+// Room around the plot for the axes' numbers and titles, and above it for the legend.
+const PAD = { left: 64, right: 58, top: 40, bottom: 38 };
 
-/** Where the chart's plot area is, for drawing and for turning a click into k. */
+/** Where the chart's plot area is, in CSS pixels, for drawing and for turning a click into k. */
 function frame(canvas) {
-  return {
-    x0: PAD.left,
-    x1: canvas.width - PAD.right,
-    y0: PAD.top,
-    y1: canvas.height - PAD.bottom,
-  };
+  const w = canvas.clientWidth || canvas.width;
+  const h = canvas.clientHeight || canvas.height;
+  return { x0: PAD.left, x1: w - PAD.right, y0: PAD.top, y1: h - PAD.bottom, w, h };
 }
 
-/** The rank under a click at canvas x (1-based, on a log axis), or null. */
-export function rankAt(canvas, clientX, maxRank) {
+/** The rank under a click at `clientX` (1-based, on the log axis), or null. */
+export function rankAtClick(canvas, clientX, maxRank) {
   const r = canvas.getBoundingClientRect();
-  const x = ((clientX - r.left) * canvas.width) / r.width;
   const f = frame(canvas);
-  if (x < f.x0 - 10 || x > f.x1 + 10) return null;
+  const x = ((clientX - r.left) * f.w) / r.width;
+  if (x < f.x0 - 10 || x > f.x1 + 10 || maxRank < 1) return null;
+  if (maxRank === 1) return 1;
   const t = Math.min(1, Math.max(0, (x - f.x0) / (f.x1 - f.x0)));
   return Math.max(1, Math.min(maxRank, Math.round(Math.exp(t * Math.log(maxRank)))));
 }
 
-/**
- * Log-scale singular values per plane (left axis) and cumulative energy (right axis,
- * dashed), on a log rank axis, with each plane's current k marked.
- */
-export function drawSpectrum(canvas, planes, ranks) {
+/** A context drawing in CSS pixels on a backing store of the screen's resolution. */
+function sharpContext(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
+  const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
   const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
+  return ctx;
+}
+
+/**
+ * Log-scale singular values per plane (solid, left axis) and the cumulative energy
+ * (dashed, right axis) on a log rank axis, each plane's current k marked; the legend
+ * (planes, their k, which line is which) sits above the plot, never on the curves.
+ * `message` replaces the chart while there is nothing to draw.
+ */
+export function drawSpectrum(canvas, planes, ranks, message = '') {
+  const ctx = sharpContext(canvas);
   const f = frame(canvas);
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.font = '12px system-ui, sans-serif';
-  if (!planes || planes.length === 0) return;
-  const n = Math.max(...planes.map((p) => p.singular_values.length));
-  const positive = planes.flatMap((p) => p.singular_values.filter((s) => s > 0));
-  if (positive.length === 0) return;
+  ctx.fillStyle = '#333';
+  const n = planes?.length ? Math.max(...planes.map((p) => p.singular_values.length)) : 0;
+  const positive = n ? planes.flatMap((p) => p.singular_values.filter((s) => s > 0)) : [];
+  if (!n || positive.length === 0) {
+    ctx.textAlign = 'center';
+    const text = message || (n ? 'every singular value is 0: the picture is black' : '');
+    ctx.fillText(text, f.w / 2, f.h / 2);
+    canvas.dataset.drawn = '0';
+    return;
+  }
   const hi = Math.log10(Math.max(...positive));
-  const lo = Math.max(Math.log10(Math.min(...positive)), hi - 9);
-  const xOf = (k) => f.x0 + ((f.x1 - f.x0) * Math.log(k)) / Math.log(Math.max(n, 2));
+  let lo = Math.max(Math.log10(Math.min(...positive)), hi - 9);
+  if (hi - lo < 1) lo = Math.floor(hi - 1);
+  const xOf = (k) => (n === 1 ? (f.x0 + f.x1) / 2 : f.x0 + ((f.x1 - f.x0) * Math.log(k)) / Math.log(n));
   const yOf = (s) => {
     const l = Math.max(lo, Math.log10(Math.max(s, 1e-300)));
-    return f.y1 - ((f.y1 - f.y0) * (l - lo)) / Math.max(hi - lo, 1e-9);
+    return f.y1 - ((f.y1 - f.y0) * (l - lo)) / (hi - lo);
   };
   const yEnergy = (e) => f.y1 - (f.y1 - f.y0) * e;
-  // Axes and grid.
-  ctx.strokeStyle = '#ccc';
-  ctx.fillStyle = '#333';
+  // Grid, axes' numbers and titles.
+  ctx.strokeStyle = '#ddd';
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   for (let d = Math.ceil(lo); d <= Math.floor(hi); d++) {
@@ -84,45 +105,71 @@ export function drawSpectrum(canvas, planes, ranks) {
   for (let k = 1; k <= n; k *= 10) {
     const x = xOf(k);
     ctx.beginPath(); ctx.moveTo(x, f.y0); ctx.lineTo(x, f.y1); ctx.stroke();
-    ctx.fillText(String(k), x, f.y1 + 16);
+    ctx.fillText(String(k), x, f.y1 + 15);
   }
-  ctx.fillText('rank i (log scale)', (f.x0 + f.x1) / 2, canvas.height - 4);
+  ctx.fillText(n === 1 ? 'rank i (one singular value)' : 'rank i (log scale)', (f.x0 + f.x1) / 2, f.h - 6);
   ctx.textAlign = 'left';
-  for (const e of [0.5, 0.9, 1]) {
-    ctx.fillText(`${e * 100}%`, f.x1 + 6, yEnergy(e) + 4);
-  }
+  for (const e of [0, 0.5, 0.9, 1]) ctx.fillText(`${e * 100}%`, f.x1 + 6, yEnergy(e) + 4);
+  ctx.save();
+  ctx.translate(14, (f.y0 + f.y1) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('singular value σᵢ (log)', 0, 0);
+  ctx.restore();
+  ctx.save();
+  ctx.translate(f.w - 6, (f.y0 + f.y1) / 2);
+  ctx.rotate(Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.fillText('energy kept (dashed)', 0, 0);
+  ctx.restore();
   ctx.strokeStyle = '#888';
   ctx.strokeRect(f.x0, f.y0, f.x1 - f.x0, f.y1 - f.y0);
-  // Curves.
+  // Curves, with a dot for a single value.
+  let legendX = f.x0;
   planes.forEach((p, index) => {
     const color = planeColor(p.name);
     const s = p.singular_values;
     ctx.strokeStyle = color;
-    ctx.lineWidth = 1.6;
+    ctx.fillStyle = color;
+    ctx.lineWidth = 1.8;
     ctx.setLineDash([]);
     ctx.beginPath();
     s.forEach((v, i) => (i ? ctx.lineTo(xOf(i + 1), yOf(v)) : ctx.moveTo(xOf(1), yOf(v))));
     ctx.stroke();
-    const c = cumulative(s);
+    if (s.length === 1) { ctx.beginPath(); ctx.arc(xOf(1), yOf(s[0]), 3, 0, 2 * Math.PI); ctx.fill(); }
     ctx.setLineDash([5, 4]);
-    ctx.lineWidth = 1;
+    ctx.lineWidth = 1.2;
     ctx.beginPath();
-    c.forEach((e, i) => (i ? ctx.lineTo(xOf(i + 1), yEnergy(e)) : ctx.moveTo(xOf(1), yEnergy(e))));
+    cumulative(s).forEach((e, i) => (i ? ctx.lineTo(xOf(i + 1), yEnergy(e)) : ctx.moveTo(xOf(1), yEnergy(e))));
     ctx.stroke();
     ctx.setLineDash([]);
-    // The current k of this plane.
-    const k = Math.min(ranks[index] ?? ranks[ranks.length - 1], s.length);
+    // The current k of this plane: a line and a dot on the plot, its label in the legend.
+    const k = Math.min(ranks[index] ?? ranks[ranks.length - 1] ?? 0, s.length);
     if (k >= 1) {
       const x = xOf(k);
-      ctx.strokeStyle = color;
-      ctx.globalAlpha = 0.5;
+      ctx.globalAlpha = 0.45;
       ctx.beginPath(); ctx.moveTo(x, f.y0); ctx.lineTo(x, f.y1); ctx.stroke();
       ctx.globalAlpha = 1;
-      ctx.fillStyle = color;
       ctx.beginPath(); ctx.arc(x, yOf(s[k - 1]), 4, 0, 2 * Math.PI); ctx.fill();
-      ctx.fillText(`${p.name} k=${k}`, Math.min(x + 6, f.x1 - 60), f.y0 + 14 + 14 * index);
     }
+    const label = `${p.name} k=${k}`;
+    ctx.fillRect(legendX, 12, 14, 3);
+    ctx.fillStyle = '#333';
+    ctx.fillText(label, legendX + 18, 17);
+    legendX += 26 + ctx.measureText(label).width;
   });
+  // Which line is which.
+  ctx.strokeStyle = '#555';
+  ctx.fillStyle = '#555';
+  ctx.lineWidth = 1.4;
+  const keyX = f.x0;
+  ctx.beginPath(); ctx.moveTo(keyX, 30); ctx.lineTo(keyX + 18, 30); ctx.stroke();
+  ctx.fillText('σᵢ', keyX + 22, 34);
+  ctx.setLineDash([5, 4]);
+  ctx.beginPath(); ctx.moveTo(keyX + 48, 30); ctx.lineTo(keyX + 66, 30); ctx.stroke();
+  ctx.setLineDash([]);
+  ctx.fillText('energy of the first i', keyX + 70, 34);
+  canvas.dataset.drawn = String(n);
 }
 
 /** A small line plot of a vector's entries, centred on zero. */

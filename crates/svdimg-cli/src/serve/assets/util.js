@@ -12,10 +12,6 @@ export function clearError() {
   $('#error').hidden = true;
 }
 
-export function setStatus(text) {
-  $('#status').textContent = text;
-}
-
 export async function errorOf(response) {
   try {
     const body = await response.json();

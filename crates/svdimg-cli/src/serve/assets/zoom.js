@@ -4,6 +4,7 @@
 import { $ } from './util.js';
 
 let size = () => null;
+let onZoom = () => {};
 
 const zoom = { scale: 1, x: 0, y: 0 };
 
@@ -11,6 +12,16 @@ export function applyTransform() {
   for (const layer of document.querySelectorAll('.layer')) {
     layer.style.transform = `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})`;
   }
+  onZoom();
+}
+
+/**
+ * How many times smaller than the image the page may ask for its pictures: one picture
+ * pixel per screen pixel at the present zoom (1 when zoomed in to 1:1 or closer).
+ */
+export function pictureScale() {
+  const perPixel = zoom.scale * (window.devicePixelRatio || 1);
+  return perPixel >= 1 ? 1 : Math.max(1, Math.min(64, Math.floor(1 / perPixel)));
 }
 
 export function fit() {
@@ -40,9 +51,13 @@ export function zoomCentre(factor) {
   zoomAt(factor, r.width / 2, r.height / 2);
 }
 
-/** Wires the wheel, drag and buttons; `imageSize` gives the shown image's width and height. */
-export function setupZoom(imageSize) {
+/**
+ * Wires the wheel, drag and buttons; `imageSize` gives the shown image's width and height,
+ * and `zoomed` is called after every change of the view.
+ */
+export function setupZoom(imageSize, zoomed) {
   size = imageSize;
+  onZoom = zoomed;
   const stage = $('#stage');
   stage.addEventListener('wheel', (e) => {
     e.preventDefault();
