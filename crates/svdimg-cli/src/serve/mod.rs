@@ -35,19 +35,11 @@ pub fn run(args: ServeArgs) -> Result<()> {
         })?;
     listener.set_nonblocking(true)?;
     let address = listener.local_addr()?;
-    let state = Arc::new(AppState {
-        store: Arc::clone(&store),
-        hosts: allowed_hosts(address),
-        max_upload: usize::try_from(args.max_upload).unwrap_or(usize::MAX),
-        workers: tokio::sync::Semaphore::new(WORKERS),
-        slow: tokio::sync::Semaphore::new(1),
-        slow_pool: rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .thread_name(|_| "svdimg-slow".into())
-            .build()
-            .context("cannot start the thread for slow work")?,
-        panics: Default::default(),
-    });
+    let state = Arc::new(AppState::new(
+        Arc::clone(&store),
+        allowed_hosts(address),
+        usize::try_from(args.max_upload).unwrap_or(usize::MAX),
+    )?);
     if !args.host.is_loopback() {
         eprintln!(
             "warning: listening on {}, which other machines can reach: svdimg serve has no \

@@ -49,8 +49,36 @@ pub struct AppState {
     pub slow: Semaphore,
     /// The one thread slow work runs on, so that renders always find a core.
     pub slow_pool: rayon::ThreadPool,
+    /// Numbers and component pictures in flight at once (see `side_blocking`).
+    pub side: Semaphore,
+    /// The one thread they run on.
+    pub side_pool: rayon::ThreadPool,
     /// Panics caught in handlers and blocking work: 0 is the only good number.
     pub panics: AtomicU64,
+}
+
+impl AppState {
+    /// The state of a server over `store`, answering to `hosts`, taking uploads of at most
+    /// `max_upload` bytes.
+    pub fn new(store: Arc<Store>, hosts: Vec<String>, max_upload: usize) -> anyhow::Result<Self> {
+        let pool = |name: &'static str| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(move |_| name.into())
+                .build()
+        };
+        Ok(AppState {
+            store,
+            hosts,
+            max_upload,
+            workers: Semaphore::new(super::WORKERS),
+            slow: Semaphore::new(1),
+            slow_pool: pool("svdimg-slow")?,
+            side: Semaphore::new(1),
+            side_pool: pool("svdimg-side")?,
+            panics: AtomicU64::new(0),
+        })
+    }
 }
 
 type Shared = Arc<AppState>;
@@ -183,6 +211,17 @@ async fn slow_blocking<T: Send + 'static>(
 ) -> ApiResult<T> {
     let lane = Arc::clone(state);
     run_with(state, &state.slow, move || lane.slow_pool.install(work)).await
+}
+
+/// Runs the work that follows a render (the numbers of a setting, component pictures) in
+/// a lane of its own, one at a time on one thread, so that on a large picture a render
+/// never waits behind them: the picture comes first, its numbers after.
+async fn side_blocking<T: Send + 'static>(
+    state: &Shared,
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let lane = Arc::clone(state);
+    run_with(state, &state.side, move || lane.side_pool.install(work)).await
 }
 
 async fn run_with<T: Send + 'static>(

@@ -50,7 +50,7 @@ pub(super) async fn component(
     };
     let view = view(&state, &image, color, wants_preview(&q)).await?;
     let plane = plane_of(&view, &q)?;
-    blocking(&state, move || {
+    side_blocking(&state, move || {
         let (m, n) = (view.height(), view.width());
         let par = Par::rayon(0);
         let values = match part {

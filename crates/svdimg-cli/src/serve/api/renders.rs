@@ -64,7 +64,7 @@ pub(super) async fn stats(
     let setting = setting(&image, &q)?;
     let preview = wants_preview(&q);
     let view = view(&state, &image, setting.color, preview).await?;
-    blocking(&state, move || {
+    side_blocking(&state, move || {
         let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
         let (m, n) = (image.planes.height as u64, image.planes.width as u64);
         let ranks = view.ranks_for(&setting.ranks)?;

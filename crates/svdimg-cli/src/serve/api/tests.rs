@@ -10,14 +10,14 @@ use crate::serve::store::Store;
 const HOST: &str = "127.0.0.1:8470";
 
 fn app_with(budget: u64, max_pixels: u64, max_upload: usize) -> Router {
-    let state = Arc::new(AppState {
-        store: Arc::new(Store::new(budget, max_pixels)),
-        hosts: vec![HOST.into(), "localhost:8470".into()],
-        max_upload,
-        workers: Semaphore::new(2),
-        slow: Semaphore::new(1),
-        panics: AtomicU64::new(0),
-    });
+    let state = Arc::new(
+        AppState::new(
+            Arc::new(Store::new(budget, max_pixels)),
+            vec![HOST.into(), "localhost:8470".into()],
+            max_upload,
+        )
+        .unwrap(),
+    );
     router(state)
 }
 

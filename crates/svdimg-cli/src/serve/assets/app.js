@@ -175,6 +175,8 @@ async function pump() {
       scale: job.scale,
     };
     paintApprox();
+    // The numbers of another setting go with the picture they described.
+    numbers.changed();
     // The canvas holds the new pixels now; the screen shows them at the next frame.
     const updated = performance.now();
     await nextFrame();
@@ -186,7 +188,14 @@ async function pump() {
       perf.paints.push({ query: job.query, ms: updated - job.t0, frame_ms: performance.now() - job.t0 });
     }
     if (perf.firstView === 'pending') perf.firstView = performance.now() - dropTime;
-    numbers.changed();
+    // The spectrum and components need every singular value: asked for once the exact
+    // factors are in, so that while a large picture is previewed they hold none of the
+    // browser's few connections to the server that renders need.
+    const parts = `${job.epoch}|${apiMode()}`;
+    if (r.exact && partsShown !== parts) {
+      partsShown = parts;
+      loadParts();
+    }
     if (!r.exact) {
       startWork(`Preview from a randomized SVD (its first ${r.maxRank} components); computing the exact factors…`);
       waitForExact();
@@ -207,6 +216,7 @@ async function pump() {
 }
 
 let exactTimer = null;
+let partsShown = null;
 
 /** Polls the factorisation of the picture and mode on screen until it is exact. */
 function waitForExact() {
@@ -226,7 +236,8 @@ function waitForExact() {
       if (s === 'exact' || s === 'failed') {
         clearInterval(exactTimer);
         exactTimer = null;
-        endWork();
+        // The status and progress stay until the exact picture is painted (see `pump`).
+        if (s === 'failed') endWork();
         if (s === 'exact') announceExact = `${epoch}|${mode}`;
         refreshAll();
       }
@@ -440,11 +451,16 @@ function lessonPictures(id) {
   };
 }
 
-function lessonSpectrum() {
+/** The gray plane's singular values, the lesson's `s`, with its k marked. */
+function lessonSpectrum(id, k) {
   const canvas = document.createElement('canvas');
   canvas.className = 'lesson-spectrum';
-  canvas.setAttribute('aria-label', 'the singular values of this picture');
-  requestAnimationFrame(() => drawSpectrum(canvas, spectrum ?? [], ranks(), 'computing…'));
+  canvas.setAttribute('aria-label', 'the singular values s of the gray plane');
+  requestAnimationFrame(() => drawSpectrum(canvas, [], [], 'computing…'));
+  api.spectrum(id, 'gray').then(
+    (s) => requestAnimationFrame(() => drawSpectrum(canvas, s.planes, [k])),
+    () => {},
+  );
   return canvas;
 }
 
@@ -509,7 +525,7 @@ function buildSliders() {
     const ticks = document.createElement('span');
     ticks.className = 'ticks';
     ticks.setAttribute('aria-hidden', 'true');
-    for (const t of [1, 10, 50, max].filter((t, i, a) => t >= min && t <= max && a.indexOf(t) === i)) {
+    for (const t of [1, 20, 50, max].filter((t, i, a) => t >= min && t <= max && a.indexOf(t) === i)) {
       const tick = document.createElement('span');
       tick.textContent = t;
       tick.style.left = `${(100 * positionOf(t, min, max)) / STEPS}%`;
@@ -556,7 +572,7 @@ function stepAll(delta) {
 function changed() {
   clearNote();
   requestPaint();
-  sumsSoon();
+  if (partsShown === `${state.epoch}|${apiMode()}`) sumsSoon();
   if (spectrum) drawSpectrum($('#spectrum'), spectrum, ranks());
   lesson.invalidate();
   lessonSoon();
@@ -596,13 +612,25 @@ function setMode(mode) {
   refreshAll();
 }
 
+/** The spectrum and the components of the picture and mode on screen. */
+function loadParts() {
+  refreshSums();
+  loadComponents();
+  loadSpectrum();
+}
+
 /** After a picture or mode change, or when exact factors arrive. */
 function refreshAll() {
   clearNote();
   requestPaint();
-  refreshSums();
-  loadComponents();
-  loadSpectrum();
+  if (partsShown !== `${state.epoch}|${apiMode()}`) {
+    spectrum = null;
+    drawSpectrum($('#spectrum'), [], [], 'the singular values come with the exact factors…');
+    $('#components').replaceChildren();
+    $('#sums').replaceChildren();
+  } else {
+    refreshSums();
+  }
   lesson.invalidate();
   lesson.refresh();
   updateDownloads();
@@ -661,7 +689,7 @@ function setupControls() {
       setMode(r.value);
     });
   }
-  for (const b of document.querySelectorAll('[data-k]')) b.onclick = () => setAll(Number(b.dataset.k));
+  for (const b of document.querySelectorAll('button[data-k]')) b.onclick = () => setAll(Number(b.dataset.k));
   for (const b of document.querySelectorAll('[data-energy]')) b.onclick = () => energyButton(Number(b.dataset.energy));
   for (const b of document.querySelectorAll('[data-psnr]')) b.onclick = () => psnrButton(Number(b.dataset.psnr));
   for (const b of document.querySelectorAll('[data-view]')) b.onclick = () => setView(b.dataset.view);
@@ -709,12 +737,13 @@ function setupControls() {
   window.addEventListener('resize', debounce(() => spectrum && drawSpectrum(chart, spectrum, ranks()), 100));
   $('#component-plane').addEventListener('change', () => {
     state.plane = Number($('#component-plane').value);
+    if (partsShown !== `${state.epoch}|${apiMode()}`) return;
     loadComponents();
     refreshSums();
   });
   $('#more-components').onclick = () => {
     state.components += 8;
-    loadComponents();
+    if (partsShown === `${state.epoch}|${apiMode()}`) loadComponents();
   };
   $('#images').addEventListener('change', () => selectImage($('#images').value));
   $('#error').addEventListener('click', clearError);

@@ -117,7 +117,7 @@ export function drawSpectrum(canvas, planes, ranks, message = '') {
   ctx.fillText('singular value σᵢ (log)', 0, 0);
   ctx.restore();
   ctx.save();
-  ctx.translate(f.w - 6, (f.y0 + f.y1) / 2);
+  ctx.translate(f.w - 12, (f.y0 + f.y1) / 2);
   ctx.rotate(Math.PI / 2);
   ctx.textAlign = 'center';
   ctx.fillText('energy kept (dashed)', 0, 0);

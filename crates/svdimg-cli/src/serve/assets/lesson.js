@@ -20,6 +20,7 @@ function steps(L, pic) {
   const clipped = L.color_range[0] < 0 || L.color_range[1] > 1;
   const out = [];
   out.push({
+    key: 'array',
     title: 'The image is an array',
     text: `A photo is a grid of numbers: one row per pixel row, one column per pixel, and one layer per colour channel. It has dtype ${L.dtype}, so each number is an integer from 0 to ${L.type_max}.`,
     code: `from imageio.v3 import imread\nimg = imread("photo.png")\nimg.shape, img.dtype, img.min(), img.max()`,
@@ -28,6 +29,7 @@ function steps(L, pic) {
     figure: pic.original(false),
   });
   out.push({
+    key: 'divide',
     title: `Divide by ${L.type_max}`,
     text: 'Linear algebra works on floats: dividing by the largest possible value puts every number in [0, 1].',
     code: `img_array = img / ${L.type_max}\nimg_array.min(), img_array.max()`,
@@ -36,7 +38,8 @@ function steps(L, pic) {
   });
   if (colour) {
     out.push({
-      title: 'Gray: 0.2126 R + 0.7152 G + 0.0722 B',
+      key: 'gray',
+    title: 'Gray: 0.2126 R + 0.7152 G + 0.0722 B',
       text: 'One matrix instead of three: the Rec.709 weights add the channels as the eye weighs them (green looks brightest). The @ operator multiplies the last axis by the weights.',
       code: `img_gray = img_array @ [0.2126, 0.7152, 0.0722]\nimg_gray.shape`,
       py: null,
@@ -45,6 +48,7 @@ function steps(L, pic) {
     });
   }
   out.push({
+    key: 'svd',
     title: 'The SVD: A = U Σ Vᵀ',
     text: `U holds ${m} orthonormal columns (patterns down the rows), Vᵀ ${n} orthonormal rows (patterns across the columns), and s the ${r} singular values, largest first. full_matrices=False keeps only the ${r} columns that meet a singular value.`,
     code: `from numpy import linalg\nU, s, Vt = linalg.svd(img_gray)\nU.shape, s.shape, Vt.shape\nlinalg.svd(img_gray, full_matrices=False)[0].shape`,
@@ -52,6 +56,7 @@ function steps(L, pic) {
     result: `(${shape([m, m])}, ${shape([r])}, ${shape([n, n])})\n${shape([m, r])}`,
   });
   out.push({
+    key: 'rebuild',
     title: 'Σ, and the picture rebuilt',
     text: 'Σ is the m×n matrix with s on its diagonal. U @ Σ @ Vt gives the picture back up to rounding: the error is near machine precision, and allclose agrees.',
     code: `import numpy as np\nSigma = np.zeros((${m}, ${n}))\nnp.fill_diagonal(Sigma, s)\nlinalg.norm(img_gray - U @ Sigma @ Vt)\nnp.allclose(img_gray, U @ Sigma @ Vt)`,
@@ -60,6 +65,7 @@ function steps(L, pic) {
     figure: pic.render(`mode=gray&k=${r}`),
   });
   out.push({
+    key: 'spectrum',
     title: 'The singular values',
     text: 'Plotted on a log scale they fall fast: the first few components carry most of the picture. The spectrum panel shows them for every plane; click it to choose k.',
     code: 'import matplotlib.pyplot as plt\nplt.semilogy(s)',
@@ -68,6 +74,7 @@ function steps(L, pic) {
     figure: 'spectrum',
   });
   out.push({
+    key: 'rank',
     title: `Rank ${k}: keep the first ${k} components`,
     text: `Zeroing every singular value after the first k leaves the best rank-k approximation A_k. Its error is exactly what the dropped values hold, sqrt(s[k]² + s[k+1]² + …): nothing of rank ${k} comes closer (Eckart–Young).`,
     code: `k = ${k}\napprox = U @ Sigma[:, :k] @ Vt[:k, :]\nlinalg.norm(img_gray - approx)\nnp.sqrt(np.sum(s[k:] ** 2))`,
@@ -76,6 +83,7 @@ function steps(L, pic) {
     figure: pic.render(`mode=gray&k=${k}`),
   });
   out.push({
+    key: 'storage',
     title: 'What rank k stores',
     text: `Rank ${k} needs k columns of U, k rows of Vt and k values of s: k(m+n+1) numbers instead of m·n pixels.`,
     code: `k * (${m} + ${n} + 1), ${m} * ${n}`,
@@ -84,7 +92,8 @@ function steps(L, pic) {
   });
   if (colour) {
     out.push({
-      title: 'Colour: one SVD per channel, batched',
+      key: 'color',
+    title: 'Colour: one SVD per channel, batched',
       text: 'linalg.svd works on stacks of matrices: with the channels first, one call factors all three. Rebuilding gives the picture back again.',
       code: `img_array_transposed = np.transpose(img_array, (2, 0, 1))\nU, s, Vt = linalg.svd(img_array_transposed)\nU.shape, s.shape, Vt.shape\nSigma = np.zeros((3, ${m}, ${n}))\nfor j in range(3):\n    np.fill_diagonal(Sigma[j], s[j])\nlinalg.norm(img_array_transposed - U @ Sigma @ Vt)\nnp.allclose(img_array_transposed, U @ Sigma @ Vt)`,
       py: 'U, s, Vt = svdimg.svd(img_array_transposed)  # the three in parallel',
@@ -92,7 +101,8 @@ function steps(L, pic) {
       figure: pic.original(false),
     });
     out.push({
-      title: `Colour at rank ${k}, and why values are clipped`,
+      key: 'clip',
+    title: `Colour at rank ${k}, and why values are clipped`,
       text: clipped
         ? `The rank-${k} approximation is not a picture yet: its values run from ${L.color_range[0].toFixed(4)} to ${L.color_range[1].toFixed(4)}, outside [0, 1]. Clip them before showing or saving.`
         : `Here the rank-${k} values stay within [0, 1] (from ${L.color_range[0].toFixed(4)} to ${L.color_range[1].toFixed(4)}), but in general a truncated SVD overshoots: clip before showing or saving.`,
@@ -104,6 +114,7 @@ function steps(L, pic) {
   }
   const count = L.sigmas.length;
   out.push({
+    key: 'components',
     title: 'Rank-one components σᵢ uᵢ vᵢᵀ',
     text: `Each component is an outer product: a column of U times the matching row of Vt, weighted by its singular value. Component i uses row i of Vt, Vt[i], not Vt[0]. The first ${count} added up are A_${count}.`,
     code: `parts = [s[i] * np.outer(U[:, i], Vt[i]) for i in range(${count})]\nnp.abs(sum(parts) - U[:, :${count}] @ np.diag(s[:${count}]) @ Vt[:${count}]).max()`,
@@ -112,6 +123,7 @@ function steps(L, pic) {
     figure: pic.components(count),
   });
   out.push({
+    key: 'gallery',
     title: 'The gallery: ranks 1, 2, 3, 4, 5, 10, 20, 50',
     text: 'One SVD serves every rank: the picture sharpens as components are added, and the PSNR (in each tile) tells how close it is.',
     code: 'for k in [1, 2, 3, 4, 5, 10, 20, 50]:\n    plt.imshow(np.clip(U[:, :k] @ np.diag(s[:k]) @ Vt[:k], 0, 1))',
@@ -181,6 +193,7 @@ export function createLesson(api, current, pictures, spectrumFigure) {
       for (const step of steps(L, pic)) {
         const li = document.createElement('li');
         li.className = 'step';
+        li.dataset.step = step.key;
         const text = document.createElement('div');
         text.className = 'step-text';
         const h = document.createElement('h3');
@@ -200,7 +213,7 @@ export function createLesson(api, current, pictures, spectrumFigure) {
         if (step.figure) {
           const fig = document.createElement('figure');
           fig.className = 'step-figure';
-          fig.append(step.figure === 'spectrum' ? spectrumFigure() : step.figure);
+          fig.append(step.figure === 'spectrum' ? spectrumFigure(id, L.k) : step.figure);
           li.append(fig);
         }
         ol.append(li);

@@ -13,6 +13,7 @@ const SIZES = ['#svdz-size', '#jpeg-size'];
 export function createNumbers(api, current) {
   let statsController = null;
   let sizesController = null;
+  let asked = null; // the token last asked for
 
   function pending() {
     const { token } = current();
@@ -88,6 +89,7 @@ export function createNumbers(api, current) {
   return {
     /** A new picture: nothing of the last one stays. */
     reset(image) {
+      asked = null;
       statsController?.abort();
       sizesController?.abort();
       $('#numbers').dataset.token = 'none';
@@ -97,6 +99,8 @@ export function createNumbers(api, current) {
     },
     /** The setting changed: its numbers are asked for, the old ones cleared. */
     changed({ now = false } = {}) {
+      if (current().token === asked) return;
+      asked = current().token;
       pending();
       if (now) refreshStats(); else statsSoon();
       sizesSoon();
