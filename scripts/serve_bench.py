@@ -5,6 +5,8 @@ Playwright) on this machine:
 - slider to painted canvas, 50 random moves at k <= 300 on a 2-megapixel colour photo
   (p50, p95, max), and rapid moves (how many renders 30 quick moves cause);
 - a 12-megapixel photo dropped on the page: time to the first view, and to exact factors;
+- slider to painted canvas on a 24-megapixel photo with its exact factors, while the page
+  measures the sizes (a `.svdz` file and a JPEG at 24 MP) in the background;
 - memory: bytes held per cached image, and RSS against --memory with many uploads;
 - the load test's long form (32 clients, 60 s).
 
@@ -90,8 +92,9 @@ def wait_painted(page, query, timeout=120000):
 
 
 def set_k(page, k):
-    page.evaluate("""k => { const el = document.querySelector('#k-k'); el.value = k;
-        el.dispatchEvent(new Event('input', { bubbles: true })); }""", k)
+    """Types k into the box beside the slider (the slider's track is not linear in k)."""
+    page.evaluate("""k => { const el = document.querySelector('#n-k'); el.value = k;
+        el.dispatchEvent(new Event('change', { bubbles: true })); }""", k)
 
 
 def slider(browser, tmp, moves):
@@ -101,7 +104,7 @@ def slider(browser, tmp, moves):
         exact_s = server.wait_exact("f1")
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url)
-        wait_painted(page, "mode=rgb&k=20")
+        wait_painted(page, "mode=rgb&k=10")
         page.wait_for_timeout(1500)  # let the numbers, spectrum and components settle
         rng = random.Random(7)
         ks = []
@@ -152,7 +155,7 @@ def big_drop(browser, tmp):
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url)
-        wait_painted(page, "mode=rgb&k=20")
+        wait_painted(page, "mode=rgb&k=10")
         data = base64.b64encode(path.read_bytes()).decode()
         page.evaluate("""([b64, name]) => {
             const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -176,6 +179,48 @@ def big_drop(browser, tmp):
             "held_bytes_preview": preview_status["usage"]["bytes"],
             "held_bytes_exact": status["usage"]["bytes"],
             "rss_bytes_exact": status["rss_bytes"],
+        }
+    finally:
+        server.stop()
+
+
+def huge_slider(browser, tmp, moves):
+    """A 24 MP photo once its exact factors are in: slider to painted canvas while the
+    page's sizes (a .svdz file and a JPEG search at 24 MP, seconds each) are measured."""
+    path = photo(tmp / "photo-24mp.jpg", 6000, 4000)
+    server = Server(path, "--memory", "4G")
+    try:
+        exact_s = server.wait_exact("f1", timeout=1200)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server.url)
+        wait_painted(page, "mode=rgb&k=10")
+        rng = random.Random(11)
+        ks = []
+        while len(ks) < moves:
+            k = rng.randint(1, 300)
+            if not ks or k != ks[-1]:
+                ks.append(k)
+        page.evaluate("() => { window.svdimgPerf.paints.length = 0; }")
+        busy = []
+        for k in ks:
+            set_k(page, k)
+            wait_painted(page, f"mode=rgb&k={k}")
+            # Whether a sizes measurement was under way during this move.
+            busy.append(page.evaluate("() => document.querySelector('#svdz-size').textContent === 'measuring…'"))
+            page.wait_for_timeout(rng.choice([50, 300, 900]))
+        paints = page.evaluate("() => window.svdimgPerf.paints")
+        ms = [p["ms"] for p in paints]
+        scale = page.evaluate("() => document.querySelector('#approx').width")
+        page.close()
+        return {
+            "image": "6000x4000 RGB JPEG (24 MP), a mosaic of the shared photos",
+            "exact_factors_s": round(exact_s, 1),
+            "moves": len(ms),
+            "moves_while_measuring_sizes": sum(busy),
+            "canvas_width_px": scale,
+            "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1),
+            "max_ms": round(max(ms), 1),
         }
     finally:
         server.stop()
@@ -222,9 +267,9 @@ def load(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer moves, a 10 s load test")
-    parser.add_argument("--only", choices=["slider", "big", "memory", "load"], action="append")
+    parser.add_argument("--only", choices=["slider", "big", "huge", "memory", "load"], action="append")
     args = parser.parse_args()
-    only = set(args.only or ["slider", "big", "memory", "load"])
+    only = set(args.only or ["slider", "big", "huge", "memory", "load"])
     results = {}
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     with tempfile.TemporaryDirectory() as d, sync_playwright() as p:
@@ -236,6 +281,9 @@ def main():
         if "big" in only:
             results["big"] = big_drop(browser, tmp)
             print(json.dumps({"big": results["big"]}), flush=True)
+        if "huge" in only:
+            results["huge"] = huge_slider(browser, tmp, 10 if args.quick else 30)
+            print(json.dumps({"huge": results["huge"]}), flush=True)
         browser.close()
         if "memory" in only:
             results["memory"] = memory_bound(tmp, 3 if args.quick else 8)
