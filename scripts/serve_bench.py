@@ -78,7 +78,7 @@ class Server:
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=180)
 
 
 def percentile(values, p):
@@ -112,13 +112,22 @@ def slider(browser, tmp, moves):
             k = rng.randint(1, 300)
             if not ks or k != ks[-1]:
                 ks.append(k)
-        page.evaluate("() => { window.svdimgPerf.paints.length = 0; }")
-        for k in ks:
-            set_k(page, k)
-            wait_painted(page, f"mode=rgb&k={k}")
-        paints = page.evaluate("() => window.svdimgPerf.paints")
-        ms = [p["ms"] for p in paints]
-        frame = [p["frame_ms"] for p in paints]
+        def moves_ms():
+            page.evaluate("() => { window.svdimgPerf.paints.length = 0; }")
+            for k in ks:
+                set_k(page, k)
+                wait_painted(page, f"mode=rgb&k={k}")
+            paints = page.evaluate("() => window.svdimgPerf.paints")
+            return [p["ms"] for p in paints], [p["frame_ms"] for p in paints]
+
+        # Fitted to the window (the page asks for pixels at the screen's size), then at
+        # 1:1, every pixel of the photo.
+        ms, frame = moves_ms()
+        fitted_width = page.evaluate("() => document.querySelector('#approx').width")
+        page.click("#zoom-one")
+        page.wait_for_timeout(800)
+        ms_full, _ = moves_ms()
+        full_width = page.evaluate("() => document.querySelector('#approx').width")
         # Rapid moves: 30 inputs 5 ms apart; count the renders they cause.
         renders = []
         page.on("request", lambda r: renders.append(r.url) if "/render?" in r.url else None)
@@ -140,6 +149,10 @@ def slider(browser, tmp, moves):
             "p95_ms": round(percentile(ms, 95), 1),
             "max_ms": round(max(ms), 1),
             "p95_to_next_frame_ms": round(percentile(frame, 95), 1),
+            "canvas_width_fitted": fitted_width,
+            "p50_ms_1to1": round(percentile(ms_full, 50), 1),
+            "p95_ms_1to1": round(percentile(ms_full, 95), 1),
+            "canvas_width_1to1": full_width,
             "rapid_moves": len(rapid),
             "rapid_renders": len(renders),
             "held_bytes": status["usage"]["bytes"],

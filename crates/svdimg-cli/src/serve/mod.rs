@@ -17,6 +17,9 @@ use store::{Origin, Store};
 /// Heavy requests (renders, compression) computed at once; the rest wait their turn.
 const WORKERS: usize = 2;
 
+/// How long requests in flight may take to finish after Ctrl-C.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 pub fn run(args: ServeArgs) -> Result<()> {
     let store = Arc::new(Store::new(args.memory, args.max_pixels));
     load_images(&store, &args)?;
@@ -60,10 +63,23 @@ pub fn run(args: ServeArgs) -> Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(shutdown())
-            .await
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(listener, api::router(state)).with_graceful_shutdown(async {
+            shutdown().await;
+            stopping.send(()).ok();
+        });
+        // After Ctrl-C the requests in flight get a few seconds to finish; a long one (the
+        // sizes of a 24 MP setting) does not hold the server open.
+        tokio::select! {
+            result = server => result,
+            () = async {
+                stopped.await.ok();
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => Ok(()),
+        }
     })?;
+    // Work still running on blocking threads is abandoned, not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     eprintln!("svdimg serve: stopped");
     Ok(())
 }

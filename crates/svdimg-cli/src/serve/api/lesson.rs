@@ -13,7 +13,10 @@ pub(super) async fn lesson(
         return Err(ApiError::bad("k must be at least 1"));
     }
     let store = Arc::clone(&state.store);
+    let turn = state.turn(&image, "lesson", &q);
+    let lane = Arc::clone(&state);
     slow_blocking(&state, move || {
+        lane.check_turn(&turn)?;
         let held = store.lesson(&image)?;
         let f = held.lesson.facts(k, Par::rayon(0))?;
         Ok(Json(json!({

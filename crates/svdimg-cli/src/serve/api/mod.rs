@@ -55,6 +55,50 @@ pub struct AppState {
     pub side_pool: rayon::ThreadPool,
     /// Panics caught in handlers and blocking work: 0 is the only good number.
     pub panics: AtomicU64,
+    /// The newest `latest=1` request of each kind for each image (see `Turn`).
+    newest: std::sync::Mutex<HashMap<(String, &'static str), u64>>,
+    tickets: AtomicU64,
+}
+
+/// A request's place among those of its kind for its image. The page marks its requests
+/// for numbers `latest=1`: one still waiting for its lane when a newer one of the same
+/// kind arrives is answered `409` without being computed, so that a page moving its slider
+/// never leaves a queue of stale work behind it (a request's work, once started, runs on).
+pub(super) struct Turn {
+    key: Option<((String, &'static str), u64)>,
+}
+
+impl AppState {
+    /// Takes a turn for `kind` of `image` when the request asks for `latest=1`.
+    pub(super) fn turn(&self, image: &Image, kind: &'static str, q: &Params) -> Turn {
+        if q.get("latest").is_none_or(|v| v != "1") {
+            return Turn { key: None };
+        }
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed) + 1;
+        let key = (image.id.clone(), kind);
+        self.newest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone(), ticket);
+        Turn {
+            key: Some((key, ticket)),
+        }
+    }
+
+    /// `409` when a newer request has taken this one's place.
+    pub(super) fn check_turn(&self, turn: &Turn) -> ApiResult<()> {
+        let Some((key, ticket)) = &turn.key else {
+            return Ok(());
+        };
+        let newest = self.newest.lock().unwrap_or_else(|e| e.into_inner());
+        if newest.get(key).is_some_and(|n| n != ticket) {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                "superseded by a newer request for this image".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl AppState {
@@ -77,6 +121,8 @@ impl AppState {
             side: Semaphore::new(1),
             side_pool: pool("svdimg-side")?,
             panics: AtomicU64::new(0),
+            newest: Default::default(),
+            tickets: AtomicU64::new(0),
         })
     }
 }

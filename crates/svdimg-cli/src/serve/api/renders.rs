@@ -64,7 +64,10 @@ pub(super) async fn stats(
     let setting = setting(&image, &q)?;
     let preview = wants_preview(&q);
     let view = view(&state, &image, setting.color, preview).await?;
+    let turn = state.turn(&image, "stats", &q);
+    let lane = Arc::clone(&state);
     side_blocking(&state, move || {
+        lane.check_turn(&turn)?;
         let quality = view.quality(&image.planes, &setting.ranks, Par::rayon(0))?;
         let (m, n) = (image.planes.height as u64, image.planes.width as u64);
         let ranks = view.ranks_for(&setting.ranks)?;
@@ -176,7 +179,10 @@ pub(super) async fn sizes(
 ) -> ApiResult<Json<serde_json::Value>> {
     let setting = setting(&image, &q)?;
     let view = view(&state, &image, setting.color, false).await?;
+    let turn = state.turn(&image, "sizes", &q);
+    let lane = Arc::clone(&state);
     slow_blocking(&state, move || {
+        lane.check_turn(&turn)?;
         let mut ranks = [0; 3];
         ranks[..setting.ranks.len()].copy_from_slice(&setting.ranks);
         let file = compress(&image, &view, Target::Ranks(ranks))?;

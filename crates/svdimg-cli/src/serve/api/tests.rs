@@ -413,3 +413,82 @@ async fn components_add_up_and_rank_meets_psnr() {
     assert!(psnr_at(at) >= 30.0);
     assert!(psnr_at(below) < 30.0);
 }
+
+/// A `latest=1` request overtaken by a newer one of its kind for its image gives way; one
+/// without the flag, or of another kind, never does.
+#[test]
+fn a_newer_request_supersedes_a_waiting_one() {
+    let state = AppState::new(
+        Arc::new(Store::new(1 << 30, 10_000_000)),
+        vec![HOST.into()],
+        1 << 20,
+    )
+    .unwrap();
+    let image = state
+        .store
+        .add(
+            svdimg::SAMPLE_PNG,
+            "s".into(),
+            Origin::Sample,
+            Some("s".into()),
+        )
+        .unwrap();
+    let latest: Params = [("latest".to_string(), "1".to_string())].into();
+    let first = state.turn(&image, "sizes", &latest);
+    let plain = state.turn(&image, "sizes", &Params::new());
+    let other = state.turn(&image, "stats", &latest);
+    assert!(state.check_turn(&first).is_ok());
+    let second = state.turn(&image, "sizes", &latest);
+    let ApiError(status, message) = state.check_turn(&first).unwrap_err();
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(message, "superseded by a newer request for this image");
+    assert!(state.check_turn(&second).is_ok());
+    assert!(state.check_turn(&plain).is_ok());
+    assert!(state.check_turn(&other).is_ok());
+}
+
+/// A render reduced S times is the approximation's block means (before clipping), within
+/// a rounding step: the library's unclipped reconstruction, averaged here.
+#[tokio::test]
+async fn a_scaled_render_is_the_mean_of_blocks() {
+    let app = app();
+    let id = upload_sample(&app).await;
+    let (status, headers, small) = get(
+        &app,
+        &format!("/api/images/{id}/render?k=20&format=rgba&scale=3"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-width"], "86");
+    assert_eq!(headers["x-scale"], "3");
+    assert_eq!(small.len(), 4 * 86 * 86);
+    let planes = svdimg::Picture::decode(svdimg::SAMPLE_PNG, &svdimg::Limits::default())
+        .unwrap()
+        .planes::<f32>(false);
+    let view = View::exact(&planes, StoredColor::Rgb, Par::Seq).unwrap();
+    let (full, _) = view.reconstruct(&[20], Par::Seq).unwrap();
+    let mut worst = 0i32;
+    for (c, plane) in full.iter().enumerate() {
+        let means = svdimg::block_means(plane, 256, 256, 3);
+        for (i, m) in means.iter().enumerate() {
+            let expected = (f64::from(*m).clamp(0.0, 1.0) * 255.0).round() as i32;
+            worst = worst.max((expected - i32::from(small[4 * i + c])).abs());
+        }
+    }
+    assert!(worst <= 1, "{worst}");
+    let (status, headers, body) = get(&app, &format!("/api/images/{id}/render?k=20&scale=2")).await;
+    assert_eq!(
+        error_of(status, &headers, &body),
+        (
+            StatusCode::BAD_REQUEST,
+            "scale is for format=rgba only".into()
+        )
+    );
+    let (status, _, body) = get(
+        &app,
+        &format!("/api/images/{id}/render?k=20&format=rgba&scale=0"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json_of(&body)["error"], "scale=0: use 1 to 64");
+}

@@ -9,10 +9,10 @@ export const api = {
   list: () => getJson('/api/images'),
   describe: (id) => getJson(root(id)),
   spectrum: (id, mode) => getJson(`${root(id)}/spectrum?mode=${mode}`),
-  stats: (id, query, signal) => getJson(`${root(id)}/stats?${query}&preview=1`, { signal }),
-  sizes: (id, query, signal) => getJson(`${root(id)}/sizes?${query}`, { signal }),
+  stats: (id, query, signal) => getJson(`${root(id)}/stats?${query}&preview=1&latest=1`, { signal }),
+  sizes: (id, query, signal) => getJson(`${root(id)}/sizes?${query}&latest=1`, { signal }),
   rank: (id, mode, db) => getJson(`${root(id)}/rank?psnr=${db}&mode=${mode}`),
-  lesson: (id, k, signal) => getJson(`${root(id)}/lesson?k=${k}`, { signal }),
+  lesson: (id, k, signal) => getJson(`${root(id)}/lesson?k=${k}&latest=1`, { signal }),
   vectors: (id, mode, plane, i) => getJson(`${root(id)}/vectors?mode=${mode}&plane=${plane}&i=${i}`),
 
   /** The approximation at a setting as RGBA pixels, reduced `scale` times. */

@@ -270,8 +270,12 @@ function putImage(canvas, data, scale) {
     canvas.width = data.width;
     canvas.height = data.height;
   }
-  canvas.style.width = `${data.width * scale}px`;
-  canvas.style.height = `${data.height * scale}px`;
+  const width = `${data.width * scale}px`;
+  const height = `${data.height * scale}px`;
+  if (canvas.style.width !== width || canvas.style.height !== height) {
+    canvas.style.width = width;
+    canvas.style.height = height;
+  }
   canvas.getContext('2d').putImageData(data, 0, 0);
 }
 
@@ -349,7 +353,7 @@ function setView(view) {
 
 // ---------- numbers, spectrum, components, lesson ----------
 
-const numbers = createNumbers(api, paintedNow);
+const numbers = createNumbers(api, paintedNow, () => Boolean(wanted) || inflight);
 
 let spectrum = null;
 

@@ -2,7 +2,7 @@
 // SVD compression lesson) step by step on the picture on screen, each step with its NumPy
 // code, the svdimg call that does the same, the numbers it gives on this picture (measured
 // by the server in float64, as NumPy computes them) and the picture it produces.
-import { $, showError } from './util.js';
+import { $, isSuperseded, showError } from './util.js';
 
 const shape = (dims) => (dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`);
 const sci = (x) => x.toExponential(3).replace(/e([+-])(\d)$/, 'e$10$2');
@@ -226,7 +226,7 @@ export function createLesson(api, current, pictures, spectrumFigure) {
         ? `This photo has ${L.source_width}×${L.source_height} pixels: a float64 SVD with every vector would take minutes, so the lesson works on it reduced ${L.shrink}× to ${L.width}×${L.height} (each pixel the mean of a ${L.shrink}×${L.shrink} block). The explorer's other panels use the full photo.`
         : `Every number below is measured on this picture (${L.width}×${L.height}) at k = ${L.k}, the rank the slider sets.`;
     } catch (e) {
-      if (e.name === 'AbortError' || token !== current().token) return;
+      if (isSuperseded(e) || token !== current().token) return;
       $('#lesson-note').textContent = '';
       showError(e.message);
     }

@@ -1,7 +1,7 @@
 // The numbers panel: PSNR, SSIM, energy and storage of the setting on screen, and the sizes
 // that put it in context. Each answer carries the picture and setting it was asked for; one
 // that is not the current one is dropped, and a number being computed shows "…".
-import { $, bytesText, debounce, showError } from './util.js';
+import { $, bytesText, debounce, isSuperseded, showError } from './util.js';
 
 const QUALITY = ['#psnr', '#ssim', '#energy', '#storage'];
 const SIZES = ['#svdz-size', '#jpeg-size'];
@@ -9,8 +9,10 @@ const SIZES = ['#svdz-size', '#jpeg-size'];
 /**
  * `current()` gives the picture and setting on screen: `{ token, id, query }`, where the
  * token changes with the picture (even the same one opened again) and the setting.
+ * `busy()` says whether a newer picture is being rendered: the numbers then wait for it
+ * rather than take the cores it needs (the next paint asks again).
  */
-export function createNumbers(api, current) {
+export function createNumbers(api, current, busy = () => false) {
   let statsController = null;
   let sizesController = null;
   let asked = null; // the token last asked for
@@ -35,6 +37,10 @@ export function createNumbers(api, current) {
   }
 
   async function refreshStats() {
+    if (busy()) {
+      asked = null;
+      return;
+    }
     statsController?.abort();
     statsController = new AbortController();
     const { token, id, query } = current();
@@ -52,11 +58,15 @@ export function createNumbers(api, current) {
       $('#numbers').dataset.token = token;
       $('#numbers').dataset.query = query;
     } catch (e) {
-      if (e.name !== 'AbortError' && token === current().token) showError(e.message);
+      if (!isSuperseded(e) && token === current().token) showError(e.message);
     }
   }
 
   async function refreshSizes() {
+    if (busy()) {
+      asked = null;
+      return;
+    }
     sizesController?.abort();
     sizesController = new AbortController();
     const { token, id, query } = current();
@@ -79,11 +89,11 @@ export function createNumbers(api, current) {
       $('#numbers').dataset.sizesToken = token;
       $('#numbers').dataset.sizes = query;
     } catch (e) {
-      if (e.name !== 'AbortError' && token === current().token) showError(e.message);
+      if (!isSuperseded(e) && token === current().token) showError(e.message);
     }
   }
 
-  const statsSoon = debounce(refreshStats, 80);
+  const statsSoon = debounce(refreshStats, 120);
   const sizesSoon = debounce(refreshSizes, 700);
 
   return {

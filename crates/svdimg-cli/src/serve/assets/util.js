@@ -12,14 +12,20 @@ export function clearError() {
   $('#error').hidden = true;
 }
 
+/** The server's `{"error": ...}` as an Error, with the HTTP status in `status`. */
 export async function errorOf(response) {
+  let message = `HTTP ${response.status}`;
   try {
-    const body = await response.json();
-    return new Error(body.error || `HTTP ${response.status}`);
+    message = (await response.json()).error || message;
   } catch {
-    return new Error(`HTTP ${response.status}`);
+    // Not JSON: the status says it.
   }
+  return Object.assign(new Error(message), { status: response.status });
 }
+
+/** Whether an error is one the page caused itself and must not show: a request it
+ * abandoned, or one that a newer request of its own overtook (409). */
+export const isSuperseded = (e) => e.name === 'AbortError' || e.status === 409;
 
 export async function getJson(url, options) {
   const r = await fetch(url, options);
