@@ -465,11 +465,48 @@ impl View {
         f.components_into(range, MatMut::from_row_major_slice_mut(&mut out, m, n), par);
         Ok(out)
     }
+
+    /// As [`View::components`], reduced `scale` times in each direction (see
+    /// [`View::scaled_size`]): each value the mean of a block, computed from the factors
+    /// with their rows averaged, so a thumbnail of a 24 MP component costs the thumbnail's
+    /// size, not the photo's.
+    ///
+    /// # Errors
+    /// As [`View::components`].
+    pub fn components_scaled(
+        &self,
+        plane: usize,
+        range: std::ops::Range<usize>,
+        scale: usize,
+        par: Par,
+    ) -> Result<Vec<f32>> {
+        let f = self
+            .factors
+            .get(plane)
+            .ok_or_else(|| Error::parameter(format!("there is no plane {plane}")))?;
+        let s = scale.max(1);
+        let (n, m) = self.scaled_size(s);
+        let range = range.start.min(f.rank())..range.end.min(f.rank());
+        let mut u = average_rows(f.u().get(.., range.clone()), s);
+        for (j, &sigma) in f.singular_values()[range.clone()].iter().enumerate() {
+            u.col_mut(j).iter_mut().for_each(|x| *x *= sigma);
+        }
+        let v = average_rows(f.v().get(.., range), s);
+        let mut out = vec![0.0f32; m * n];
+        if u.ncols() > 0 {
+            faer::linalg::matmul::matmul(
+                MatMut::from_row_major_slice_mut(&mut out, m, n),
+                faer::Accum::Replace,
+                &u,
+                v.transpose(),
+                1.0,
+                par,
+            );
+        }
+        Ok(out)
+    }
 }
 
-/// `quantize(x, 255)` as a byte: f32 samples times 255 are exact in f64, so adding ½ and
-/// truncating rounds as `round` does, without a libm call. NaN becomes 0.
-#[inline]
 /// The rows of `a` averaged in consecutive blocks of `s` (the last block may be shorter).
 fn average_rows(a: faer::MatRef<'_, f32>, s: usize) -> Mat<f32> {
     if s == 1 {
@@ -483,6 +520,9 @@ fn average_rows(a: faer::MatRef<'_, f32>, s: usize) -> Mat<f32> {
     })
 }
 
+/// `quantize(x, 255)` as a byte: f32 samples times 255 are exact in f64, so adding ½ and
+/// truncating rounds as `round` does, without a libm call. NaN becomes 0.
+#[inline]
 fn level(x: f32) -> u8 {
     (f64::from(x).clamp(0.0, 1.0) * 255.0 + 0.5) as u8
 }

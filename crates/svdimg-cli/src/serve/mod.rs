@@ -84,6 +84,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
+/// Lowers the calling thread's scheduling priority (nice 10, Linux only), so that the
+/// work it runs (the numbers of a setting, the sizes of a 24 MP file: seconds each) takes
+/// the cores only when a render does not need them. Elsewhere it does nothing.
+fn yield_to_renders() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(thread), 10) {
+            eprintln!("warning: cannot lower the priority of a background thread: {e}");
+        }
+    }
+}
+
 /// The command line's images, or the sample; each starts factoring at once.
 fn load_images(store: &Arc<Store>, args: &ServeArgs) -> Result<()> {
     if args.images.is_empty() {

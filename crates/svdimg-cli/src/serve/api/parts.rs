@@ -50,16 +50,20 @@ pub(super) async fn component(
     };
     let view = view(&state, &image, color, wants_preview(&q)).await?;
     let plane = plane_of(&view, &q)?;
-    side_blocking(&state, move || {
-        let (m, n) = (view.height(), view.width());
+    blocking(&state, move || {
+        // Drawn from factors reduced to about the tile's size: a 24 MP component costs
+        // a thumbnail's work.
+        let scale = (view.height().max(view.width()) / TILE_SIDE as usize).max(1);
+        let (n, m) = view.scaled_size(scale);
         let par = Par::rayon(0);
         let values = match part {
-            Part::One(i) => view.components(plane, i - 1..i, par)?,
-            Part::Sum(k) => view.components(plane, 0..k, par)?,
+            Part::One(i) => view.components_scaled(plane, i - 1..i, scale, par)?,
+            Part::Sum(k) => view.components_scaled(plane, 0..k, scale, par)?,
             Part::Remainder(k) => {
-                let sum = view.components(plane, 0..k, par)?;
+                let sum = view.components_scaled(plane, 0..k, scale, par)?;
                 let stored = svdimg::stored_planes(&image.planes, color);
-                stored[plane].iter().zip(&sum).map(|(a, s)| a - s).collect()
+                let a = svdimg::block_means(&stored[plane], view.width(), view.height(), scale);
+                a.iter().zip(&sum).map(|(a, s)| a - s).collect()
             }
         };
         let peak = values.iter().fold(0.0f32, |p, &x| p.max(x.abs()));
