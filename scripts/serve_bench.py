@@ -4,7 +4,8 @@ Playwright) on this machine:
 
 - slider to painted canvas, 50 random moves at k <= 300 on a 2-megapixel colour photo
   (p50, p95, max), and rapid moves (how many renders 30 quick moves cause);
-- a 12-megapixel photo dropped on the page: time to the first view, and to exact factors;
+- a 12-megapixel photo dropped on the page (and a 24-megapixel one with `--only big24`):
+  time to the first view, and to exact factors;
 - slider to painted canvas on a 24-megapixel photo with its exact factors, while the page
   measures the sizes (a `.svdz` file and a JPEG at 24 MP) in the background;
 - memory: bytes held per cached image, and RSS against --memory with many uploads;
@@ -162,8 +163,8 @@ def slider(browser, tmp, moves):
         server.stop()
 
 
-def big_drop(browser, tmp):
-    path = photo(tmp / "photo-12mp.jpg", 4000, 3000)
+def big_drop(browser, tmp, width=4000, height=3000):
+    path = photo(tmp / f"photo-{width}x{height}.jpg", width, height)
     server = Server()
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -186,7 +187,7 @@ def big_drop(browser, tmp):
         status = server.get("api/status")
         page.close()
         return {
-            "image": "4000x3000 RGB JPEG (12 MP, a mosaic of the shared photos), dropped on the page",
+            "image": f"{width}x{height} RGB JPEG ({width * height / 1e6:.0f} MP, a mosaic of the shared photos), dropped on the page",
             "first_view_ms": round(first_view_ms),
             "exact_factors_s": round(exact_s, 1),
             "held_bytes_preview": preview_status["usage"]["bytes"],
@@ -280,7 +281,7 @@ def load(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer moves, a 10 s load test")
-    parser.add_argument("--only", choices=["slider", "big", "huge", "memory", "load"], action="append")
+    parser.add_argument("--only", choices=["slider", "big", "big24", "huge", "memory", "load"], action="append")
     args = parser.parse_args()
     only = set(args.only or ["slider", "big", "huge", "memory", "load"])
     results = {}
@@ -294,6 +295,9 @@ def main():
         if "big" in only:
             results["big"] = big_drop(browser, tmp)
             print(json.dumps({"big": results["big"]}), flush=True)
+        if "big24" in only:
+            results["big24"] = big_drop(browser, tmp, 6000, 4000)
+            print(json.dumps({"big24": results["big24"]}), flush=True)
         if "huge" in only:
             results["huge"] = huge_slider(browser, tmp, 10 if args.quick else 30)
             print(json.dumps({"huge": results["huge"]}), flush=True)

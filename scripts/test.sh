@@ -41,6 +41,11 @@ VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
   .venv-py/bin/maturin develop -q --release --locked -m crates/svdimg-py/Cargo.toml
 .venv-py/bin/python -m pytest -q crates/svdimg-py
 
+# The documentation: every relative link and anchor of the README and docs/ resolves (and
+# the checker itself is tested).
+.venv-py/bin/python -m pytest -q scripts/tests
+.venv-py/bin/python scripts/check_links.py
+
 # svdimg serve, end to end: headless Chromium through Playwright, and the load test's short
 # form (32 clients for a few seconds), against the release binary built above.
 .venv-py/bin/python -m pytest -q crates/svdimg-cli/tests/serve
