@@ -17,6 +17,18 @@ pub const LESSON_COMPONENTS: usize = 5;
 
 /// A picture's planes in float64 and their exact SVDs: everything the lessons measure.
 /// Built once; [`Lesson::facts`] then measures any rank k.
+///
+/// ```
+/// use svdimg::{faer::Par, Lesson, Limits, Picture};
+///
+/// let picture = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())?;
+/// let lesson = Lesson::new(picture.planes(false), Par::Seq)?;
+/// let facts = lesson.facts(10, Par::Seq)?;
+/// assert!(facts.gray_allclose); // np.allclose(A, U @ Sigma @ Vt)
+/// assert!((facts.rank_error - facts.optimum).abs() < 1e-9); // Eckart–Young
+/// assert_eq!(facts.storage.stored_values, 10 * (256 + 256 + 1)); // k(m+n+1)
+/// # Ok::<(), svdimg::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Lesson {
     /// The colour planes (R G B, or one gray plane for a gray picture) on the [0, 1] scale.

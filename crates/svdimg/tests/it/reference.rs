@@ -182,3 +182,55 @@ fn full_rank_reconstruction_reproduces_the_input() {
         );
     }
 }
+
+/// The lessons' numbers (`svdimg::Lesson`) on every shared photo against NumPy's: the gray
+/// plane is the reference's `gray` (its singular values agree), the measured rank-k error
+/// equals the Eckart–Young optimum of the reference, the full reconstruction is `allclose`,
+/// and the same lesson from the explorer's float32 planes is the same lesson.
+#[test]
+fn lesson_numbers_match_numpy() {
+    let Some(all) = cases() else { return };
+    for (picture, cases) in &all {
+        let gray = cases.iter().find(|c| c.plane == "gray").unwrap();
+        let par = faer::Par::Seq;
+        let lesson = svdimg::Lesson::new(picture.planes(false), par).unwrap();
+        let s = lesson.gray_svd.planes[0].1.singular_values();
+        let expected = gray.reference["singular_values"].as_array().unwrap();
+        for (mine, theirs) in s.iter().zip(expected) {
+            assert!(
+                (mine - theirs.as_f64().unwrap()).abs() <= 1e-10 * s[0],
+                "{}",
+                gray.image
+            );
+        }
+        for k in [1usize, 10, 50] {
+            let f = lesson.facts(k, par).unwrap();
+            let optimum = gray.reference["optimal_error"][k.to_string()]
+                .as_f64()
+                .unwrap();
+            assert!((f.optimum - optimum).abs() <= 1e-9, "{} k={k}", gray.image);
+            assert!(
+                (f.rank_error - optimum).abs() <= 1e-9,
+                "{} k={k}",
+                gray.image
+            );
+            assert!(f.gray_allclose && f.color_allclose, "{}", gray.image);
+            assert!(
+                f.gray_error < 1e-10 && f.color_error < 1e-10,
+                "{}",
+                gray.image
+            );
+            assert!(f.component_difference < 1e-12, "{}", gray.image);
+            assert_eq!(
+                f.storage.stored_values,
+                (k * (f.width + f.height + 1)) as u64
+            );
+        }
+        let from_f32 = svdimg::Lesson::from_f32(&picture.planes::<f32>(false), 1, par).unwrap();
+        assert_eq!(from_f32.color, lesson.color, "{}", gray.image);
+        assert_eq!(
+            from_f32.facts(10, par).unwrap(),
+            lesson.facts(10, par).unwrap()
+        );
+    }
+}
