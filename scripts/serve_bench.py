@@ -87,6 +87,16 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def random_ks(rng, moves):
+    """`moves` random ranks in 1..300, no two in a row equal."""
+    ks = []
+    while len(ks) < moves:
+        k = rng.randint(1, 300)
+        if not ks or k != ks[-1]:
+            ks.append(k)
+    return ks
+
+
 def wait_painted(page, query, timeout=120000):
     page.wait_for_function("q => document.querySelector('#approx').dataset.painted === q",
                            arg=query, timeout=timeout)
@@ -108,11 +118,7 @@ def slider(browser, tmp, moves):
         wait_painted(page, "mode=rgb&k=10")
         page.wait_for_timeout(1500)  # let the numbers, spectrum and components settle
         rng = random.Random(7)
-        ks = []
-        while len(ks) < moves:
-            k = rng.randint(1, 300)
-            if not ks or k != ks[-1]:
-                ks.append(k)
+        ks = random_ks(rng, moves)
         def moves_ms():
             page.evaluate("() => { window.svdimgPerf.paints.length = 0; }")
             for k in ks:
@@ -209,11 +215,7 @@ def huge_slider(browser, tmp, moves):
         page.goto(server.url)
         wait_painted(page, "mode=rgb&k=10")
         rng = random.Random(11)
-        ks = []
-        while len(ks) < moves:
-            k = rng.randint(1, 300)
-            if not ks or k != ks[-1]:
-                ks.append(k)
+        ks = random_ks(rng, moves)
         page.evaluate("() => { window.svdimgPerf.paints.length = 0; }")
         busy = []
         for k in ks:

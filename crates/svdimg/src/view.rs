@@ -456,14 +456,7 @@ impl View {
         range: std::ops::Range<usize>,
         par: Par,
     ) -> Result<Vec<f32>> {
-        let f = self
-            .factors
-            .get(plane)
-            .ok_or_else(|| Error::parameter(format!("there is no plane {plane}")))?;
-        let (m, n) = (self.height, self.width);
-        let mut out = vec![0.0f32; m * n];
-        f.components_into(range, MatMut::from_row_major_slice_mut(&mut out, m, n), par);
-        Ok(out)
+        self.components_scaled(plane, range, 1, par)
     }
 
     /// As [`View::components`], reduced `scale` times in each direction (see

@@ -11,14 +11,17 @@ use super::api::AppState;
 const INDEX: &str = include_str!("assets/index.html");
 
 /// The page's files: path, contents, media type.
-const FILES: [(&str, &str, &str); 11] = [
+const FILES: [(&str, &str, &str); 14] = [
     ("/app.js", include_str!("assets/app.js"), JS),
     ("/api.js", include_str!("assets/api.js"), JS),
     ("/charts.js", include_str!("assets/charts.js"), JS),
     ("/explain.js", include_str!("assets/explain.js"), JS),
     ("/lesson.js", include_str!("assets/lesson.js"), JS),
     ("/numbers.js", include_str!("assets/numbers.js"), JS),
+    ("/parts.js", include_str!("assets/parts.js"), JS),
     ("/scale.js", include_str!("assets/scale.js"), JS),
+    ("/sliders.js", include_str!("assets/sliders.js"), JS),
+    ("/state.js", include_str!("assets/state.js"), JS),
     ("/status.js", include_str!("assets/status.js"), JS),
     ("/util.js", include_str!("assets/util.js"), JS),
     ("/zoom.js", include_str!("assets/zoom.js"), JS),

@@ -2,118 +2,29 @@
 // the picture and setting they were made for, and painting of the latest answer only.
 // Numbers, the spectrum, the components and the lesson live in modules of their own.
 import { api } from './api.js';
-import {
-  differenceImage, drawProfile, drawSpectrum, energyRank, planeColor, rankAtClick,
-} from './charts.js';
+import { differenceImage, energyRank, rankAtClick } from './charts.js';
 import { setupExplanations } from './explain.js';
 import { createLesson } from './lesson.js';
 import { createNumbers } from './numbers.js';
-import { keyStep, positionOf, rankAt, STEPS } from './scale.js';
+import {
+  clearSpectrum, currentSpectrum, lessonPictures, lessonSpectrum, loadComponents, loadSpectrum,
+  redrawSpectrum, refreshSums, setupComponentPlanes, sumsSoon,
+} from './parts.js';
+import { buildSliders, syncSliders } from './sliders.js';
+import {
+  apiMode, applySetting, baseName, maxRank, ranks, readHash, resetSetting, saveHash, settingQuery,
+  sliderKeys, state,
+} from './state.js';
 import { clearNote, endWork, setNote, startWork, workProgress } from './status.js';
 import { $, clearError, debounce, showError } from './util.js';
 import {
   applyTransform, fit, fitSoon, oneToOne, pictureScale, setupZoom, zoomCentre,
 } from './zoom.js';
 
-/** A new picture starts here (or at what its link says), never at the last one's setting. */
-const DEFAULT_K = 10;
-const DEFAULT_KC = 5;
-const RANK_KEYS = ['k', 'kr', 'kg', 'kb', 'ky', 'kc'];
-const MODES = ['rgb', 'channels', 'ycbcr', 'gray'];
-const VIEWS = ['approx', 'split', 'swipe', 'diff'];
-
-const state = {
-  image: null,
-  // Counts pictures opened: answers for an earlier one are dropped.
-  epoch: 0,
-  mode: 'rgb', // rgb | channels | ycbcr | gray
-  k: DEFAULT_K, kr: DEFAULT_K, kg: DEFAULT_K, kb: DEFAULT_K, ky: DEFAULT_K, kc: DEFAULT_KC,
-  view: 'approx',
-  lesson: false,
-  gain: 4,
-  plane: 0,
-  components: 8,
-};
-
 // Timings the browser benchmark reads: slider input to updated canvas (and to the next
 // frame), and drop to first view.
 const perf = { paints: [], firstView: null };
 window.svdimgPerf = perf;
-
-const apiMode = () => (state.mode === 'channels' ? 'rgb' : state.mode);
-const maxRank = () => Math.min(state.image.width, state.image.height);
-const baseName = (name) => name.split(/[\\/]/).pop();
-
-/** The slider keys of the current mode, with labels and minimums. */
-function sliderKeys() {
-  switch (state.mode) {
-    case 'channels': return [['kr', 'R', 1], ['kg', 'G', 1], ['kb', 'B', 1]];
-    case 'ycbcr': return [['ky', 'Y (luma)', 1], ['kc', 'Cb and Cr (chroma)', 0]];
-    default: return [['k', 'k', 1]];
-  }
-}
-
-/** The rank of each stored plane, in the order of the server's planes. */
-function ranks() {
-  switch (state.mode) {
-    case 'channels': return [state.kr, state.kg, state.kb];
-    case 'ycbcr': return [state.ky, state.kc, state.kc];
-    case 'gray': return [state.k];
-    default: return [state.k, state.k, state.k];
-  }
-}
-
-function settingQuery() {
-  switch (state.mode) {
-    case 'channels': return `mode=rgb&kr=${state.kr}&kg=${state.kg}&kb=${state.kb}`;
-    case 'ycbcr': return `mode=ycbcr&ky=${state.ky}&kc=${state.kc}`;
-    default: return `mode=${state.mode}&k=${state.k}`;
-  }
-}
-
-/** The picture's own defaults: RGB with one k for colour, gray for gray. */
-function resetSetting(image) {
-  state.mode = image.modes.length === 1 ? 'gray' : 'rgb';
-  for (const key of RANK_KEYS) state[key] = key === 'kc' ? DEFAULT_KC : DEFAULT_K;
-}
-
-// ---------- the URL records the state, and an edited URL changes it ----------
-
-function saveHash() {
-  const p = new URLSearchParams();
-  p.set('image', state.image.id);
-  p.set('mode', state.mode);
-  for (const [key] of sliderKeys()) p.set(key, state[key]);
-  p.set('view', state.view);
-  if (state.lesson) p.set('lesson', '');
-  const hash = `#${p}`.replace(/lesson=$/, 'lesson').replace(/lesson=&/, 'lesson&');
-  if (location.hash !== hash) history.replaceState(null, '', hash);
-}
-
-/** What the URL asks for: `{ image, setting: {mode, k…} | null, view, lesson }`. */
-function readHash() {
-  const p = new URLSearchParams(location.hash.slice(1));
-  const setting = {};
-  const mode = p.get('mode');
-  if (MODES.includes(mode)) setting.mode = mode;
-  for (const key of RANK_KEYS) {
-    const v = Number.parseInt(p.get(key), 10);
-    if (Number.isFinite(v) && v >= 0) setting[key] = v;
-  }
-  const view = p.get('view');
-  return {
-    image: p.get('image'),
-    setting: Object.keys(setting).length ? setting : null,
-    view: VIEWS.includes(view) ? view : null,
-    lesson: p.has('lesson'),
-  };
-}
-
-/** Applies a setting from a URL to the picture on screen, within what it allows. */
-function applySetting(setting) {
-  if (setting.mode && (state.image.modes.length > 1 || setting.mode === 'gray')) state.mode = setting.mode;
-  for (const key of RANK_KEYS) if (setting[key] != null) state[key] = setting[key];
-}
 
 async function onHashChange() {
   const wanted = readHash();
@@ -216,17 +127,23 @@ async function pump() {
 }
 
 let exactTimer = null;
+let exactKey = null;
 let partsShown = null;
 
 /** Polls the factorisation of the picture and mode on screen until it is exact. */
 function waitForExact() {
-  if (exactTimer) return;
   const { epoch } = state;
   const mode = apiMode();
+  const key = `${epoch}|${mode}`;
+  if (exactTimer && exactKey === key) return;
+  clearInterval(exactTimer);
+  exactKey = key;
   exactTimer = setInterval(async () => {
     if (epoch !== state.epoch || mode !== apiMode()) {
-      clearInterval(exactTimer);
-      exactTimer = null;
+      if (exactKey === key) {
+        clearInterval(exactTimer);
+        exactTimer = null;
+      }
       return;
     }
     try {
@@ -238,7 +155,7 @@ function waitForExact() {
         exactTimer = null;
         // The status and progress stay until the exact picture is painted (see `pump`).
         if (s === 'failed') endWork();
-        if (s === 'exact') announceExact = `${epoch}|${mode}`;
+        if (s === 'exact') announceExact = key;
         refreshAll();
       }
     } catch {
@@ -355,119 +272,6 @@ function setView(view) {
 
 const numbers = createNumbers(api, paintedNow, () => Boolean(wanted) || inflight);
 
-let spectrum = null;
-
-async function loadSpectrum() {
-  const { epoch } = state;
-  const mode = apiMode();
-  spectrum = null;
-  drawSpectrum($('#spectrum'), [], [], 'computing the singular values…');
-  try {
-    const s = await api.spectrum(state.image.id, mode);
-    if (epoch !== state.epoch || mode !== apiMode()) return;
-    spectrum = s.planes;
-    drawSpectrum($('#spectrum'), spectrum, ranks());
-  } catch (e) {
-    if (epoch === state.epoch) showError(e.message);
-  }
-}
-
-function loadComponents() {
-  const box = $('#components');
-  box.replaceChildren();
-  const { epoch } = state;
-  const id = state.image.id;
-  const mode = apiMode();
-  const count = Math.min(state.components, maxRank());
-  for (let i = 1; i <= count; i++) {
-    const figure = document.createElement('figure');
-    const img = new Image();
-    img.alt = `component ${i}`;
-    img.src = api.componentUrl(id, mode, state.plane, `i=${i}`);
-    const u = document.createElement('canvas');
-    const v = document.createElement('canvas');
-    u.width = v.width = 180;
-    u.height = v.height = 44;
-    const caption = document.createElement('figcaption');
-    caption.textContent = `σ${i}`;
-    figure.append(img, caption, u, v);
-    box.append(figure);
-    api.vectors(id, mode, state.plane, i).then((vec) => {
-      if (epoch !== state.epoch) return;
-      caption.textContent = `i = ${i}, σ = ${vec.sigma.toPrecision(4)}`;
-      const color = planeColor(vec.plane);
-      drawProfile(u, vec.u, color, 'u (rows)');
-      drawProfile(v, vec.v, color, 'v (columns)');
-    }, () => {});
-  }
-}
-
-function refreshSums() {
-  const k = ranks()[state.plane] ?? state.k;
-  const box = $('#sums');
-  box.replaceChildren();
-  const id = state.image.id;
-  const tiles = k >= 1
-    ? [[`sum=${k}`, `A_k: the first ${k} components added up`],
-      [`remainder=${k}`, `A − A_k: what the first ${k} leave out (on the pixels' scale: white is nothing left)`]]
-    : [['remainder=0', 'A: nothing is kept at k = 0']];
-  for (const [query, label] of tiles) {
-    const figure = document.createElement('figure');
-    const img = new Image();
-    img.alt = label;
-    img.src = api.componentUrl(id, apiMode(), state.plane, query);
-    const caption = document.createElement('figcaption');
-    caption.textContent = label;
-    figure.append(img, caption);
-    box.append(figure);
-  }
-}
-
-const sumsSoon = debounce(refreshSums, 400);
-
-function setupComponentPlanes() {
-  const select = $('#component-plane');
-  const names = { rgb: ['r', 'g', 'b'], ycbcr: ['y', 'cb', 'cr'], gray: ['gray'] }[apiMode()];
-  select.replaceChildren(...names.map((n, i) => new Option(n, String(i))));
-  state.plane = Math.min(state.plane, names.length - 1);
-  select.value = String(state.plane);
-}
-
-/** Pictures for the lesson's steps, from the server's routes for picture `id`. */
-function lessonPictures(id) {
-  const img = (src, alt) => {
-    const el = new Image();
-    el.src = src;
-    el.alt = alt;
-    el.loading = 'lazy';
-    return el;
-  };
-  return {
-    original: (gray) => img(api.originalUrl(id, gray), gray ? 'the gray plane' : 'the picture'),
-    render: (query) => img(api.renderUrl(id, query), `the picture at ${query}`),
-    components: (count) => {
-      const row = document.createElement('div');
-      row.className = 'step-components';
-      for (let i = 1; i <= count; i++) row.append(img(api.componentUrl(id, 'gray', 0, `i=${i}`), `component ${i}`));
-      return row;
-    },
-    gallery: () => img(api.galleryUrl(id, 'rgb'), 'the rank gallery'),
-  };
-}
-
-/** The gray plane's singular values, the lesson's `s`, with its k marked. */
-function lessonSpectrum(id, k) {
-  const canvas = document.createElement('canvas');
-  canvas.className = 'lesson-spectrum';
-  canvas.setAttribute('aria-label', 'the singular values s of the gray plane');
-  requestAnimationFrame(() => drawSpectrum(canvas, [], [], 'computing…'));
-  api.spectrum(id, 'gray').then(
-    (s) => requestAnimationFrame(() => drawSpectrum(canvas, s.planes, [k])),
-    () => {},
-  );
-  return canvas;
-}
-
 const lesson = createLesson(
   api,
   () => ({ token: `${state.epoch}|${ranks()[0]}`, id: state.image.id, k: ranks()[0] }),
@@ -486,75 +290,12 @@ function setLesson(on) {
 
 // ---------- controls ----------
 
-function buildSliders() {
-  const box = $('#sliders');
-  box.replaceChildren();
-  const max = maxRank();
-  for (const [key, label, min] of sliderKeys()) {
-    state[key] = Math.min(Math.max(state[key], min), max);
-    const row = document.createElement('div');
-    row.className = 'slider';
-    const name = document.createElement('label');
-    name.htmlFor = `k-${key}`;
-    name.textContent = label;
-    const range = document.createElement('input');
-    Object.assign(range, { type: 'range', id: `k-${key}`, min: 0, max: STEPS, step: 1 });
-    range.value = positionOf(state[key], min, max);
-    range.setAttribute('aria-label', `rank ${label}`);
-    range.setAttribute('aria-valuetext', `k = ${state[key]}`);
-    range.dataset.k = state[key];
-    const number = document.createElement('input');
-    Object.assign(number, { type: 'number', id: `n-${key}`, min, max, step: 1, value: state[key] });
-    number.setAttribute('aria-label', `rank ${label}, typed`);
-    const set = (value) => {
-      const v = Math.min(max, Math.max(min, Math.round(Number(value))));
-      if (!Number.isFinite(v) || v === state[key]) {
-        syncSliders();
-        return;
-      }
-      inputTime = performance.now();
-      state[key] = v;
-      syncSliders();
-      changed();
-    };
-    range.addEventListener('input', () => set(rankAt(Number(range.value), min, max)));
-    // Keys step k itself by one, whatever the track's scale.
-    range.addEventListener('keydown', (e) => {
-      const next = keyStep(e.key, state[key], min, max);
-      if (next == null) return;
-      e.preventDefault();
-      set(next);
-    });
-    number.addEventListener('change', () => set(number.value));
-    const ticks = document.createElement('span');
-    ticks.className = 'ticks';
-    ticks.setAttribute('aria-hidden', 'true');
-    for (const t of [1, 20, 50, max].filter((t, i, a) => t >= min && t <= max && a.indexOf(t) === i)) {
-      const tick = document.createElement('span');
-      tick.textContent = t;
-      tick.style.left = `${(100 * positionOf(t, min, max)) / STEPS}%`;
-      ticks.append(tick);
-    }
-    const track = document.createElement('span');
-    track.className = 'track';
-    track.append(range, ticks);
-    row.append(name, track, number);
-    box.append(row);
-  }
-}
-
-function syncSliders() {
-  const max = maxRank();
-  for (const [key, , min] of sliderKeys()) {
-    const range = $(`#k-${key}`);
-    const number = $(`#n-${key}`);
-    if (range) {
-      range.value = positionOf(state[key], min, max);
-      range.dataset.k = state[key];
-      range.setAttribute('aria-valuetext', `k = ${state[key]}`);
-    }
-    if (number) number.value = state[key];
-  }
+/** One slider's rank set by the user. */
+function setRank(key, k) {
+  inputTime = performance.now();
+  state[key] = k;
+  syncSliders();
+  changed();
 }
 
 function setAll(k) {
@@ -577,7 +318,7 @@ function changed() {
   clearNote();
   requestPaint();
   if (partsShown === `${state.epoch}|${apiMode()}`) sumsSoon();
-  if (spectrum) drawSpectrum($('#spectrum'), spectrum, ranks());
+  redrawSpectrum();
   lesson.invalidate();
   lessonSoon();
   updateDownloads();
@@ -611,7 +352,7 @@ function carryRanks(from, to) {
 function setMode(mode) {
   state.mode = mode;
   for (const r of document.querySelectorAll('input[name=mode]')) r.checked = r.value === mode;
-  buildSliders();
+  buildSliders(setRank);
   setupComponentPlanes();
   refreshAll();
 }
@@ -628,8 +369,7 @@ function refreshAll() {
   clearNote();
   requestPaint();
   if (partsShown !== `${state.epoch}|${apiMode()}`) {
-    spectrum = null;
-    drawSpectrum($('#spectrum'), [], [], 'the singular values come with the exact factors…');
+    clearSpectrum('the singular values come with the exact factors…');
     $('#components').replaceChildren();
     $('#sums').replaceChildren();
   } else {
@@ -642,6 +382,7 @@ function refreshAll() {
 }
 
 function energyButton(share) {
+  const spectrum = currentSpectrum();
   if (!spectrum) {
     showError('The spectrum is still being computed.');
     return;
@@ -727,6 +468,7 @@ function setupControls() {
   document.addEventListener('keyup', (e) => { if (e.key === 'f' || e.key === 'F') flip(false); });
   const chart = $('#spectrum');
   chart.addEventListener('click', (e) => {
+    const spectrum = currentSpectrum();
     if (!spectrum) return;
     const k = rankAtClick(chart, e.clientX, spectrum[0].singular_values.length);
     if (k) setAll(k);
@@ -738,7 +480,7 @@ function setupControls() {
       stepAll(step);
     }
   });
-  window.addEventListener('resize', debounce(() => spectrum && drawSpectrum(chart, spectrum, ranks()), 100));
+  window.addEventListener('resize', debounce(redrawSpectrum, 100));
   $('#component-plane').addEventListener('change', () => {
     state.plane = Number($('#component-plane').value);
     if (partsShown !== `${state.epoch}|${apiMode()}`) return;
@@ -787,7 +529,6 @@ async function selectImage(id, setting = null, view = null) {
   painted = null;
   originalData = null;
   originalKey = null;
-  spectrum = null;
   announceExact = null;
   clearInterval(exactTimer);
   exactTimer = null;
@@ -809,7 +550,7 @@ async function selectImage(id, setting = null, view = null) {
   startWork(`Computing the SVD of ${baseName(image.name)} (${image.width}×${image.height})…`);
   // Fitted before the first request, so that it asks for pixels at the screen's size.
   fit();
-  buildSliders();
+  buildSliders(setRank);
   setupComponentPlanes();
   setView(view ?? state.view);
   refreshAll();
