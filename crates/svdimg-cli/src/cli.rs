@@ -119,18 +119,23 @@ Rerun the same command after an interruption: finished files are skipped.")]
     /// (one k for R G B, a k per channel, Y and chroma with separate k, or gray), the
     /// spectrum, a side-by-side or swipe comparison with the amplified difference, the
     /// rank-one components σᵢuᵢvᵢᵀ, and the real .svdz size next to the JPEG that reaches
-    /// the same PSNR. Drop any image on the page; uploads stay in memory. Each image is
-    /// factored once (a randomized preview first when it is large) and every k is served
-    /// from the cached factors. Stop it with Ctrl-C.
+    /// the same PSNR, each number with a "?" that explains it. Its lesson mode (the "Lesson
+    /// mode" button, or #lesson in the URL) walks both SVD lessons step by step on the
+    /// picture on screen, with the NumPy code of each step and what it gives. Drop any
+    /// image on the page; uploads stay in memory. Each image is factored once (a randomized
+    /// preview first when it is large) and every k is served from the cached factors. Stop
+    /// it with Ctrl-C.
     #[command(after_help = "Examples:
   svdimg serve                         the sample photo on http://127.0.0.1:8470/
   svdimg serve a.jpg b.png --open      list two photos and open the browser
   svdimg serve --port 0                any free port (the URL is printed)
+  then open http://127.0.0.1:8470/#lesson for the lesson mode
 HTTP API (JSON errors as {\"error\": \"...\"}):
-  POST /api/images                       body: image bytes -> 201 {id,width,height,color,planes}
+  POST /api/images[?name=FILE]           body: image bytes -> 201 {id,width,height,color,planes}
   GET  /api/images/{id}/render?k=K[&mode=rgb|ycbcr|gray][&ky=..&kc=..][&preview=1]  image/png
   GET  /api/images/{id}/spectrum         {planes: [{name, singular_values}]}
-  GET  /api/images/{id}/svdz?psnr=DB     or ?rank=K: the .svdz file")]
+  GET  /api/images/{id}/svdz?psnr=DB     or ?rank=K: the .svdz file
+  GET  /api/images/{id}/lesson?k=K       the lessons' numbers in float64, as NumPy computes them")]
     Serve(ServeArgs),
 }
 
