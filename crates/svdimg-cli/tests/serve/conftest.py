@@ -105,6 +105,18 @@ def page(chromium):
     assert not errors, errors
 
 
+@pytest.fixture
+def phone(chromium):
+    """A page on a phone's screen (390×844, touch), its script errors checked as `page`'s."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
 def shared_image(name):
     path = SHARED / "images" / name
     if not path.exists():

@@ -230,18 +230,14 @@ def test_difference_view_is_white_where_nothing_is_lost(serve, page):
     assert (canvas_pixels(page, "#orig") == sample_pixels()).all()
 
 
-def test_a_phone_screen_gets_one_column(serve, chromium):
+def test_a_phone_screen_gets_one_column(serve, phone):
     server = serve()
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(server.url)
-        wait_painted(page, "mode=rgb&k=10")
-        # Nothing wider than the screen, and the slider below the image.
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-        viewer = page.locator("#viewer").bounding_box()
-        slider = page.locator("#k-k").bounding_box()
-        assert slider["y"] > viewer["y"] + viewer["height"] - 1
-        assert slider["width"] > 100
-    finally:
-        context.close()
+    page = phone
+    page.goto(server.url)
+    wait_painted(page, "mode=rgb&k=10")
+    # Nothing wider than the screen, and the slider below the image.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    viewer = page.locator("#viewer").bounding_box()
+    slider = page.locator("#k-k").bounding_box()
+    assert slider["y"] > viewer["y"] + viewer["height"] - 1
+    assert slider["width"] > 100

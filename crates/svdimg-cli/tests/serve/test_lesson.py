@@ -87,29 +87,25 @@ def test_a_new_picture_gets_its_own_lesson(serve, page):
     assert page.locator("#lesson li[data-step=color]").count() == 0
 
 
-def test_every_number_is_explained_on_a_phone(serve, chromium):
+def test_every_number_is_explained_on_a_phone(serve, phone):
     server = serve()
-    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    try:
-        page.goto(server.url)
-        wait_painted(page, "mode=rgb&k=10")
-        keys = page.eval_on_selector_all("button.info", "bs => bs.map((b) => b.dataset.explain)")
-        for key in ("psnr", "ssim", "energy", "storage", "svdz", "jpeg", "sigma", "components"):
-            assert key in keys, keys
-        for i, button in enumerate(page.locator("button.info:visible").all()):
-            target = button.get_attribute("aria-controls")
-            assert page.is_hidden(f"#{target}")
-            if i % 2:
-                button.tap()
-            else:
-                button.focus()
-                page.keyboard.press("Enter")
-            page.wait_for_selector(f"#{target}:not([hidden])")
-            assert button.get_attribute("aria-expanded") == "true"
-            text = page.inner_text(f"#{target}")
-            assert len(text) > 60, text
-            box = page.locator(f"#{target}").bounding_box()
-            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
-    finally:
-        context.close()
+    page = phone
+    page.goto(server.url)
+    wait_painted(page, "mode=rgb&k=10")
+    keys = page.eval_on_selector_all("button.info", "bs => bs.map((b) => b.dataset.explain)")
+    for key in ("psnr", "ssim", "energy", "storage", "svdz", "jpeg", "sigma", "components"):
+        assert key in keys, keys
+    for i, button in enumerate(page.locator("button.info:visible").all()):
+        target = button.get_attribute("aria-controls")
+        assert page.is_hidden(f"#{target}")
+        if i % 2:
+            button.tap()
+        else:
+            button.focus()
+            page.keyboard.press("Enter")
+        page.wait_for_selector(f"#{target}:not([hidden])")
+        assert button.get_attribute("aria-expanded") == "true"
+        text = page.inner_text(f"#{target}")
+        assert len(text) > 60, text
+        box = page.locator(f"#{target}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390

@@ -311,7 +311,7 @@ def test_the_url_and_the_names(serve, page, tmp_path):
     assert page.get_attribute("#dl-svdz", "download") == "my-cat.svdz"
 
 
-def test_the_layout_on_a_desktop_and_a_phone(serve, chromium, svdimg_bin):
+def test_the_layout_on_a_desktop_and_a_phone(serve, chromium, phone):
     """Defect 11: the lesson's ranks on one line at 1400 px; on a phone the slider is above
     the fold and side by side stacks; at full rank A − A_k is white, not a ghost."""
     server = serve()
@@ -322,8 +322,7 @@ def test_the_layout_on_a_desktop_and_a_phone(serve, chromium, svdimg_bin):
     tops = {round(b.bounding_box()["y"]) for b in page.locator("button[data-k]").all()}
     assert len(tops) == 1, tops
     desk.close()
-    phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = phone.new_page()
+    page = phone
     page.goto(server.url)
     wait_painted(page, "mode=rgb&k=10")
     slider = page.locator("#k-k").bounding_box()
@@ -333,7 +332,6 @@ def test_the_layout_on_a_desktop_and_a_phone(serve, chromium, svdimg_bin):
     a = page.locator("#pane-a").bounding_box()
     b = page.locator("#pane-b").bounding_box()
     assert b["y"] >= a["y"] + a["height"] - 1 and b["width"] > 300
-    phone.close()
     with urllib.request.urlopen(f"{server.url}api/images/sample/component?mode=rgb&plane=0&remainder=256") as r:
         rest = np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB")).astype(int)
     assert (np.abs(rest - 247) <= 3).all(axis=2).mean() > 0.99
