@@ -262,21 +262,7 @@ pub fn gallery(tiles: &[Tile], columns: usize) -> Result<DynamicImage> {
     Ok(DynamicImage::ImageRgb8(canvas))
 }
 
-/// A diverging colour map: blue for negative, white at zero, red for positive; `t` in [-1, 1].
-pub fn diverging(t: f64) -> Rgb<u8> {
-    const STOPS: [(f64, [f64; 3]); 5] = [
-        (-1.0, [5.0, 48.0, 97.0]),
-        (-0.5, [67.0, 147.0, 195.0]),
-        (0.0, [247.0, 247.0, 247.0]),
-        (0.5, [214.0, 96.0, 77.0]),
-        (1.0, [103.0, 0.0, 31.0]),
-    ];
-    let t = if t.is_nan() { 0.0 } else { t.clamp(-1.0, 1.0) };
-    let i = STOPS.windows(2).position(|w| t <= w[1].0).unwrap_or(3);
-    let ((t0, c0), (t1, c1)) = (STOPS[i], STOPS[i + 1]);
-    let f = (t - t0) / (t1 - t0);
-    Rgb([0, 1, 2].map(|j| (c0[j] + f * (c1[j] - c0[j])).round() as u8))
-}
+pub use svdimg::diverging;
 
 /// One rank-one component σᵢ uᵢ vᵢᵀ with its row vᵢ.
 pub struct Component {

@@ -86,6 +86,7 @@ macro_rules! with_float {
 
 // Declared after the macros above, which they use.
 mod batch;
+mod explorer;
 mod blocks;
 
 /// The matrices of a (B, M, N) C-contiguous stack as faer views, without a copy.
@@ -589,5 +590,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(batch::working_set, m)?)?;
     m.add_function(wrap_pyfunction!(blocks::block_product, m)?)?;
     m.add_function(wrap_pyfunction!(blocks::sketch_block, m)?)?;
+    m.add_function(wrap_pyfunction!(explorer::explorer_page, m)?)?;
+    m.add_class::<explorer::ExplorerCore>()?;
     Ok(())
 }

@@ -75,10 +75,12 @@ mod format;
 mod lesson;
 mod limits;
 mod metrics;
+mod page;
 mod picture;
 mod randomized;
 mod rd;
 mod scalar;
+mod tiles;
 mod transcode;
 mod truncation;
 mod values;
@@ -100,6 +102,7 @@ pub use metrics::{
     energy_rank, energy_rank_of, frobenius_distance, frobenius_norm, optimal_error, psnr,
     retained_energy, ssim, Storage,
 };
+pub use page::{PAGE_CSS, PAGE_HTML, PAGE_MODULES, WIDGET_MODULE};
 pub use picture::{
     block_means, encode, quantize, to_image, ColorModel, DecodeOptions, OutputFormat, Picture,
     Plane, PlaneName, Planes, REC709,
@@ -110,6 +113,7 @@ pub use scalar::{Precision, Scalar};
 pub use transcode::{
     settings_hash, transcode, working_set, Destination, TranscodeOptions, Transcoded,
 };
+pub use tiles::{diverging, original_scaled, Part, Tile};
 pub use truncation::Truncation;
 pub use values::{
     bidiagonal_singular_values, plane_singular_values, singular_values, singular_values_timed,

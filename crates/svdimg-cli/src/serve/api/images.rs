@@ -178,22 +178,14 @@ pub(super) async fn original(
     }
     let gray = color_of(&image, &q)? == StoredColor::Gray;
     blocking(&state, move || {
-        let p = &image.planes;
-        let stored = svdimg::stored_planes(
-            p,
-            if gray {
-                StoredColor::Gray
-            } else {
-                image.default_color()
-            },
-        );
+        let color = if gray {
+            StoredColor::Gray
+        } else {
+            image.default_color()
+        };
         // Reduced `scale` times as the page's renders are (see `render`).
-        let (width, height) = (p.width.div_ceil(scale), p.height.div_ceil(scale));
-        let shrink = |plane: &[f32]| svdimg::block_means(plane, p.width, p.height, scale);
-        let color: Vec<Vec<f32>> = stored.iter().map(|c| shrink(c)).collect();
-        let color: Vec<&[f32]> = color.iter().map(|c| &c[..]).collect();
-        let alpha = p.alpha.as_ref().map(|a| shrink(&a.data));
-        let picture = svdimg::to_image(width, height, &color, alpha.as_deref(), p.bit_depth);
+        let picture = svdimg::original_scaled(&image.planes, color, scale);
+        let (width, height) = (picture.width(), picture.height());
         if raw {
             // Raw RGBA8 pixels for a canvas: no encoding, no decoding.
             Ok(bytes_response(

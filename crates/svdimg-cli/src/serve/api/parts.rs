@@ -2,14 +2,7 @@
 //! singular vectors, and the rank gallery.
 
 use super::*;
-
-/// Which picture of a plane `component` draws: component i, the running sum A_k, or the
-/// remainder A − A_k.
-enum Part {
-    One(usize),
-    Sum(usize),
-    Remainder(usize),
-}
+use svdimg::Part;
 
 fn plane_of(view: &View, q: &Params) -> ApiResult<usize> {
     let plane = number::<usize>(q, "plane")?.unwrap_or(0);
@@ -23,11 +16,8 @@ fn plane_of(view: &View, q: &Params) -> ApiResult<usize> {
     Ok(plane)
 }
 
-/// The remainder's value drawn in the darkest colour: half the pixels' range.
-const REMAINDER_SPAN: f64 = 0.5;
-
 /// Largest side of a component picture.
-const TILE_SIDE: u32 = 480;
+const TILE_SIDE: usize = 480;
 
 pub(super) async fn component(
     State(state): State<Shared>,
@@ -51,57 +41,10 @@ pub(super) async fn component(
     let view = view(&state, &image, color, wants_preview(&q)).await?;
     let plane = plane_of(&view, &q)?;
     blocking(&state, move || {
-        // Drawn from factors reduced to about the tile's size: a 24 MP component costs
-        // a thumbnail's work.
-        let scale = (view.height().max(view.width()) / TILE_SIDE as usize).max(1);
-        let (n, m) = view.scaled_size(scale);
-        let par = Par::rayon(0);
-        let values = match part {
-            Part::One(i) => view.components_scaled(plane, i - 1..i, scale, par)?,
-            Part::Sum(k) => view.components_scaled(plane, 0..k, scale, par)?,
-            Part::Remainder(k) => {
-                let sum = view.components_scaled(plane, 0..k, scale, par)?;
-                let stored = svdimg::stored_planes(&image.planes, color);
-                let a = svdimg::block_means(&stored[plane], view.width(), view.height(), scale);
-                a.iter().zip(&sum).map(|(a, s)| a - s).collect()
-            }
-        };
-        let peak = values.iter().fold(0.0f32, |p, &x| p.max(x.abs()));
-        // A component is scaled to its own largest value (its shape is what matters); a
-        // remainder A − A_k is shown on the pixels' own scale, so that what is left is as
-        // faint as it is (white at full rank, not rounding noise blown up).
-        let scale = match part {
-            Part::Remainder(_) => 1.0 / REMAINDER_SPAN,
-            _ if peak > 0.0 => 1.0 / f64::from(peak),
-            _ => 0.0,
-        };
-        // A_k of a gray, R, G, B or Y plane is a picture: shown as one, in gray. The rest
-        // (components, remainders, chroma) have signs: shown on the diverging map.
-        let picture = matches!(part, Part::Sum(_))
-            && !matches!(view.color(), StoredColor::YCbCr if plane > 0);
-        let heat = image::RgbImage::from_fn(n as u32, m as u32, |x, y| {
-            let value = values[y as usize * n + x as usize];
-            if picture {
-                let g = (value.clamp(0.0, 1.0) * 255.0).round() as u8;
-                image::Rgb([g, g, g])
-            } else {
-                figures::diverging(f64::from(value) * scale)
-            }
-        });
-        let shrink = (f64::from(TILE_SIDE) / m.max(n) as f64).min(1.0);
-        let heat = if shrink < 1.0 {
-            image::imageops::resize(
-                &heat,
-                ((n as f64 * shrink).round() as u32).max(1),
-                ((m as f64 * shrink).round() as u32).max(1),
-                image::imageops::FilterType::Triangle,
-            )
-        } else {
-            heat
-        };
+        let tile = view.part_tile(&image.planes, plane, part, TILE_SIDE, Par::rayon(0))?;
         Ok(png_response(
-            png(&DynamicImage::ImageRgb8(heat))?,
-            vec![("x-peak", format!("{peak:e}"))],
+            png(&DynamicImage::ImageRgb8(tile.image))?,
+            vec![("x-peak", format!("{:e}", tile.peak))],
         ))
     })
     .await

@@ -1,6 +1,8 @@
 // One sentence for each number and term on the page, behind a small "?" button beside it:
 // a button, so that a keyboard (Tab, Enter) and a finger reach it as well as a mouse.
 
+import { $, $$ } from './util.js';
+
 export const EXPLAIN = {
   psnr: 'PSNR (peak signal-to-noise ratio) compares the approximation with the original pixel by pixel: 10·log10(1 / mean squared error) on the [0, 1] scale. Higher is closer; around 30 dB differences are visible, above 40 dB hard to see.',
   ssim: 'SSIM (structural similarity) compares local brightness, contrast and structure in 11×11 windows, closer to what the eye notices than PSNR. 1 means identical.',
@@ -46,9 +48,9 @@ export function explainButton(key, { after, into }) {
 
 /** Adds the buttons to every element marked `data-explain-here="key"`. */
 export function setupExplanations() {
-  for (const el of document.querySelectorAll('[data-explain-here]')) {
+  for (const el of $$('[data-explain-here]')) {
     const key = el.dataset.explainHere;
-    const target = el.dataset.explainAfter ? document.querySelector(el.dataset.explainAfter) : el;
+    const target = el.dataset.explainAfter ? $(el.dataset.explainAfter) : el;
     el.append(' ', explainButton(key, { after: target }));
   }
 }

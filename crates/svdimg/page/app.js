@@ -1,7 +1,6 @@
 // The svdimg explorer: one state object for the picture on screen, requests that carry
 // the picture and setting they were made for, and painting of the latest answer only.
 // Numbers, the spectrum, the components and the lesson live in modules of their own.
-import { api } from './api.js';
 import { differenceImage, energyRank, rankAtClick } from './charts.js';
 import { setupExplanations } from './explain.js';
 import { createLesson } from './lesson.js';
@@ -10,13 +9,14 @@ import {
   clearSpectrum, currentSpectrum, lessonPictures, lessonSpectrum, loadComponents, loadSpectrum,
   redrawSpectrum, refreshSums, setupComponentPlanes, sumsSoon,
 } from './parts.js';
+import { host } from './host.js';
 import { buildSliders, syncSliders } from './sliders.js';
 import {
-  apiMode, applySetting, baseName, maxRank, ranks, readHash, resetSetting, saveHash, settingQuery,
-  sliderKeys, state,
+  apiMode, applySetting, baseName, maxRank, MODES, ranks, readHash, resetSetting, saveHash,
+  settingQuery, sliderKeys, state,
 } from './state.js';
 import { clearNote, endWork, setNote, startWork, workProgress } from './status.js';
-import { $, clearError, debounce, showError } from './util.js';
+import { $, $$, clearError, debounce, showError } from './util.js';
 import {
   applyTransform, fit, fitSoon, oneToOne, pictureScale, setupZoom, zoomCentre,
 } from './zoom.js';
@@ -74,7 +74,7 @@ async function pump() {
   if (!job) return;
   inflight = true;
   try {
-    const r = await api.render(job.id, job.query, job.scale);
+    const r = await host.api.render(job.id, job.query, job.scale);
     if (job.epoch !== state.epoch) return;
     approxData = new ImageData(r.pixels, r.width, r.height);
     painted = {
@@ -147,7 +147,7 @@ function waitForExact() {
       return;
     }
     try {
-      const info = await api.describe(state.image.id);
+      const info = await host.api.describe(state.image.id);
       if (epoch !== state.epoch || mode !== apiMode()) return;
       const s = info.factors[mode];
       if (s === 'exact' || s === 'failed') {
@@ -174,7 +174,7 @@ async function ensureOriginal(scale) {
   const gray = apiMode() === 'gray';
   const key = `${state.epoch}/${gray}/${scale}`;
   if (originalKey === key && originalData) return originalData;
-  const data = await api.original(state.image.id, gray, scale);
+  const data = await host.api.original(state.image.id, gray, scale);
   if (key !== `${state.epoch}/${apiMode() === 'gray'}/${scale}`) return null;
   originalData = data;
   originalKey = key;
@@ -255,7 +255,7 @@ function pendingLabelSoon() {
 
 function setView(view) {
   state.view = view;
-  for (const b of document.querySelectorAll('[data-view]')) {
+  for (const b of $$('[data-view]')) {
     b.setAttribute('aria-pressed', String(b.dataset.view === view));
   }
   $('#pane-b').hidden = view !== 'split';
@@ -270,14 +270,9 @@ function setView(view) {
 
 // ---------- numbers, spectrum, components, lesson ----------
 
-const numbers = createNumbers(api, paintedNow, () => Boolean(wanted) || inflight);
-
-const lesson = createLesson(
-  api,
-  () => ({ token: `${state.epoch}|${ranks()[0]}`, id: state.image.id, k: ranks()[0] }),
-  lessonPictures,
-  lessonSpectrum,
-);
+// Made in `start`, once the host's transport is known.
+let numbers = null;
+let lesson = null;
 const lessonSoon = debounce(() => lesson.refresh(), 500);
 
 function setLesson(on) {
@@ -326,9 +321,11 @@ function changed() {
 }
 
 function updateDownloads() {
+  if (!host.page) return;
   const q = settingQuery();
   const stem = baseName(state.image.name).replace(/\.[^.]*$/, '') || 'image';
   const id = state.image.id;
+  const { api } = host;
   $('#dl-png').href = api.renderUrl(id, q);
   $('#dl-png').download = `${stem}-${q.replace(/[=&]/g, '')}.png`;
   $('#dl-svdz').href = api.svdzUrl(id, q);
@@ -351,10 +348,35 @@ function carryRanks(from, to) {
 
 function setMode(mode) {
   state.mode = mode;
-  for (const r of document.querySelectorAll('input[name=mode]')) r.checked = r.value === mode;
+  for (const r of $$('input[name=mode]')) r.checked = r.value === mode;
   buildSliders(setRank);
   setupComponentPlanes();
   refreshAll();
+}
+
+/**
+ * A setting from outside the page (the notebook's `k`, `mode` and `ranks`): `{ mode }`,
+ * `{ k }` (every plane's rank, as the lesson's buttons set it) or `{ ranks }` (one per stored
+ * plane of the mode). A setting equal to the one on screen changes nothing.
+ */
+export function setFromOutside(setting) {
+  if (!state.image) return;
+  if (setting.mode && setting.mode !== state.mode) {
+    if (!MODES.includes(setting.mode) || (state.image.modes.length === 1 && setting.mode !== 'gray')) return;
+    carryRanks(state.mode, setting.mode);
+    setMode(setting.mode);
+    return;
+  }
+  if (setting.k != null && sliderKeys()[0][0] !== 'k') state.k = Math.min(maxRank(), Math.max(1, setting.k));
+  const wanted = setting.ranks ?? (setting.k != null ? ranks().map(() => setting.k) : null);
+  if (!wanted || wanted.join() === ranks().join()) return;
+  const keys = sliderKeys();
+  if (state.mode === 'ycbcr') [state.ky, state.kc] = [wanted[0], wanted[1]];
+  else keys.forEach(([key], i) => { state[key] = wanted[i]; });
+  for (const [key, , min] of keys) state[key] = Math.min(maxRank(), Math.max(min, state[key]));
+  inputTime = performance.now();
+  syncSliders();
+  changed();
 }
 
 /** The spectrum and the components of the picture and mode on screen. */
@@ -412,7 +434,7 @@ async function psnrButton(db) {
   const mode = apiMode();
   startWork(`Finding the smallest k for ${db} dB…`);
   try {
-    const r = await api.rank(state.image.id, mode, db);
+    const r = await host.api.rank(state.image.id, mode, db);
     if (epoch !== state.epoch || mode !== apiMode()) return;
     endWork();
     if (r.k == null) {
@@ -428,16 +450,16 @@ async function psnrButton(db) {
 }
 
 function setupControls() {
-  for (const r of document.querySelectorAll('input[name=mode]')) {
+  for (const r of $$('input[name=mode]')) {
     r.addEventListener('change', () => {
       carryRanks(state.mode, r.value);
       setMode(r.value);
     });
   }
-  for (const b of document.querySelectorAll('button[data-k]')) b.onclick = () => setAll(Number(b.dataset.k));
-  for (const b of document.querySelectorAll('[data-energy]')) b.onclick = () => energyButton(Number(b.dataset.energy));
-  for (const b of document.querySelectorAll('[data-psnr]')) b.onclick = () => psnrButton(Number(b.dataset.psnr));
-  for (const b of document.querySelectorAll('[data-view]')) b.onclick = () => setView(b.dataset.view);
+  for (const b of $$('button[data-k]')) b.onclick = () => setAll(Number(b.dataset.k));
+  for (const b of $$('[data-energy]')) b.onclick = () => energyButton(Number(b.dataset.energy));
+  for (const b of $$('[data-psnr]')) b.onclick = () => psnrButton(Number(b.dataset.psnr));
+  for (const b of $$('[data-view]')) b.onclick = () => setView(b.dataset.view);
   $('#lesson-toggle').onclick = () => setLesson(!state.lesson);
   $('#swipe').addEventListener('input', paintApprox);
   $('#gain').addEventListener('input', () => {
@@ -457,7 +479,7 @@ function setupControls() {
   for (const ev of ['pointerup', 'pointerleave', 'blur']) f.addEventListener(ev, () => flip(false));
   f.addEventListener('keydown', (e) => { if (e.key === ' ' || e.key === 'Enter') { e.preventDefault(); flip(true); } });
   f.addEventListener('keyup', (e) => { if (e.key === ' ' || e.key === 'Enter') flip(false); });
-  document.addEventListener('keydown', (e) => {
+  host.keys.addEventListener('keydown', (e) => {
     if (e.target.matches('input[type=number], select') || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === 'f' || e.key === 'F') flip(true);
     else if (e.key === '+' || e.key === '=') zoomCentre(1.5);
@@ -465,7 +487,7 @@ function setupControls() {
     else if (e.key === '0') fit();
     else if (e.key === '1' && !e.target.matches('input')) oneToOne();
   });
-  document.addEventListener('keyup', (e) => { if (e.key === 'f' || e.key === 'F') flip(false); });
+  host.keys.addEventListener('keyup', (e) => { if (e.key === 'f' || e.key === 'F') flip(false); });
   const chart = $('#spectrum');
   chart.addEventListener('click', (e) => {
     const spectrum = currentSpectrum();
@@ -493,7 +515,7 @@ function setupControls() {
   };
   $('#images').addEventListener('change', () => selectImage($('#images').value));
   $('#error').addEventListener('click', clearError);
-  window.addEventListener('hashchange', onHashChange);
+  if (host.page) window.addEventListener('hashchange', onHashChange);
 }
 
 // ---------- images: the listed ones, and uploads ----------
@@ -519,7 +541,7 @@ function addOption(image) {
 async function selectImage(id, setting = null, view = null) {
   let image = images.get(id);
   if (!image) {
-    image = await api.describe(id);
+    image = await host.api.describe(id);
     addOption(image);
   }
   state.epoch += 1;
@@ -536,7 +558,7 @@ async function selectImage(id, setting = null, view = null) {
   clearNote();
   resetSetting(image);
   if (setting) applySetting(setting);
-  for (const r of document.querySelectorAll('input[name=mode]')) {
+  for (const r of $$('input[name=mode]')) {
     r.disabled = image.modes.length === 1 && r.value !== 'gray';
     r.checked = r.value === state.mode;
   }
@@ -562,7 +584,7 @@ async function upload(file) {
   dropTime = performance.now();
   startWork(`Uploading ${file.name}…`);
   try {
-    const image = await api.upload(file, (loaded, total) => {
+    const image = await host.api.upload(file, (loaded, total) => {
       workProgress(loaded, total);
       if (loaded === total) startWork(`Decoding ${file.name}…`);
     });
@@ -607,21 +629,29 @@ const rescale = debounce(() => {
   }
 }, 150);
 
-async function main() {
+/** Starts the explorer in its host (see host.js): the first picture of the list, or the link's. */
+export async function start() {
+  numbers = createNumbers(host.api, paintedNow, () => Boolean(wanted) || inflight);
+  lesson = createLesson(
+    host.api,
+    () => ({ token: `${state.epoch}|${ranks()[0]}`, id: state.image.id, k: ranks()[0] }),
+    lessonPictures,
+    lessonSpectrum,
+  );
   setupControls();
   setupExplanations();
   setupZoom(() => state.image, rescale);
-  setupDrop();
+  if (host.page) setupDrop();
   const link = readHash();
   $('#gain').value = state.gain;
   setLesson(link.lesson);
   try {
-    const list = await api.list();
+    const list = await host.api.list();
     list.images.forEach(addOption);
     let id = list.images[0]?.id;
     if (link.image) {
       try {
-        if (!images.has(link.image)) addOption(await api.describe(link.image));
+        if (!images.has(link.image)) addOption(await host.api.describe(link.image));
         id = link.image;
       } catch {
         showError(`The image in this link (${link.image}) is no longer on the server: showing ${id}.`);
@@ -633,5 +663,3 @@ async function main() {
     showError(e.message);
   }
 }
-
-main();

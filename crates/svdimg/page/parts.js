@@ -1,8 +1,8 @@
 // The parts of the picture on screen below it: its spectrum, its rank-one components with
 // their vectors, the running sum A_k and the remainder A − A_k, and the pictures of the
 // lesson's steps. Each answer is dropped if the picture changed meanwhile.
-import { api } from './api.js';
 import { drawProfile, drawSpectrum, planeColor } from './charts.js';
+import { host } from './host.js';
 import { $, debounce, showError } from './util.js';
 import { apiMode, maxRank, ranks, state } from './state.js';
 
@@ -28,13 +28,20 @@ export async function loadSpectrum() {
   spectrum = null;
   drawSpectrum($('#spectrum'), [], [], 'computing the singular values…');
   try {
-    const s = await api.spectrum(state.image.id, mode);
+    const s = await host.api.spectrum(state.image.id, mode);
     if (epoch !== state.epoch || mode !== apiMode()) return;
     spectrum = s.planes;
     drawSpectrum($('#spectrum'), spectrum, ranks());
   } catch (e) {
     if (epoch === state.epoch) showError(e.message);
   }
+}
+
+/** Shows a tile when its picture arrives, if the picture on screen is still `epoch`'s. */
+function showTile(img, src, epoch) {
+  src.then((url) => {
+    if (epoch === state.epoch) img.src = url;
+  }, () => {});
 }
 
 export function loadComponents() {
@@ -48,7 +55,7 @@ export function loadComponents() {
     const figure = document.createElement('figure');
     const img = new Image();
     img.alt = `component ${i}`;
-    img.src = api.componentUrl(id, mode, state.plane, `i=${i}`);
+    showTile(img, host.api.componentSrc(id, mode, state.plane, `i=${i}`), epoch);
     const u = document.createElement('canvas');
     const v = document.createElement('canvas');
     u.width = v.width = 180;
@@ -57,7 +64,7 @@ export function loadComponents() {
     caption.textContent = `σ${i}`;
     figure.append(img, caption, u, v);
     box.append(figure);
-    api.vectors(id, mode, state.plane, i).then((vec) => {
+    host.api.vectors(id, mode, state.plane, i).then((vec) => {
       if (epoch !== state.epoch) return;
       caption.textContent = `i = ${i}, σ = ${vec.sigma.toPrecision(4)}`;
       const color = planeColor(vec.plane);
@@ -71,6 +78,7 @@ export function refreshSums() {
   const k = ranks()[state.plane] ?? state.k;
   const box = $('#sums');
   box.replaceChildren();
+  const { epoch } = state;
   const id = state.image.id;
   const tiles = k >= 1
     ? [[`sum=${k}`, `A_k: the first ${k} components added up`],
@@ -80,7 +88,7 @@ export function refreshSums() {
     const figure = document.createElement('figure');
     const img = new Image();
     img.alt = label;
-    img.src = api.componentUrl(id, apiMode(), state.plane, query);
+    showTile(img, host.api.componentSrc(id, apiMode(), state.plane, query), epoch);
     const caption = document.createElement('figcaption');
     caption.textContent = label;
     figure.append(img, caption);
@@ -100,6 +108,7 @@ export function setupComponentPlanes() {
 
 /** Pictures for the lesson's steps, from the server's routes for picture `id`. */
 export function lessonPictures(id) {
+  const { api } = host;
   const img = (src, alt) => {
     const el = new Image();
     el.src = src;
@@ -126,7 +135,7 @@ export function lessonSpectrum(id, k) {
   canvas.className = 'lesson-spectrum';
   canvas.setAttribute('aria-label', 'the singular values s of the gray plane');
   requestAnimationFrame(() => drawSpectrum(canvas, [], [], 'computing…'));
-  api.spectrum(id, 'gray').then(
+  host.api.spectrum(id, 'gray').then(
     (s) => requestAnimationFrame(() => drawSpectrum(canvas, s.planes, [k])),
     () => {},
   );

@@ -1,6 +1,6 @@
-// The explorer's transport: every question the page asks of the server, by name. The page's
-// logic never builds a URL itself, so another transport (a notebook widget's synced state)
-// can stand in for this one.
+// The explorer's transport over HTTP: every question the page asks of `svdimg serve`, by
+// name. The page's logic never builds a URL itself; the notebook widget's transport (in
+// widget.js) answers the same questions from the kernel.
 import { errorOf, getJson, readPixels } from './util.js';
 
 const root = (id) => `/api/images/${encodeURIComponent(id)}`;
@@ -39,6 +39,9 @@ export const api = {
     const h = Number(r.headers.get('x-height'));
     return new ImageData(new Uint8ClampedArray(await r.arrayBuffer()), w, h);
   },
+
+  /** A component tile's picture, for an <img> (a promise, as the widget's comes later). */
+  componentSrc: async (id, mode, plane, part) => api.componentUrl(id, mode, plane, part),
 
   // Pictures the page shows as <img> or offers as downloads.
   componentUrl: (id, mode, plane, part) => `${root(id)}/component?mode=${mode}&plane=${plane}&${part}`,

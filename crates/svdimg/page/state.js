@@ -1,6 +1,7 @@
 // The explorer's one state object: the picture on screen and its setting (colour model,
 // ranks), the view, and how the URL records them. Every other module reads the setting from
 // here; app.js alone changes it.
+import { host } from './host.js';
 
 /** A new picture starts here (or at what its link says), never at the last one's setting. */
 export const DEFAULT_K = 10;
@@ -60,8 +61,11 @@ export function resetSetting(image) {
 }
 
 // ---------- the URL records the state, and an edited URL changes it ----------
+// (In a notebook there is no URL of its own: the widget's traits record the setting.)
 
 export function saveHash() {
+  host.settingChanged({ mode: state.mode, k: state.k, ranks: ranks() });
+  if (!host.page) return;
   const p = new URLSearchParams();
   p.set('image', state.image.id);
   p.set('mode', state.mode);
@@ -74,7 +78,7 @@ export function saveHash() {
 
 /** What the URL asks for: `{ image, setting: {mode, k…} | null, view, lesson }`. */
 export function readHash() {
-  const p = new URLSearchParams(location.hash.slice(1));
+  const p = new URLSearchParams(host.page ? location.hash.slice(1) : '');
   const setting = {};
   const mode = p.get('mode');
   if (MODES.includes(mode)) setting.mode = mode;

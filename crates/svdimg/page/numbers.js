@@ -63,6 +63,8 @@ export function createNumbers(api, current, busy = () => false) {
   }
 
   async function refreshSizes() {
+    // The notebook widget measures no file sizes.
+    if (!api.sizes) return;
     if (busy()) {
       asked = null;
       return;

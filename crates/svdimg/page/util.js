@@ -1,6 +1,10 @@
 // Small helpers of the svdimg explorer: messages, JSON requests, sizes, debouncing.
 
-export const $ = (s) => document.querySelector(s);
+import { host } from './host.js';
+
+/** The explorer's element for a selector (in the document, or the widget's shadow root). */
+export const $ = (s) => host.root.querySelector(s);
+export const $$ = (s) => host.root.querySelectorAll(s);
 
 export function showError(message) {
   const box = $('#error');

@@ -1,7 +1,7 @@
 // Zoom and pan of the explorer's image panes: one transform for every pane, so the views
 // stay aligned down to single pixels.
 
-import { $ } from './util.js';
+import { $, $$ } from './util.js';
 
 let size = () => null;
 let onZoom = () => {};
@@ -9,7 +9,7 @@ let onZoom = () => {};
 const zoom = { scale: 1, x: 0, y: 0 };
 
 export function applyTransform() {
-  for (const layer of document.querySelectorAll('.layer')) {
+  for (const layer of $$('.layer')) {
     layer.style.transform = `translate(${zoom.x}px, ${zoom.y}px) scale(${zoom.scale})`;
   }
   onZoom();

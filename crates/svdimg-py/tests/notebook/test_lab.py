@@ -1,0 +1,110 @@
+"""The widget in a real JupyterLab, in real Chromium: the notebook shows it, the keyboard moves
+its slider, the canvas holds the CLI's pixels at the new k, and `w.k` in the kernel follows."""
+
+import json
+import time
+
+import nbformat
+import numpy as np
+
+from conftest import psnr
+
+SHOT = "widget-in-jupyterlab.png"
+
+
+def notebook(path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import svdimg\nfrom svdimg.widget import Explorer\n"
+            "w = Explorer(svdimg.load_sample()[0], k=10)\nw"
+        ),
+        nbformat.v4.new_code_cell("print(json.dumps({'k': w.k, 'ranks': w.ranks, 'psnr': round(w.psnr, 6)}))"),
+    ]
+    nb.cells[1].source = "import json\n" + nb.cells[1].source
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def shadow(page, script):
+    """Runs `script` with `root`, the widget's shadow root."""
+    return page.evaluate(
+        "(script) => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]"
+        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
+        " const root = host.shadowRoot; return eval(script); }",
+        script,
+    )
+
+
+def canvas_pixels(page):
+    data = shadow(
+        page,
+        "(() => { const c = root.querySelector('#approx');"
+        " return { w: c.width, h: c.height, px: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) }; })()",
+    )
+    return np.array(data["px"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
+
+
+def last_output(page):
+    text = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output").inner_text(timeout=60_000)
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_path):
+    notebook(lab.root / "widget.ipynb")
+    page.goto(f"{lab.url}/lab/tree/widget.ipynb?token={lab.token}")
+    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=90_000)
+    page.wait_for_function(
+        "() => { const s = window.jupyterapp.shell.currentWidget; return s && s.sessionContext"
+        " && s.sessionContext.session && s.sessionContext.session.kernel"
+        " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
+        timeout=90_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # The widget paints the exact rank-10 picture.
+    painted = "(q) => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]" \
+        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));" \
+        " const c = host && host.shadowRoot.querySelector('#approx');" \
+        " return c && c.dataset.painted === q && c.dataset.exact === '1'; }"
+    page.wait_for_function(painted, arg="mode=rgb&k=10", timeout=120_000)
+    assert last_output(page) == {"k": 10, "ranks": [10, 10, 10], "psnr": last_output(page)["psnr"]}
+    np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(10))
+
+    # Three steps of the keyboard: k = 13 on screen...
+    slider = page.locator("#k-k")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    page.wait_for_function(painted, arg="mode=rgb&k=13", timeout=60_000)
+    shown = canvas_pixels(page)[..., :3]
+    expected = cli_approx(13)
+    assert psnr(shown, expected) >= 60.0
+    np.testing.assert_array_equal(shown, expected)
+    # ...and in the kernel, with the numbers of k = 13 (the notebook itself was not changed:
+    # the keys went to the slider, not to JupyterLab's shortcuts).
+    assert len(page.locator(".jp-Cell").all()) == 2
+    page.evaluate(
+        "() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1;"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
+    )
+    deadline = time.time() + 60
+    while (out := last_output(page))["k"] != 13 and time.time() < deadline:
+        time.sleep(0.2)
+    assert out["k"] == 13 and out["ranks"] == [13, 13, 13]
+    assert abs(out["psnr"] - psnr(expected, read_sample())) < 1e-3
+    # The numbers on screen are k = 13's.
+    page.wait_for_function(
+        "() => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]"
+        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
+        " return host.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=13'; }",
+        timeout=60_000,
+    )
+    text = shadow(page, "root.querySelector('#psnr').textContent")
+    assert text == f"{out['psnr']:.2f} dB", text
+    page.screenshot(path=str(tmp_path / SHOT), full_page=False)
+
+
+def read_sample():
+    import svdimg
+
+    return svdimg.load_sample()[0]
