@@ -19,7 +19,7 @@ from typing import Dict, List, Tuple
 
 _IMPORT = re.compile(r"^import\s*\{([^}]*)\}\s*from\s*'\./([\w-]+)\.js';[ \t]*$", re.M)
 _EXPORT = re.compile(r"^export\s+(?:async\s+function|function|const)\s+([\w$]+)", re.M)
-_OTHER = re.compile(r"^\s*(import|export)\b", re.M)
+_OTHER = re.compile(r"^\s*(import\b|export\b(?!\s+(async\s+function|function|const)\s))", re.M)
 
 
 def _module(name: str, source: str) -> Tuple[List[str], str]:
@@ -35,12 +35,12 @@ def _module(name: str, source: str) -> Tuple[List[str], str]:
         return f"const {{ {fields} }} = modules[{json.dumps(dep)}];"
 
     body = _IMPORT.sub(bind, source)
-    exports = _EXPORT.findall(body)
-    body = re.sub(r"^export\s+", "", body, flags=re.M)
     stray = _OTHER.search(body)
     if stray:
         line = body[: stray.start()].count("\n") + 1
         raise ValueError(f"{name}.js line {line}: an import or export form the bundle does not know")
+    exports = _EXPORT.findall(body)
+    body = re.sub(r"^export\s+", "", body, flags=re.M)
     lines.append(f"modules[{json.dumps(name)}] = (() => {{")
     lines.append(body)
     lines.append(f"return {{ {', '.join(exports)} }};")

@@ -187,9 +187,13 @@ class Explorer(anywidget.AnyWidget):
         try:
             with self.hold_sync():
                 mode, k, ranks = self.mode, self.k, list(self.ranks)
-                if not self._consistent(mode, k, ranks):
-                    if change["name"] == "k" or mode in ("rgb", "gray"):
-                        ranks = self._ranks_for(mode, k) if mode in ("rgb", "gray") else [k, k, k]
+                if change["name"] == "k" and mode in ("channels", "ycbcr"):
+                    # Setting k sets every plane's rank, as the page's rank buttons do.
+                    ranks = [k, k, k]
+                    self.ranks = ranks
+                elif not self._consistent(mode, k, ranks):
+                    if mode in ("rgb", "gray"):
+                        ranks = self._ranks_for(mode, k)
                     elif change["name"] == "mode":
                         old = change["old"]
                         main = k if old in ("rgb", "gray") else max(self.ranks or [k])
