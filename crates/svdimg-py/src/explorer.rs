@@ -340,3 +340,26 @@ pub fn explorer_page() -> (&'static str, &'static str, Vec<(&'static str, &'stat
     modules.push(svdimg::WIDGET_MODULE);
     (svdimg::PAGE_HTML, svdimg::PAGE_CSS, modules)
 }
+
+fn png_of(py: Python<'_>, image: DynamicImage) -> PyResult<Bound<'_, PyBytes>> {
+    let bytes = py
+        .detach(move || {
+            svdimg::encode(&image, svdimg::OutputFormat::from_extension("png")?)
+        })
+        .map_err(py_err)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// PNG bytes of a C-contiguous (H, W, C) uint8 array (C = 1 to 4).
+#[pyfunction]
+pub fn png_u8<'py>(py: Python<'py>, a: PyReadonlyArray3<'_, u8>) -> PyResult<Bound<'py, PyBytes>> {
+    let (h, w, c) = a.as_array().dim();
+    png_of(py, dynamic_u8(contiguous(a.as_slice())?, w as u32, h as u32, c)?)
+}
+
+/// PNG bytes of a C-contiguous (H, W, C) uint16 array (C = 1 to 4), 16 bits deep.
+#[pyfunction]
+pub fn png_u16<'py>(py: Python<'py>, a: PyReadonlyArray3<'_, u16>) -> PyResult<Bound<'py, PyBytes>> {
+    let (h, w, c) = a.as_array().dim();
+    png_of(py, dynamic_u16(contiguous(a.as_slice())?, w as u32, h as u32, c)?)
+}

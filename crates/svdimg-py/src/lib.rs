@@ -591,6 +591,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(blocks::block_product, m)?)?;
     m.add_function(wrap_pyfunction!(blocks::sketch_block, m)?)?;
     m.add_function(wrap_pyfunction!(explorer::explorer_page, m)?)?;
+    m.add_function(wrap_pyfunction!(explorer::png_u8, m)?)?;
+    m.add_function(wrap_pyfunction!(explorer::png_u16, m)?)?;
     m.add_class::<explorer::ExplorerCore>()?;
     Ok(())
 }

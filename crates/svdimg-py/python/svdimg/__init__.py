@@ -20,6 +20,11 @@ Besides ``svd`` there are ``truncated_svd`` (only the first k components, fast o
 images), ``approximate`` (the rank-k image, same shape and dtype), ``load``, the ``.svdz``
 file format (``compress`` and ``decompress``) and the metrics ``psnr``, ``ssim`` and
 ``optimal_error``.
+
+In a notebook, pictures show themselves: the arrays ``approximate``, ``load`` and
+``decompress`` return are ``Picture`` arrays (``_repr_png_``), and ``gallery``,
+``components`` and ``spectrum`` draw the lessons' figures. ``svdimg.widget.Explorer`` is the
+interactive explorer (``pip install "svdimg[notebook]"``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 
 from . import _native
+from .display import Picture, components, gallery, picture, spectrum
 
 __all__ = [
     "svd",
@@ -46,6 +52,10 @@ __all__ = [
     "psnr",
     "ssim",
     "optimal_error",
+    "Picture",
+    "gallery",
+    "components",
+    "spectrum",
 ]
 
 __version__ = "0.1.0"
@@ -271,7 +281,7 @@ def approximate(image: Any, rank: int, method: str = "auto", seed: int = 0) -> n
         view[..., :colors] = out
     else:
         view[..., :colors] = np.rint(out * scale)
-    return result
+    return picture(result)
 
 
 def load(
@@ -298,12 +308,13 @@ def load(
             "the decoder filled in what is missing",
             stacklevel=2,
         )
-    return array, meta
+    return picture(array), meta
 
 
 def load_sample() -> Tuple[np.ndarray, Dict[str, Any]]:
     """The built-in sample photo (256x256 RGB, NASA, public domain), as ``load`` gives it."""
-    return _native.decode(_native.sample_png())
+    array, meta = _native.decode(_native.sample_png())
+    return picture(array), meta
 
 
 def compress(
@@ -356,7 +367,7 @@ def decompress(data: bytes, rank: Optional[int] = None) -> np.ndarray:
     """
     if rank is not None:
         rank = _positive(rank, "rank")
-    return _native.decompress(bytes(data), rank)
+    return picture(_native.decompress(bytes(data), rank))
 
 
 def _unit_planes(a: Any, b: Any) -> Tuple[np.ndarray, np.ndarray]:
