@@ -33,10 +33,13 @@ if [ ! -x .venv-py/bin/python ]; then
   echo "scripts/test.sh: creating .venv-py for the Python bindings" >&2
   python3 -m venv .venv-py
 fi
-# The optional extras (svdimg[dask]) too: the Dask tests run a real two-worker cluster.
+# The optional extras too: svdimg[dask] (the Dask tests run a real two-worker cluster) and
+# svdimg[notebook] with JupyterLab and nbclient (the widget runs in a real JupyterLab, and the
+# lessons' notebooks are executed).
 .venv-py/bin/python -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "numpy>=1.21" pytest \
   "dask[array]>=2024.1" "distributed>=2024.1" "zarr>=2.16" "tifffile>=2023.1" \
-  "playwright>=1.40" "pillow>=9"
+  "playwright>=1.40" "pillow>=9" \
+  "anywidget>=0.9" "ipykernel>=6" "jupyterlab>=4" "nbclient>=0.7" "nbformat>=5"
 VIRTUAL_ENV="$PWD/.venv-py" PATH="$PWD/.venv-py/bin:$PATH" \
   .venv-py/bin/maturin develop -q --release --locked -m crates/svdimg-py/Cargo.toml
 .venv-py/bin/python -m pytest -q crates/svdimg-py
