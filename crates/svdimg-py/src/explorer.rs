@@ -1,8 +1,13 @@
 //! The notebook widget's native half: one picture and the exact factorisation of the colour
 //! model on screen (one at a time), answering the explorer's questions as `svdimg serve`
 //! does, through the same library calls.
+//!
+//! The widget asks for pixels from the kernel's main thread and for numbers (PSNR and SSIM
+//! over every pixel) from a worker thread, at once: the factors are shared behind a lock,
+//! and the numbers run on a pool of one thread of their own, so that a render never waits
+//! behind them (as `svdimg serve` runs them in a lane of their own).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use faer::Par;
 use numpy::PyReadonlyArray3;
@@ -15,11 +20,25 @@ use svdimg::{Limits, Part, Picture, Planes, StoredColor, View};
 use crate::{contiguous, py_err};
 
 /// One picture in the explorer, and its factors in one colour model.
-#[pyclass(module = "svdimg._native")]
+#[pyclass(module = "svdimg._native", frozen)]
 pub struct ExplorerCore {
     planes: Arc<Planes<f32>>,
     input_bytes: u64,
-    view: Option<Arc<View>>,
+    view: Mutex<Option<Arc<View>>>,
+}
+
+/// The numbers' own pool: one thread.
+fn side_pool() -> PyResult<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "svdimg-numbers".into())
+            .build()
+            .ok()
+    })
+    .as_ref()
+    .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("no thread for the numbers"))
 }
 
 fn color_of(name: &str) -> PyResult<StoredColor> {
@@ -69,13 +88,17 @@ impl ExplorerCore {
         ExplorerCore {
             planes: Arc::new(picture.planes::<f32>(false)),
             input_bytes,
-            view: None,
+            view: Mutex::new(None),
         }
     }
 
-    fn view(&self) -> PyResult<&Arc<View>> {
-        self.view
-            .as_ref()
+    /// The factors held now.
+    fn current(&self) -> Option<Arc<View>> {
+        self.view.lock().map_or(None, |v| v.clone())
+    }
+
+    fn view(&self) -> PyResult<Arc<View>> {
+        self.current()
             .ok_or_else(|| PyValueError::new_err("no colour model is factored yet"))
     }
 }
@@ -143,13 +166,13 @@ impl ExplorerCore {
     /// The colour model factored now, or None.
     #[getter]
     fn color(&self) -> Option<&'static str> {
-        self.view.as_ref().map(|v| v.color().as_str())
+        self.current().map(|v| v.color().as_str())
     }
 
     /// Bytes held by the factors (U, Σ, V of every plane).
     #[getter]
     fn factor_bytes(&self) -> u64 {
-        self.view.as_ref().map_or(0, |v| v.heap_bytes())
+        self.current().map_or(0, |v| v.heap_bytes())
     }
 
     /// Bytes held by the picture's planes.
@@ -161,18 +184,26 @@ impl ExplorerCore {
 
     /// Factors the picture in colour model `color` (exact, every plane), replacing the
     /// factors of another model; nothing to do if they are this model's already.
-    fn factor(&mut self, py: Python<'_>, color: &str) -> PyResult<()> {
+    fn factor(&self, py: Python<'_>, color: &str) -> PyResult<()> {
         let color = color_of(color)?;
-        if self.view.as_ref().is_some_and(|v| v.color() == color) {
-            return Ok(());
+        {
+            let mut held = self
+                .view
+                .lock()
+                .map_err(|_| PyValueError::new_err("the factors were lost"))?;
+            if held.as_ref().is_some_and(|v| v.color() == color) {
+                return Ok(());
+            }
+            // The old factors go first: the kernel holds one factorisation at a time.
+            *held = None;
         }
-        // The old factors go first: the kernel holds one factorisation at a time.
-        self.view = None;
         let planes = Arc::clone(&self.planes);
         let view = py
             .detach(move || View::exact(&planes, color, Par::rayon(0)))
             .map_err(py_err)?;
-        self.view = Some(Arc::new(view));
+        if let Ok(mut held) = self.view.lock() {
+            *held = Some(Arc::new(view));
+        }
         Ok(())
     }
 
@@ -190,16 +221,16 @@ impl ExplorerCore {
         ranks: Vec<usize>,
         scale: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, usize, usize, Vec<usize>)> {
-        let view = Arc::clone(self.view()?);
+        let view = self.view()?;
         let planes = Arc::clone(&self.planes);
         let s = scale.max(1);
+        let (w, h) = view.scaled_size(s);
         let (pixels, used) = py
             .detach(move || {
                 let alpha = planes.alpha.as_ref().map(|a| &a.data[..]);
                 view.render_rgba8_scaled(&ranks, alpha, s)
             })
             .map_err(py_err)?;
-        let (w, h) = self.view()?.scaled_size(s);
         Ok((PyBytes::new(py, &pixels), w, h, used))
     }
 
@@ -225,7 +256,7 @@ impl ExplorerCore {
     /// The approximation at `ranks` as PNG bytes, at the picture's bit depth with its
     /// alpha, as `svdimg approx` writes it.
     fn png<'py>(&self, py: Python<'py>, ranks: Vec<usize>) -> PyResult<Bound<'py, PyBytes>> {
-        let view = Arc::clone(self.view()?);
+        let view = self.view()?;
         let planes = Arc::clone(&self.planes);
         let bytes = py
             .detach(move || {
@@ -237,17 +268,29 @@ impl ExplorerCore {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// `(psnr_db, ssim, energy per plane, ranks used)` of the approximation at `ranks`.
+    /// `(psnr_db, ssim, energy per plane, ranks used)` of the approximation at `ranks` in
+    /// colour model `color`, computed on the numbers' own thread. A ValueError when the
+    /// factors held are another model's (the setting changed meanwhile).
     fn quality(
         &self,
         py: Python<'_>,
         ranks: Vec<usize>,
+        color: &str,
     ) -> PyResult<(f64, f64, Vec<f64>, Vec<usize>)> {
-        let view = Arc::clone(self.view()?);
+        let view = self.view()?;
+        if view.color() != color_of(color)? {
+            return Err(PyValueError::new_err(format!(
+                "superseded: the factors held are {}'s, not {color}'s",
+                view.color().as_str()
+            )));
+        }
         let planes = Arc::clone(&self.planes);
+        let pool = side_pool()?;
         py.detach(move || {
-            let q = view.quality(&planes, &ranks, Par::rayon(0))?;
-            Ok((q.psnr_db, q.ssim, q.energy, view.ranks_for(&ranks)?))
+            pool.install(|| {
+                let q = view.quality(&planes, &ranks, Par::rayon(0))?;
+                Ok((q.psnr_db, q.ssim, q.energy, view.ranks_for(&ranks)?))
+            })
         })
         .map_err(py_err)
     }
@@ -302,7 +345,7 @@ impl ExplorerCore {
                 )))
             }
         };
-        let view = Arc::clone(self.view()?);
+        let view = self.view()?;
         let planes = Arc::clone(&self.planes);
         let (bytes, peak) = py
             .detach(move || {
@@ -318,12 +361,13 @@ impl ExplorerCore {
     }
 
     /// The smallest k (the same for every plane) that reaches `psnr_db`: `(k, None)`, or
-    /// `(None, best PSNR)` when none does.
+    /// `(None, best PSNR)` when none does. On the numbers' own thread.
     fn rank_for_psnr(&self, py: Python<'_>, psnr_db: f64) -> PyResult<(Option<usize>, Option<f64>)> {
-        let view = Arc::clone(self.view()?);
+        let view = self.view()?;
         let planes = Arc::clone(&self.planes);
+        let pool = side_pool()?;
         let found = py
-            .detach(move || view.rank_for_psnr(&planes, psnr_db, Par::rayon(0)))
+            .detach(move || pool.install(|| view.rank_for_psnr(&planes, psnr_db, Par::rayon(0))))
             .map_err(py_err)?;
         Ok(match found {
             Ok(k) => (Some(k), None),

@@ -1,7 +1,6 @@
 """Pictures that show themselves: Picture arrays, the rank gallery, the components and the
 spectrum, with their numbers checked against the library's own."""
 
-import io
 import re
 
 import numpy as np

@@ -161,7 +161,7 @@ def gallery(image: Any, ranks: Sequence[int] = (1, 2, 3, 4, 5, 10, 20, 50), mode
     n = len(_PLANES[mode])
     pictures, used, psnrs = [], [], []
     for k in ranks:
-        psnr, _, _, got = core.quality([k] * n)
+        psnr, _, _, got = core.quality([k] * n, mode)
         pictures.append(picture(_native.decode(core.png([k] * n))[0]))
         used.append(got[0])
         psnrs.append(psnr)

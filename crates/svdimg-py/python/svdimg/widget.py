@@ -23,6 +23,8 @@ writes it).
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs
 
@@ -66,6 +68,16 @@ class _Shown(traitlets.Bytes):
         return super().get(obj, cls)
 
 
+class _Measured(traitlets.Float):
+    """A number of the setting on screen: measured in the background after each change, or
+    at once when read before that is done."""
+
+    def get(self, obj, cls=None):
+        if obj is not None and getattr(obj, "_numbers_stale", False):
+            obj._measure_now()
+        return super().get(obj, cls)
+
+
 def _finite(value: float, _widget: Any) -> Optional[float]:
     return value if math.isfinite(value) else None
 
@@ -84,10 +96,10 @@ class Explorer(anywidget.AnyWidget):
     k = traitlets.Int(10, help="The rank of the rgb and gray modes (setting it sets every plane's).").tag(sync=True)
     mode = traitlets.Unicode("rgb", help="rgb | channels | ycbcr | gray").tag(sync=True)
     ranks = traitlets.List(traitlets.Int(), help="The rank of each stored plane.").tag(sync=True)
-    psnr = traitlets.Float(help="PSNR in dB of the picture shown (inf when exact).").tag(
+    psnr = _Measured(help="PSNR in dB of the picture shown (inf when exact).").tag(
         sync=True, to_json=_finite
     )
-    ssim = traitlets.Float(help="Mean SSIM of the picture shown.").tag(sync=True)
+    ssim = _Measured(help="Mean SSIM of the picture shown.").tag(sync=True)
     image = _Shown(help="The PNG bytes of the picture shown.")
 
     def __init__(self, image: Any, k: int = 10, mode: Optional[str] = None, **kwargs: Any):
@@ -97,13 +109,18 @@ class Explorer(anywidget.AnyWidget):
         self._core = core
         self._name = name
         self._shown_stale = True
+        self._numbers_stale = False
         self._settling = False
+        # The numbers (PSNR, SSIM over every pixel) and the slow questions run on one worker
+        # thread, so that the view's pixels never wait behind them.
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="svdimg-widget")
         self._quality: Dict[Tuple[str, Tuple[int, ...]], Tuple[float, float, List[float], List[int]]] = {}
         self._check_mode(mode)
         core.factor(_stored(mode))
         k = self._check_k(k)
         super().__init__(k=k, mode=mode, ranks=self._ranks_for(mode, k), **kwargs)
-        self._measure()
+        self._measure_now()
         self.observe(self._settle, names=["k", "mode", "ranks"])
         self.on_msg(self._answer)
 
@@ -187,26 +204,69 @@ class Explorer(anywidget.AnyWidget):
         finally:
             self._settling = False
 
+    def close(self) -> None:
+        worker = getattr(self, "_worker", None)  # absent when the constructor raised
+        if worker is not None:
+            worker.shutdown(wait=False)
+        super().close()
+
+    def _key(self) -> Tuple[str, Tuple[int, ...]]:
+        return (self.mode, tuple(self.ranks))
+
     def _measure(self) -> None:
-        psnr, ssim, _, _ = self._quality_of(self.mode, list(self.ranks))
-        self.psnr = psnr
-        self.ssim = ssim
-        self._shown_stale = True
+        """The setting changed: its numbers are measured in the background (or when read)."""
+        with self._lock:
+            self._numbers_stale = True
+            self._shown_stale = True
+        key = self._key()
+        self._worker.submit(self._measure_in_background, key)
+
+    def _measure_in_background(self, key) -> None:
+        try:
+            if key != self._key():
+                return
+            numbers = self._quality_of(key[0], list(key[1]))
+        except ValueError:
+            return  # superseded: another colour model's factors are held now
+        self._publish(key, numbers)
+
+    def _measure_now(self) -> None:
+        key = self._key()
+        self._publish(key, self._quality_of(key[0], list(key[1])))
+
+    def _publish(self, key, numbers) -> None:
+        """Sets psnr and ssim to the numbers of `key`, if it is still the setting."""
+        with self._lock:
+            if key != self._key():
+                return
+            self._numbers_stale = False
+            self.set_trait("psnr", numbers[0])
+            self.set_trait("ssim", numbers[1])
 
     def _quality_of(self, mode: str, ranks: List[int]):
         key = (_stored(mode), tuple(ranks))
-        if key not in self._quality:
-            self._core.factor(key[0])
-            if len(self._quality) > 64:
-                self._quality.clear()
-            self._quality[key] = self._core.quality(list(ranks))
-        return self._quality[key]
+        with self._lock:
+            hit = self._quality.get(key)
+        if hit is None:
+            hit = self._core.quality(list(ranks), key[0])
+            with self._lock:
+                if len(self._quality) > 64:
+                    self._quality.clear()
+                self._quality[key] = hit
+        return hit
 
     # ---------- the view's questions (the routes of svdimg serve) ----------
 
     def _answer(self, _widget: Any, content: Dict[str, Any], _buffers: Any) -> None:
         if not isinstance(content, dict) or "op" not in content:
             return
+        if content["op"] in ("stats", "rank"):
+            # Seconds on a large picture: answered from the worker thread.
+            self._worker.submit(self._reply, content)
+        else:
+            self._reply(content)
+
+    def _reply(self, content: Dict[str, Any]) -> None:
         reply: Dict[str, Any] = {"id": content.get("id"), "view": content.get("view")}
         buffers: List[bytes] = []
         try:

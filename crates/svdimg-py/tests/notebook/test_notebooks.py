@@ -3,7 +3,6 @@ outputs hold the lessons' numbers: shapes, reconstructions, Eckart–Young's opt
 
 import ast
 import json
-import pathlib
 import re
 
 import numpy as np

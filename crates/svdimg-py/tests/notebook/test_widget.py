@@ -29,6 +29,8 @@ class Replies:
 
     def ask(self, op, **args):
         self.widget._answer(self.widget, {"op": op, "args": args, "id": 7, "view": "v"}, [])
+        # The slow questions are answered from the worker thread: wait for it.
+        self.widget._worker.submit(lambda: None).result()
         content, buffers = self.sent.pop()
         assert content["id"] == 7 and content["view"] == "v"
         return content, buffers
@@ -83,6 +85,20 @@ def test_mode_and_rank_changes_from_python_carry_the_rank():
     assert w.factor_bytes * 3 == full
     w.mode = "rgb"
     assert w.ranks == [8, 8, 8] and w.factor_bytes == full
+
+
+def test_numbers_arrive_in_the_background_without_being_read():
+    w = Explorer(SAMPLE, k=20)
+    w.k = 33
+    # Nothing read yet: the worker measures k = 33 and publishes it.
+    w._worker.submit(lambda: None).result()
+    assert not w._numbers_stale
+    expected = svdimg.psnr(SAMPLE, read_png(w.image))
+    assert w._trait_values["psnr"] == pytest.approx(expected, abs=1e-6)
+    # A number read before the worker is done is measured at once, for the new setting.
+    w.k = 34
+    assert w.psnr == pytest.approx(svdimg.psnr(SAMPLE, read_png(w.image)), abs=1e-6)
+    w.close()
 
 
 def test_bad_inputs_raise_clear_errors():
