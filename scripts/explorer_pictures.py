@@ -5,7 +5,9 @@ Playwright) from the release binary:
 - docs/images/serve.jpg: the explorer on chelsea.png at rank 37, desktop (1400x1000);
 - docs/images/lesson.jpg: the lesson mode on astronaut.png, desktop;
 - docs/images/lesson-phone.jpg: the lesson mode on a phone (390x844), scrolled to its
-  first steps.
+  first steps;
+- docs/images/widget.jpg: the notebook widget (svdimg.widget.Explorer) on chelsea.png at
+  rank 37 in JupyterLab (started here on a loopback port with a token, stopped after).
 
 Run with the test environment: .venv-py/bin/python scripts/explorer_pictures.py"""
 
@@ -13,17 +15,55 @@ import pathlib
 import shutil
 import signal
 import subprocess
+import sys
+import tempfile
+
+import nbformat
 
 from playwright.sync_api import sync_playwright
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "images"
 OUT = ROOT / "docs" / "images"
+sys.path.insert(0, str(ROOT / "crates" / "svdimg-py" / "tests" / "notebook"))
+from labserver import Lab  # noqa: E402
 
 
 def wait_painted(page, query):
     page.wait_for_function("q => document.querySelector('#approx').dataset.painted === q",
                            arg=query, timeout=60000)
+
+
+def widget_picture(browser):
+    """The widget in JupyterLab: a notebook of two cells, run, scrolled to the widget."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = pathlib.Path(tmp)
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(
+            "from svdimg.widget import Explorer\n\nw = Explorer('chelsea.png', k=37)\nw")]
+        shutil.copy(IMAGES / "chelsea.png", root / "chelsea.png")
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, root / "explorer.ipynb")
+        lab = Lab(root)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{lab.url}/lab/tree/explorer.ipynb?token={lab.token}")
+            page.wait_for_function(
+                "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                " return s && s.sessionContext && s.sessionContext.session && s.sessionContext.session.kernel"
+                " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=120_000)
+            page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_function(
+                "() => { const h = [...document.querySelectorAll('.jp-OutputArea-output div')]"
+                ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
+                " return h && h.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=37'"
+                " && h.shadowRoot.querySelector('#components img'); }", timeout=120_000)
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(OUT / "widget.jpg"), quality=80)
+            page.close()
+        finally:
+            lab.stop()
 
 
 def main():
@@ -57,7 +97,11 @@ def main():
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
-    for name in ("serve.jpg", "lesson.jpg", "lesson-phone.jpg"):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        widget_picture(browser)
+        browser.close()
+    for name in ("serve.jpg", "lesson.jpg", "lesson-phone.jpg", "widget.jpg"):
         print(OUT / name, (OUT / name).stat().st_size, "bytes")
 
 

@@ -10,6 +10,8 @@ export const host = {
   api: null,
   /** The full page: the image list, uploads, the lesson, file sizes, downloads, links. */
   page: true,
+  /** The first setting, where the host has one (the widget's traits), else null. */
+  initialSetting: () => null,
   /** Told of every new setting: `{ mode, k, ranks }`. */
   settingChanged: () => {},
 };

@@ -78,7 +78,8 @@ export function saveHash() {
 
 /** What the URL asks for: `{ image, setting: {mode, k…} | null, view, lesson }`. */
 export function readHash() {
-  const p = new URLSearchParams(host.page ? location.hash.slice(1) : '');
+  if (!host.page) return { image: null, setting: host.initialSetting(), view: null, lesson: false };
+  const p = new URLSearchParams(location.hash.slice(1));
   const setting = {};
   const mode = p.get('mode');
   if (MODES.includes(mode)) setting.mode = mode;

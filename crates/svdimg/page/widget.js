@@ -65,6 +65,16 @@ function kernelApi(model) {
   return { api, close: () => model.off('msg:custom', onMessage) };
 }
 
+/** The setting the kernel holds, as the page's state keys (see state.js). */
+function settingOf(model) {
+  const mode = model.get('mode');
+  const ranks = model.get('ranks');
+  const setting = { mode, k: model.get('k') };
+  if (mode === 'channels') [setting.kr, setting.kg, setting.kb] = ranks;
+  if (mode === 'ycbcr') [setting.ky, setting.kc] = ranks;
+  return setting;
+}
+
 /** anywidget's render: one explorer per view of the widget. */
 export function render({ model, el, html, css }) {
   el.setAttribute('data-lm-suppress-shortcuts', 'true');
@@ -79,6 +89,7 @@ export function render({ model, el, html, css }) {
   host.keys = shadow;
   host.api = kernel.api;
   host.page = false;
+  host.initialSetting = () => settingOf(model);
   host.settingChanged = ({ mode, k, ranks }) => {
     if (model.get('mode') === mode && model.get('k') === k && model.get('ranks').join() === ranks.join()) return;
     model.set('mode', mode);

@@ -25,6 +25,10 @@ class Lab:
         self.token = secrets.token_hex(16)
         self.port = free_port()
         self.log = open(root / "jupyterlab.log", "w")
+        # No news toast: the notebook shows only what the user asked for.
+        settings = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
         env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
         self.proc = subprocess.Popen(
             [

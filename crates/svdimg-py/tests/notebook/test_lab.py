@@ -17,11 +17,13 @@ def notebook(path):
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import svdimg\nfrom svdimg.widget import Explorer\n"
-            "w = Explorer(svdimg.load_sample()[0], k=10)\nw"
+            "w = Explorer(svdimg.load_sample()[0], k=12)\nw"
         ),
         nbformat.v4.new_code_cell("print(json.dumps({'k': w.k, 'ranks': w.ranks, 'psnr': round(w.psnr, 6)}))"),
     ]
     nb.cells[1].source = "import json\n" + nb.cells[1].source
+    nb.cells.append(nbformat.v4.new_code_cell("w.k = 40"))
+    nb.cells.append(nbformat.v4.new_code_cell("w.mode = 'gray'"))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
 
@@ -60,48 +62,70 @@ def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_
         " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
         timeout=90_000,
     )
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    # The widget paints the exact rank-10 picture.
+    run_cell(page, 0)
+    run_cell(page, 1)
+    # The widget paints the kernel's setting: the exact rank-12 picture.
     painted = "(q) => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]" \
         ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));" \
         " const c = host && host.shadowRoot.querySelector('#approx');" \
         " return c && c.dataset.painted === q && c.dataset.exact === '1'; }"
-    page.wait_for_function(painted, arg="mode=rgb&k=10", timeout=120_000)
-    assert last_output(page) == {"k": 10, "ranks": [10, 10, 10], "psnr": last_output(page)["psnr"]}
-    np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(10))
+    page.wait_for_function(painted, arg="mode=rgb&k=12", timeout=120_000)
+    first = last_output(page)
+    assert (first["k"], first["ranks"]) == (12, [12, 12, 12])
+    np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(12))
 
-    # Three steps of the keyboard: k = 13 on screen...
+    # Three steps of the keyboard: k = 15 on screen...
     slider = page.locator("#k-k")
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
-    page.wait_for_function(painted, arg="mode=rgb&k=13", timeout=60_000)
+    page.wait_for_function(painted, arg="mode=rgb&k=15", timeout=60_000)
     shown = canvas_pixels(page)[..., :3]
-    expected = cli_approx(13)
+    expected = cli_approx(15)
     assert psnr(shown, expected) >= 60.0
     np.testing.assert_array_equal(shown, expected)
-    # ...and in the kernel, with the numbers of k = 13 (the notebook itself was not changed:
+    # ...and in the kernel, with the numbers of k = 15 (the notebook itself was not changed:
     # the keys went to the slider, not to JupyterLab's shortcuts).
-    assert len(page.locator(".jp-Cell").all()) == 2
+    assert len(page.locator(".jp-Cell").all()) == 4
     page.evaluate(
         "() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1;"
         " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
     )
     deadline = time.time() + 60
-    while (out := last_output(page))["k"] != 13 and time.time() < deadline:
+    while (out := last_output(page))["k"] != 15 and time.time() < deadline:
         time.sleep(0.2)
-    assert out["k"] == 13 and out["ranks"] == [13, 13, 13]
+    assert out["k"] == 15 and out["ranks"] == [15, 15, 15]
     assert abs(out["psnr"] - psnr(expected, read_sample())) < 1e-3
-    # The numbers on screen are k = 13's.
+    # The numbers on screen are k = 15's.
     page.wait_for_function(
         "() => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]"
         ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
-        " return host.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=13'; }",
+        " return host.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=15'; }",
         timeout=60_000,
     )
     text = shadow(page, "root.querySelector('#psnr').textContent")
     assert text == f"{out['psnr']:.2f} dB", text
     page.screenshot(path=str(tmp_path / SHOT), full_page=False)
+
+    # From the kernel to the view: w.k = 40, then w.mode = 'gray', each painted as the CLI.
+    run_cell(page, 2)
+    page.wait_for_function(painted, arg="mode=rgb&k=40", timeout=60_000)
+    np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(40))
+    assert shadow(page, "root.querySelector('#k-k').dataset.k") == "40"
+    run_cell(page, 3)
+    page.wait_for_function(painted, arg="mode=gray&k=40", timeout=60_000)
+    gray = canvas_pixels(page)
+    assert (gray[..., 0] == gray[..., 1]).all()
+    assert psnr(gray[..., 0], cli_approx(40, gray=True)[..., 0] if cli_approx(40, gray=True).ndim == 3 else cli_approx(40, gray=True)) >= 60
+    assert shadow(page, "root.querySelector('input[name=mode][value=gray]').checked") is True
+
+
+def run_cell(page, index):
+    page.evaluate(
+        "(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i;"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }",
+        index,
+    )
 
 
 def read_sample():
