@@ -53,7 +53,11 @@ fn color_of(name: &str) -> PyResult<StoredColor> {
 }
 
 /// An (H, W, C) array of samples as an image: C = 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA.
-fn image_of<P>(samples: &[P::Subpixel], w: u32, h: u32) -> PyResult<ImageBuffer<P, Vec<P::Subpixel>>>
+fn image_of<P>(
+    samples: &[P::Subpixel],
+    w: u32,
+    h: u32,
+) -> PyResult<ImageBuffer<P, Vec<P::Subpixel>>>
 where
     P: svdimg::image::Pixel,
 {
@@ -119,7 +123,10 @@ impl ExplorerCore {
     fn from_u8(a: PyReadonlyArray3<'_, u8>) -> PyResult<Self> {
         let (h, w, c) = a.as_array().dim();
         let image = dynamic_u8(contiguous(a.as_slice())?, w as u32, h as u32, c)?;
-        Ok(Self::from_picture(&Picture::from_image(image), (h * w * c) as u64))
+        Ok(Self::from_picture(
+            &Picture::from_image(image),
+            (h * w * c) as u64,
+        ))
     }
 
     /// A picture from a C-contiguous (H, W, C) uint16 array.
@@ -362,7 +369,11 @@ impl ExplorerCore {
 
     /// The smallest k (the same for every plane) that reaches `psnr_db`: `(k, None)`, or
     /// `(None, best PSNR)` when none does. On the numbers' own thread.
-    fn rank_for_psnr(&self, py: Python<'_>, psnr_db: f64) -> PyResult<(Option<usize>, Option<f64>)> {
+    fn rank_for_psnr(
+        &self,
+        py: Python<'_>,
+        psnr_db: f64,
+    ) -> PyResult<(Option<usize>, Option<f64>)> {
         let view = self.view()?;
         let planes = Arc::clone(&self.planes);
         let pool = side_pool()?;
@@ -379,7 +390,11 @@ impl ExplorerCore {
 /// The explorer's page, as `svdimg serve` has it: `(html, css, modules)`, where modules
 /// maps file names to sources and holds the widget's entry module `widget.js` too.
 #[pyfunction]
-pub fn explorer_page() -> (&'static str, &'static str, Vec<(&'static str, &'static str)>) {
+pub fn explorer_page() -> (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+) {
     let mut modules: Vec<_> = svdimg::PAGE_MODULES.to_vec();
     modules.push(svdimg::WIDGET_MODULE);
     (svdimg::PAGE_HTML, svdimg::PAGE_CSS, modules)
@@ -387,9 +402,7 @@ pub fn explorer_page() -> (&'static str, &'static str, Vec<(&'static str, &'stat
 
 fn png_of(py: Python<'_>, image: DynamicImage) -> PyResult<Bound<'_, PyBytes>> {
     let bytes = py
-        .detach(move || {
-            svdimg::encode(&image, svdimg::OutputFormat::from_extension("png")?)
-        })
+        .detach(move || svdimg::encode(&image, svdimg::OutputFormat::from_extension("png")?))
         .map_err(py_err)?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -398,12 +411,21 @@ fn png_of(py: Python<'_>, image: DynamicImage) -> PyResult<Bound<'_, PyBytes>> {
 #[pyfunction]
 pub fn png_u8<'py>(py: Python<'py>, a: PyReadonlyArray3<'_, u8>) -> PyResult<Bound<'py, PyBytes>> {
     let (h, w, c) = a.as_array().dim();
-    png_of(py, dynamic_u8(contiguous(a.as_slice())?, w as u32, h as u32, c)?)
+    png_of(
+        py,
+        dynamic_u8(contiguous(a.as_slice())?, w as u32, h as u32, c)?,
+    )
 }
 
 /// PNG bytes of a C-contiguous (H, W, C) uint16 array (C = 1 to 4), 16 bits deep.
 #[pyfunction]
-pub fn png_u16<'py>(py: Python<'py>, a: PyReadonlyArray3<'_, u16>) -> PyResult<Bound<'py, PyBytes>> {
+pub fn png_u16<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray3<'_, u16>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let (h, w, c) = a.as_array().dim();
-    png_of(py, dynamic_u16(contiguous(a.as_slice())?, w as u32, h as u32, c)?)
+    png_of(
+        py,
+        dynamic_u16(contiguous(a.as_slice())?, w as u32, h as u32, c)?,
+    )
 }

@@ -86,8 +86,8 @@ macro_rules! with_float {
 
 // Declared after the macros above, which they use.
 mod batch;
-mod explorer;
 mod blocks;
+mod explorer;
 
 /// The matrices of a (B, M, N) C-contiguous stack as faer views, without a copy.
 fn stack<'a, T: Element>(a: &'a PyReadonlyArray3<'_, T>) -> PyResult<Vec<MatRef<'a, T>>> {

@@ -110,10 +110,10 @@ pub use picture::{
 pub use randomized::{sketch, Method, Randomized};
 pub use rd::{jpeg_for_psnr, rate_distortion, JpegKind, JpegMatch, RdCurve, RdPoint};
 pub use scalar::{Precision, Scalar};
+pub use tiles::{diverging, original_scaled, Part, Tile};
 pub use transcode::{
     settings_hash, transcode, working_set, Destination, TranscodeOptions, Transcoded,
 };
-pub use tiles::{diverging, original_scaled, Part, Tile};
 pub use truncation::Truncation;
 pub use values::{
     bidiagonal_singular_values, plane_singular_values, singular_values, singular_values_timed,

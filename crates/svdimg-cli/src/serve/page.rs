@@ -39,6 +39,9 @@ pub fn routes() -> Router<std::sync::Arc<AppState>> {
     svdimg::PAGE_MODULES
         .iter()
         .fold(page, |router, &(name, body)| {
-            router.route(&format!("/{name}"), get(move || async move { asset(body, JS) }))
+            router.route(
+                &format!("/{name}"),
+                get(move || async move { asset(body, JS) }),
+            )
         })
 }
