@@ -72,3 +72,15 @@ def test_components_and_spectrum():
     for points in re.findall(r'points="([^"]+)"', svg):
         xy = np.array([p.split(",") for p in points.split()], float)
         assert (xy[:, 0] >= 56).all() and (xy[:, 0] <= 548).all() and (xy[:, 1] >= 28).all() and (xy[:, 1] <= 264).all()
+
+
+def test_the_widget_without_its_extra_says_what_to_install(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "anywidget", None)
+    monkeypatch.delitem(sys.modules, "svdimg.widget", raising=False)
+    with pytest.raises(ImportError, match=r'svdimg.widget needs anywidget: pip install "svdimg\[notebook\]"'):
+        importlib.import_module("svdimg.widget")
+    # svdimg itself never needed it.
+    assert svdimg.approximate(IMG, 3).shape == IMG.shape
