@@ -132,3 +132,44 @@ def read_sample():
     import svdimg
 
     return svdimg.load_sample()[0]
+
+
+def layout(page):
+    return shadow(
+        page,
+        "(() => { const v = root.querySelector('#viewer').getBoundingClientRect();"
+        " const c = root.querySelector('#controls').getBoundingClientRect();"
+        " const w = root.querySelector('.widget').getBoundingClientRect();"
+        " return { viewerRight: v.right, viewerBottom: v.bottom, controlsLeft: c.left, controlsTop: c.top, width: w.width }; })()",
+    )
+
+
+def test_the_widget_lays_itself_out_by_its_own_width(lab, chromium):
+    """Wide output: the controls beside the picture; an output narrower than 900 px (a laptop
+    window with JupyterLab's side panel open) stacks them below, whatever the window's width."""
+    notebook(lab.root / "layout.ipynb")
+    for viewport, beside in (({"width": 1600, "height": 1000}, True), ({"width": 1100, "height": 900}, False)):
+        context = chromium.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(f"{lab.url}/lab/tree/layout.ipynb?token={lab.token}")
+        page.wait_for_function(
+            "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget; return s && s.sessionContext"
+            " && s.sessionContext.session && s.sessionContext.session.kernel"
+            " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
+            timeout=90_000,
+        )
+        if not beside:
+            page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+        run_cell(page, 0)
+        page.wait_for_function(
+            "() => { const h = [...document.querySelectorAll('.jp-OutputArea-output div')]"
+            ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
+            " return h && h.shadowRoot.querySelector('#approx').dataset.painted === 'mode=rgb&k=12'; }",
+            timeout=120_000,
+        )
+        box = layout(page)
+        if beside:
+            assert box["width"] > 900 and box["controlsLeft"] >= box["viewerRight"] - 1, box
+        else:
+            assert box["width"] < 900 and box["controlsTop"] >= box["viewerBottom"] - 1, box
+        context.close()
