@@ -90,13 +90,15 @@ pub enum Command {
     /// tile (a tiled file) are used: a coarser image. A global file stores them first, so
     /// a prefix of it is enough.
     Decompress(DecompressArgs),
-    /// Rate–distortion: PSNR against bits per pixel for .svdz, float32 factors and JPEG.
+    /// Rate–distortion: PSNR against bits per pixel for .svdz, float32 factors, JPEG and WebP.
     ///
     /// Compresses the image at a range of qualities with .svdz (version 2 as compress
     /// writes it, and version 1 in YCbCr and RGB), as the float32 factors other SVD tools
-    /// write, and as JPEG at qualities 10 to 95 (the image crate's encoder, and a strong one
-    /// with optimised Huffman tables, 4:2:0 or 4:4:4), decodes each and measures it. Plots the curves (SVG or PNG) and prints the bytes each needs
-    /// for 30, 35 and 40 dB.
+    /// write, as JPEG at qualities 10 to 95 (the image crate's encoder, and a strong one
+    /// with optimised Huffman tables, 4:2:0 or 4:4:4) and as lossy WebP at qualities 0 to
+    /// 100 (libwebp, method 6), decodes each and measures it. Plots the curves (SVG or PNG),
+    /// prints the bytes each needs for 30, 35 and 40 dB and for three SSIMs, and the ratio
+    /// of version 2's bytes to the strong JPEG's and to WebP's.
     Rd(RdArgs),
     /// Compress (or convert) many images: files, folders searched recursively, and globs.
     ///

@@ -360,6 +360,7 @@ fn curve_color(name: &str) -> RGBColor {
         "svdz-rgb" => RGBColor(255, 127, 14),
         "jpeg" => RGBColor(31, 119, 180),
         "jpeg-strong" => RGBColor(44, 160, 44),
+        "webp" => RGBColor(23, 190, 207),
         _ => RGBColor(110, 110, 110),
     }
 }

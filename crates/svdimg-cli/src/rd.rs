@@ -1,4 +1,4 @@
-//! `svdimg rd`: rate–distortion curves of .svdz, float32 factors and JPEG.
+//! `svdimg rd`: rate–distortion curves of .svdz, float32 factors, JPEG and WebP.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -131,6 +131,26 @@ pub fn run(args: RdArgs) -> Result<()> {
             write!(out, " {cell:>16}")?;
         }
         writeln!(out)?;
+    }
+    // Version 2 against the baselines, as the codec's targets state it.
+    for base in ["jpeg-strong", "webp"] {
+        let ratios: Vec<String> = LEVELS
+            .iter()
+            .map(|&(_, key)| {
+                match (
+                    bytes_at[key]["svdz-v2"],
+                    bytes_at[key].get(base).copied().flatten(),
+                ) {
+                    (Some(a), Some(b)) if b > 0 => {
+                        format!("{:.2}× at {key} dB", a as f64 / b as f64)
+                    }
+                    _ => format!("- at {key} dB"),
+                }
+            })
+            .collect();
+        if curves.iter().any(|c| c.name == base) {
+            writeln!(out, "svdz-v2 / {base}: {}", ratios.join(", "))?;
+        }
     }
     writeln!(out, "wrote {}", args.output.display())?;
     print_stdout(&out)

@@ -361,9 +361,17 @@ fn rd_writes_the_plot_and_tabulates_bytes() {
             "svdz-rgb",
             "float32-factors",
             "jpeg",
-            "jpeg-strong"
+            "jpeg-strong",
+            "webp"
         ]
     );
+    // Every WebP point was decoded and measured: real files, and (on the frontier) more
+    // bytes for a higher PSNR.
+    let webp = v["curves"][6]["points"].as_array().unwrap();
+    for w in webp.windows(2) {
+        assert!(w[0]["bytes"].as_u64() < w[1]["bytes"].as_u64(), "{w:?}");
+    }
+    assert!(webp.iter().all(|p| p["bytes"].as_u64().unwrap() > 30));
     for c in v["curves"].as_array().unwrap() {
         let psnr: Vec<f64> = c["points"]
             .as_array()
