@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 IMAGES = ROOT.parent / "shared" / "images"
 OUT = ROOT / "docs" / "images"
 sys.path.insert(0, str(ROOT / "crates" / "svdimg-py" / "tests" / "notebook"))
-from labserver import Lab  # noqa: E402
+from labserver import WIDGET, Lab, run_cell  # noqa: E402
 
 
 def wait_painted(page, query):
@@ -47,18 +47,13 @@ def widget_picture(browser):
         lab = Lab(root)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{lab.url}/lab/tree/explorer.ipynb?token={lab.token}")
-            page.wait_for_function(
-                "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-                " return s && s.sessionContext && s.sessionContext.session && s.sessionContext.session.kernel"
-                " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=120_000)
+            lab.open(page, "explorer.ipynb")
             page.evaluate("() => window.jupyterapp.commands.execute('application:toggle-left-area')")
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            run_cell(page, 0)
             page.wait_for_function(
-                "() => { const h = [...document.querySelectorAll('.jp-OutputArea-output div')]"
-                ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
-                " return h && h.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=37'"
-                " && h.shadowRoot.querySelector('#components img'); }", timeout=120_000)
+                f"() => {{ const r = {WIDGET}; return Boolean(r)"
+                " && r.querySelector('#numbers').dataset.query === 'mode=rgb&k=37'"
+                " && Boolean(r.querySelector('#components img')); }", timeout=120_000)
             page.wait_for_timeout(2000)
             page.screenshot(path=str(OUT / "widget.jpg"), quality=80)
             page.close()

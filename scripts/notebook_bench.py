@@ -26,11 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "crates" / "svdimg-py" / "tests" / "notebook"))
 import serve_bench  # noqa: E402
-from labserver import Lab  # noqa: E402
-
-HOST = ("[...document.querySelectorAll('.jp-OutputArea-output div')]"
-        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx')).shadowRoot")
-
+from labserver import WIDGET, Lab, wait_painted  # noqa: E402
 
 def notebook(path, image):
     nb = nbformat.v4.new_notebook()
@@ -46,14 +42,8 @@ def notebook(path, image):
     nbformat.write(nb, path)
 
 
-def wait_painted(page, query, timeout=120_000):
-    page.wait_for_function(
-        f"q => {{ try {{ return {HOST}.querySelector('#approx').dataset.painted === q; }} catch {{ return false; }} }}",
-        arg=query, timeout=timeout)
-
-
 def set_k(page, k):
-    page.evaluate(f"""k => {{ const el = {HOST}.querySelector('#n-k'); el.value = k;
+    page.evaluate(f"""k => {{ const el = {WIDGET}.querySelector('#n-k'); el.value = k;
         el.dispatchEvent(new Event('change', {{ bubbles: true }})); }}""", k)
 
 
@@ -62,11 +52,7 @@ def widget_slider(browser, tmp, image, moves):
     try:
         notebook(tmp / "bench.ipynb", image)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{lab.url}/lab/tree/bench.ipynb?token={lab.token}")
-        page.wait_for_function(
-            "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-            " return s && s.sessionContext && s.sessionContext.session && s.sessionContext.session.kernel"
-            " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }", timeout=120_000)
+        lab.open(page, "bench.ipynb")
         start = time.monotonic()
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         wait_painted(page, "mode=rgb&k=10", timeout=300_000)
@@ -83,11 +69,11 @@ def widget_slider(browser, tmp, image, moves):
             return [p["ms"] for p in paints], [p["frame_ms"] for p in paints]
 
         ms, frame = moves_ms()
-        fitted = page.evaluate(f"() => {HOST}.querySelector('#approx').width")
-        page.evaluate(f"() => {HOST}.querySelector('#zoom-one').click()")
+        fitted = page.evaluate(f"() => {WIDGET}.querySelector('#approx').width")
+        page.evaluate(f"() => {WIDGET}.querySelector('#zoom-one').click()")
         page.wait_for_timeout(800)
         ms_full, _ = moves_ms()
-        full = page.evaluate(f"() => {HOST}.querySelector('#approx').width")
+        full = page.evaluate(f"() => {WIDGET}.querySelector('#approx').width")
         text = page.locator(".jp-Cell").nth(1).locator(".jp-OutputArea-output").inner_text(timeout=60_000)
         memory = json.loads(text.strip().splitlines()[-1])
         page.close()

@@ -65,3 +65,40 @@ class Lab:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+    def open(self, page, name, timeout=120_000):
+        """Opens notebook `name` in `page` and waits for its kernel to be connected."""
+        page.goto(f"{self.url}/lab/tree/{name}?token={self.token}")
+        page.wait_for_function(
+            "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " return s && s.sessionContext && s.sessionContext.session && s.sessionContext.session.kernel"
+            " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
+            timeout=timeout,
+        )
+
+
+# The shadow root of the first explorer widget on the page (null before it is shown), as a
+# JavaScript expression.
+WIDGET = (
+    "([...document.querySelectorAll('.jp-OutputArea-output div')]"
+    ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx')) || {}).shadowRoot"
+)
+
+
+def run_cell(page, index):
+    """Runs cell `index` of the open notebook (through JupyterLab's own command)."""
+    page.evaluate(
+        "(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i;"
+        " return window.jupyterapp.commands.execute('notebook:run-cell'); }",
+        index,
+    )
+
+
+def wait_painted(page, query, timeout=120_000):
+    """Waits until the widget's canvas holds the exact picture of setting `query`."""
+    page.wait_for_function(
+        f"(q) => {{ const r = {WIDGET}; const c = r && r.querySelector('#approx');"
+        " return Boolean(c) && c.dataset.painted === q && c.dataset.exact === '1'; }",
+        arg=query,
+        timeout=timeout,
+    )

@@ -8,6 +8,7 @@ import nbformat
 import numpy as np
 
 from conftest import psnr
+from labserver import WIDGET, run_cell, wait_painted
 
 SHOT = "widget-in-jupyterlab.png"
 
@@ -30,12 +31,7 @@ def notebook(path):
 
 def shadow(page, script):
     """Runs `script` with `root`, the widget's shadow root."""
-    return page.evaluate(
-        "(script) => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]"
-        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
-        " const root = host.shadowRoot; return eval(script); }",
-        script,
-    )
+    return page.evaluate(f"(script) => {{ const root = {WIDGET}; return eval(script); }}", script)
 
 
 def canvas_pixels(page):
@@ -54,22 +50,11 @@ def last_output(page):
 
 def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_path):
     notebook(lab.root / "widget.ipynb")
-    page.goto(f"{lab.url}/lab/tree/widget.ipynb?token={lab.token}")
-    page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=90_000)
-    page.wait_for_function(
-        "() => { const s = window.jupyterapp.shell.currentWidget; return s && s.sessionContext"
-        " && s.sessionContext.session && s.sessionContext.session.kernel"
-        " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
-        timeout=90_000,
-    )
+    lab.open(page, "widget.ipynb")
     run_cell(page, 0)
     run_cell(page, 1)
     # The widget paints the kernel's setting: the exact rank-12 picture.
-    painted = "(q) => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]" \
-        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));" \
-        " const c = host && host.shadowRoot.querySelector('#approx');" \
-        " return c && c.dataset.painted === q && c.dataset.exact === '1'; }"
-    page.wait_for_function(painted, arg="mode=rgb&k=12", timeout=120_000)
+    wait_painted(page, "mode=rgb&k=12")
     first = last_output(page)
     assert (first["k"], first["ranks"]) == (12, [12, 12, 12])
     np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(12))
@@ -79,7 +64,7 @@ def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
-    page.wait_for_function(painted, arg="mode=rgb&k=15", timeout=60_000)
+    wait_painted(page, "mode=rgb&k=15")
     shown = canvas_pixels(page)[..., :3]
     expected = cli_approx(15)
     assert psnr(shown, expected) >= 60.0
@@ -87,10 +72,7 @@ def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_
     # ...and in the kernel, with the numbers of k = 15 (the notebook itself was not changed:
     # the keys went to the slider, not to JupyterLab's shortcuts).
     assert len(page.locator(".jp-Cell").all()) == 4
-    page.evaluate(
-        "() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1;"
-        " return window.jupyterapp.commands.execute('notebook:run-cell'); }"
-    )
+    run_cell(page, 1)
     deadline = time.time() + 60
     while (out := last_output(page))["k"] != 15 and time.time() < deadline:
         time.sleep(0.2)
@@ -98,10 +80,7 @@ def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_
     assert abs(out["psnr"] - psnr(expected, read_sample())) < 1e-3
     # The numbers on screen are k = 15's.
     page.wait_for_function(
-        "() => { const host = [...document.querySelectorAll('.jp-OutputArea-output div')]"
-        ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
-        " return host.shadowRoot.querySelector('#numbers').dataset.query === 'mode=rgb&k=15'; }",
-        timeout=60_000,
+        f"() => {WIDGET}.querySelector('#numbers').dataset.query === 'mode=rgb&k=15'", timeout=60_000
     )
     text = shadow(page, "root.querySelector('#psnr').textContent")
     assert text == f"{out['psnr']:.2f} dB", text
@@ -109,23 +88,16 @@ def test_slider_in_jupyterlab_matches_cli_and_kernel(lab, page, cli_approx, tmp_
 
     # From the kernel to the view: w.k = 40, then w.mode = 'gray', each painted as the CLI.
     run_cell(page, 2)
-    page.wait_for_function(painted, arg="mode=rgb&k=40", timeout=60_000)
+    wait_painted(page, "mode=rgb&k=40")
     np.testing.assert_array_equal(canvas_pixels(page)[..., :3], cli_approx(40))
     assert shadow(page, "root.querySelector('#k-k').dataset.k") == "40"
     run_cell(page, 3)
-    page.wait_for_function(painted, arg="mode=gray&k=40", timeout=60_000)
+    wait_painted(page, "mode=gray&k=40")
     gray = canvas_pixels(page)
     assert (gray[..., 0] == gray[..., 1]).all()
-    assert psnr(gray[..., 0], cli_approx(40, gray=True)[..., 0] if cli_approx(40, gray=True).ndim == 3 else cli_approx(40, gray=True)) >= 60
+    reference = cli_approx(40, gray=True)
+    assert psnr(gray[..., 0], reference if reference.ndim == 2 else reference[..., 0]) >= 60
     assert shadow(page, "root.querySelector('input[name=mode][value=gray]').checked") is True
-
-
-def run_cell(page, index):
-    page.evaluate(
-        "(i) => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = i;"
-        " return window.jupyterapp.commands.execute('notebook:run-cell'); }",
-        index,
-    )
 
 
 def read_sample():
@@ -151,22 +123,11 @@ def test_the_widget_lays_itself_out_by_its_own_width(lab, chromium):
     for viewport, beside in (({"width": 1600, "height": 1000}, True), ({"width": 1100, "height": 900}, False)):
         context = chromium.new_context(viewport=viewport)
         page = context.new_page()
-        page.goto(f"{lab.url}/lab/tree/layout.ipynb?token={lab.token}")
-        page.wait_for_function(
-            "() => { const s = window.jupyterapp && window.jupyterapp.shell.currentWidget; return s && s.sessionContext"
-            " && s.sessionContext.session && s.sessionContext.session.kernel"
-            " && s.sessionContext.session.kernel.connectionStatus === 'connected'; }",
-            timeout=90_000,
-        )
+        lab.open(page, "layout.ipynb")
         if not beside:
             page.evaluate("() => window.jupyterapp.shell.expandLeft()")
         run_cell(page, 0)
-        page.wait_for_function(
-            "() => { const h = [...document.querySelectorAll('.jp-OutputArea-output div')]"
-            ".find((d) => d.shadowRoot && d.shadowRoot.querySelector('#approx'));"
-            " return h && h.shadowRoot.querySelector('#approx').dataset.painted === 'mode=rgb&k=12'; }",
-            timeout=120_000,
-        )
+        wait_painted(page, "mode=rgb&k=12")
         box = layout(page)
         if beside:
             assert box["width"] > 900 and box["controlsLeft"] >= box["viewerRight"] - 1, box
