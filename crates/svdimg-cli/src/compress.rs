@@ -157,6 +157,7 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
     let options = DecompressOptions {
         rank: args.rank,
         limits,
+        allow_truncated: false,
     };
     let planes = svdimg::decompress(&input.bytes, &options).map_err(named)?;
     let decoded = svdimg::decoded_components(&input.bytes, &options).map_err(named)?;

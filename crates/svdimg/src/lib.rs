@@ -92,9 +92,10 @@ pub use decomposition::{
 pub use error::{Error, ErrorKind, Result};
 pub use factors::{complex_svd, Factors};
 pub use format::{
-    compress, compress_factored, decoded_components, decompress, inspect, is_svdz, output_planes,
-    stored_planes, Chroma, ColorChoice, CompressOptions, Compressed, DecompressOptions, Layout,
-    StoredColor, SvdzInfo, Target, DEFAULT_TILE,
+    compress, compress_factored, decoded_components, decompress, decompress_prefix, inspect,
+    is_svdz, output_planes, read_svdz, stored_planes, svdz_bytes_needed, Chroma, ColorChoice,
+    CompressOptions, Compressed, DecompressOptions, Decompressed, Layout, StoredColor, SvdzInfo,
+    SvdzNeed, Target, DEFAULT_TILE,
 };
 pub use lesson::{component_sum_difference, Lesson, LessonFacts, LESSON_COMPONENTS};
 pub use limits::Limits;

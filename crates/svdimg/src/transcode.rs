@@ -114,6 +114,7 @@ pub fn transcode(input: &[u8], options: &TranscodeOptions) -> Result<Transcoded>
                 &DecompressOptions {
                     rank: None,
                     limits: options.decode.limits,
+                    allow_truncated: false,
                 },
             )?;
             let color: Vec<&[f32]> = decoded.color.iter().map(|p| &p.data[..]).collect();

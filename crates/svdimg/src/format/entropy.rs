@@ -122,6 +122,8 @@ pub(crate) struct Decoder<'a> {
     code: u32,
     range: u32,
     input: &'a [u8],
+    /// Whether a byte past the end of `input` has been read (as zero).
+    overran: bool,
 }
 
 impl<'a> Decoder<'a> {
@@ -130,6 +132,7 @@ impl<'a> Decoder<'a> {
             code: 0,
             range: u32::MAX,
             input,
+            overran: false,
         };
         for _ in 0..5 {
             d.code = (d.code << 8) | u32::from(d.byte());
@@ -143,8 +146,17 @@ impl<'a> Decoder<'a> {
                 self.input = rest;
                 b
             }
-            None => 0,
+            None => {
+                self.overran = true;
+                0
+            }
         }
+    }
+
+    /// Whether the decoder has read past the end of its input. Until it has, every bit it
+    /// returned is the one the whole stream gives: a cut stream decodes its start exactly.
+    pub(crate) fn overran(&self) -> bool {
+        self.overran
     }
 
     pub(crate) fn bit(&mut self, p: &mut Bit) -> bool {

@@ -238,6 +238,7 @@ pub(super) fn compress(
                 max_pixels: u64::MAX,
                 max_alloc: u64::MAX,
             },
+            allow_truncated: false,
         },
     )?;
     let rounded: Vec<Vec<f32>> = decoded
@@ -291,47 +292,78 @@ pub(super) fn compress(
     })
 }
 
-/// Decodes a parsed version 1 file to output planes (gray or R G B, unclipped), with the
-/// first `rank` components of each plane.
+/// Decodes a parsed version 1 file, or a prefix of it, to output planes with at most
+/// `rank` components per plane; and per plane the components decoded and those the whole
+/// file gives at `rank`. A prefix gives each plane the components its whole blocks hold,
+/// and those of a cut block that inflate completely.
 pub(super) fn decode(
     bytes: &[u8],
     parsed: &layout::Parsed,
     rank: Option<usize>,
-) -> Result<Vec<Vec<f32>>> {
+) -> Result<(Vec<Vec<f32>>, Vec<(usize, usize)>)> {
     let h = &parsed.header;
     let (m, n) = (h.height as usize, h.width as usize);
     let bs = usize::from(h.block_size);
     let mut stored = Vec::with_capacity(h.scales.len());
+    let mut counts = Vec::with_capacity(h.scales.len());
     for (p, scales) in h.scales.iter().enumerate() {
         let k = rank.unwrap_or(usize::MAX).min(scales.len());
         let mut plane = Stored {
             m,
             n,
-            scales: scales[..k].to_vec(),
+            scales: Vec::new(),
             u: Vec::with_capacity(k * m),
             v: Vec::with_capacity(k * n),
         };
+        let mut arrived = 0;
         for b in 0..k.div_ceil(bs) {
-            let raw = layout::inflate(bytes, parsed.offsets[p][b], h.blocks[p][b])?;
-            let mut input = &raw[..];
-            for _ in b * bs..((b + 1) * bs).min(scales.len()) {
-                vectors::decode(&mut input, m, &mut plane.u)?;
-                vectors::decode(&mut input, n, &mut plane.v)?;
-            }
-            if !input.is_empty() {
-                return Err(Error::input(format!(
-                    "corrupt .svdz block: {} bytes left over",
-                    input.len()
-                )));
+            let components = b * bs..((b + 1) * bs).min(scales.len());
+            let (offset, entry) = (parsed.offsets[p][b], h.blocks[p][b]);
+            match layout::held(bytes, offset, entry.stored) {
+                layout::Held::Whole(_) => {
+                    let raw = layout::inflate(bytes, offset, entry)?;
+                    let mut input = &raw[..];
+                    for _ in components.clone() {
+                        vectors::decode(&mut input, m, &mut plane.u)?;
+                        vectors::decode(&mut input, n, &mut plane.v)?;
+                    }
+                    if !input.is_empty() {
+                        return Err(Error::input(format!(
+                            "corrupt .svdz block: {} bytes left over",
+                            input.len()
+                        )));
+                    }
+                    arrived = components.end;
+                }
+                layout::Held::Cut(cut) => {
+                    let raw = layout::inflate_prefix(cut, entry);
+                    let mut input = &raw[..];
+                    for _ in components {
+                        let (u, v) = (plane.u.len(), plane.v.len());
+                        let whole = vectors::decode(&mut input, m, &mut plane.u).is_ok()
+                            && vectors::decode(&mut input, n, &mut plane.v).is_ok();
+                        if !whole {
+                            plane.u.truncate(u);
+                            plane.v.truncate(v);
+                            break;
+                        }
+                        arrived += 1;
+                    }
+                    break;
+                }
+                layout::Held::Missing => break,
             }
         }
+        let k = k.min(arrived);
+        plane.scales = scales[..k].to_vec();
         plane.u.truncate(k * m);
         plane.v.truncate(k * n);
+        counts.push((k, rank.unwrap_or(usize::MAX).min(scales.len())));
         stored.push(plane);
     }
     let planes: Vec<Vec<f32>> = stored
         .par_iter()
         .map(|s| s.reconstruct(Par::rayon(0)))
         .collect();
-    Ok(to_output(planes, h.color))
+    Ok((to_output(planes, h.color), counts))
 }

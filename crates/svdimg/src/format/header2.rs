@@ -19,7 +19,7 @@ pub(crate) const RANGE: u8 = 0;
 /// A block of varints compressed with zstd, as in version 1.
 pub(crate) const ZSTD: u8 = 1;
 /// Bytes of one block-table entry: coding, stored length, inflated length, CRC-32.
-const ENTRY: u64 = 13;
+pub(crate) const ENTRY: u64 = 13;
 /// Contexts of the side block's ranks: the class of the rank of the tile to the left.
 const RANK_CONTEXTS: usize = 8;
 
@@ -53,7 +53,10 @@ pub(crate) struct Header {
     /// Per plane, the number of components over all its tiles.
     pub counts: Vec<u32>,
     pub side: BlockEntry,
-    /// Per plane, ⌈count / block_size⌉ blocks.
+    /// Whether the components of all planes form one stream, strongest first (flag bit 3);
+    /// otherwise each plane is a stream of its own.
+    pub interleaved: bool,
+    /// Per stream ([`Header::stream_counts`]), ⌈count / block_size⌉ blocks.
     pub blocks: Vec<Vec<Block>>,
     pub alpha_block: Option<BlockEntry>,
 }
@@ -65,6 +68,8 @@ pub(crate) struct Parsed {
     pub side_offset: usize,
     pub offsets: Vec<Vec<usize>>,
     pub alpha_offset: usize,
+    /// The file's length: the header's, plus the side block's and every block's.
+    pub end: u64,
 }
 
 /// Each tile's components: per plane, per tile, the codes g.
@@ -83,7 +88,17 @@ impl Header {
         )
     }
 
-    /// Blocks in file order: block 0 of every plane, then block 1, ...
+    /// The row length of plane `p`'s u-vector entries where they form an image (the patch
+    /// layout: patches per row); 0 otherwise.
+    pub(crate) fn stride(&self, p: usize) -> usize {
+        if !self.patches {
+            return 0;
+        }
+        let (_, n) = plane_size(self.height, self.width, self.half_chroma && p > 0);
+        n.div_ceil(self.tile as usize)
+    }
+
+    /// Blocks in file order: block 0 of every stream, then block 1, ...
     fn order(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         let most = self.blocks.iter().map(Vec::len).max().unwrap_or(0);
         (0..most).flat_map(move |b| {
@@ -105,7 +120,8 @@ impl Header {
         out.push(
             u8::from(self.alpha)
                 | (u8::from(self.half_chroma) << 1)
-                | (u8::from(self.patches) << 2),
+                | (u8::from(self.patches) << 2)
+                | (u8::from(self.interleaved) << 3),
         );
         out.push(self.bit_depth);
         for x in [self.width, self.height, self.tile] {
@@ -170,10 +186,11 @@ fn raw_bound(components: u64, side: u64) -> u64 {
 pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
     let flags = r.u8()?;
-    if flags & !7 != 0 {
+    if flags & !15 != 0 {
         return Err(corrupt(format!("unknown flags {flags:#04x}")));
     }
     let (alpha, half_chroma, patches) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
+    let interleaved = flags & 8 != 0;
     if half_chroma && color != StoredColor::YCbCr {
         return Err(corrupt("half-size chroma without YCbCr"));
     }
@@ -239,14 +256,15 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         )));
     }
     let bs = u64::from(block_size);
-    let block_counts: Vec<u64> = counts.iter().map(|&k| u64::from(k).div_ceil(bs)).collect();
+    let streams = stream_counts(&counts, interleaved);
+    let block_counts: Vec<u64> = streams.iter().map(|&k| u64::from(k).div_ceil(bs)).collect();
     let header_len = r.pos as u64
         + 12
         + ENTRY * block_counts.iter().sum::<u64>()
         + if alpha { 12 } else { 0 }
         + 4;
     if header_len > bytes.len() as u64 {
-        return Err(Error::input("the .svdz file is truncated"));
+        return Err(Error::input(super::layout::TRUNCATED));
     }
     let header_len = header_len as usize;
     let stored_crc = u32::from_le_bytes(bytes[header_len - 4..header_len].try_into().expect("4"));
@@ -264,10 +282,16 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     if side.raw != 0 {
         return Err(corrupt("the side block has an inflated length"));
     }
-    let mut blocks = Vec::with_capacity(counts.len());
+    let mut blocks = Vec::with_capacity(streams.len());
     let mut largest = 0u64;
-    for (p, (&k, &count)) in counts.iter().zip(&block_counts).enumerate() {
-        let side_len = plane_grid(height, width, tile, half_chroma, patches, p).side() as u64;
+    let side_of = |p| plane_grid(height, width, tile, half_chroma, patches, p).side() as u64;
+    for (s, (&k, &count)) in streams.iter().zip(&block_counts).enumerate() {
+        // The longest vector a block of this stream can hold.
+        let side_len = if interleaved {
+            (0..counts.len()).map(side_of).max().unwrap_or(0)
+        } else {
+            side_of(s)
+        };
         let mut plane = Vec::with_capacity(count as usize);
         for b in 0..count {
             let coding = r.u8()?;
@@ -326,6 +350,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         deltas,
         counts,
         side,
+        interleaved,
         blocks,
         alpha_block,
     };
@@ -341,6 +366,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     pos += header.alpha_block.map_or(0, |e| u64::from(e.stored));
     super::layout::check_end(pos, bytes.len())?;
     Ok(Parsed {
+        end: pos,
         header,
         side_offset,
         offsets,
@@ -418,6 +444,88 @@ pub(crate) fn decode_side(bytes: &[u8], header: &Header) -> Result<Side> {
         side.push(plane);
     }
     Ok(side)
+}
+
+/// Components per stream: all planes' in one, or each plane's.
+pub(crate) fn stream_counts(counts: &[u32], interleaved: bool) -> Vec<u32> {
+    if interleaved {
+        vec![counts.iter().fold(0u32, |a, &k| a.saturating_add(k))]
+    } else {
+        counts.to_vec()
+    }
+}
+
+/// What a unit of squared error in each stored plane costs in the picture, for the order
+/// of an interleaved file: Y (or R G B, or gray) 1, Cb 1.159, Cr 0.900, four times that for
+/// a half-size plane (each of its samples covers four pixels).
+pub(crate) fn order_weights(color: StoredColor, half_chroma: bool) -> Vec<f64> {
+    let half = if half_chroma { 4.0 } else { 1.0 };
+    match color {
+        StoredColor::YCbCr => vec![1.0, 1.159 * half, 0.900 * half],
+        c => vec![1.0; c.plane_names().len()],
+    }
+}
+
+/// The weight of a component of code `g` in a plane of step `delta` and weight `w`:
+/// `w · Δ² · 2^(g/2)`, about the squared error it removes. Computed with exact powers of
+/// two and one multiplication by √2 for odd codes, so every reader orders alike.
+fn order_key(w: f64, delta: f32, g: u8) -> f64 {
+    let d = f64::from(delta);
+    // 2^(g/2) for even g, from its bits: exact.
+    let power = f64::from_bits((1023 + u64::from(g / 2)) << 52);
+    let mut key = w * d * d * power;
+    if g % 2 == 1 {
+        key *= std::f64::consts::SQRT_2;
+    }
+    key
+}
+
+/// Each stream's components in order, as (plane, tile, index in the tile). Each plane's
+/// own order is [`component_order`]; an interleaved file merges the planes' orders into
+/// one by decreasing [`order_key`] (ties to the lower plane), so the first blocks hold the
+/// strongest components of the whole picture.
+pub(crate) fn streams(header: &Header, side: &Side) -> Vec<Vec<(u8, u32, u32)>> {
+    let planes: Vec<Vec<(u8, u32, u32)>> = side
+        .iter()
+        .enumerate()
+        .map(|(p, plane)| {
+            component_order(plane)
+                .into_iter()
+                .map(|(t, i)| (p as u8, t, i))
+                .collect()
+        })
+        .collect();
+    if !header.interleaved {
+        return planes;
+    }
+    let weights = order_weights(header.color, header.half_chroma);
+    let key = |&(p, t, i): &(u8, u32, u32)| {
+        let p = usize::from(p);
+        order_key(
+            weights[p],
+            header.deltas[p],
+            side[p][t as usize][i as usize],
+        )
+    };
+    let mut heads = vec![0usize; planes.len()];
+    let mut merged = Vec::with_capacity(planes.iter().map(Vec::len).sum());
+    loop {
+        let mut best: Option<(usize, f64)> = None;
+        for (p, order) in planes.iter().enumerate() {
+            if let Some(c) = order.get(heads[p]) {
+                let k = key(c);
+                if best.is_none_or(|(_, b)| k > b) {
+                    best = Some((p, k));
+                }
+            }
+        }
+        let Some((p, _)) = best else {
+            break;
+        };
+        merged.push(planes[p][heads[p]]);
+        heads[p] += 1;
+    }
+    vec![merged]
 }
 
 /// The order of a plane's components in its blocks: by decreasing code, then tile, then

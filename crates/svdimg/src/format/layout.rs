@@ -62,6 +62,8 @@ pub(crate) struct Parsed {
     /// Per plane, the byte offset of each block.
     pub offsets: Vec<Vec<usize>>,
     pub alpha_offset: usize,
+    /// The file's length: the header's, plus every block's.
+    pub end: u64,
 }
 
 impl Header {
@@ -136,8 +138,11 @@ impl Reader<'_> {
     }
 }
 
+/// The start of the message for a file cut short.
+pub(crate) const TRUNCATED: &str = "the .svdz file is truncated";
+
 fn truncated() -> Error {
-    Error::input("the .svdz file is truncated")
+    Error::input(TRUNCATED)
 }
 
 fn corrupt(what: impl std::fmt::Display) -> Error {
@@ -145,15 +150,51 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 }
 
 /// That the blocks, ending at `pos`, end where the file of `len` bytes does.
-pub(crate) fn check_end(pos: u64, len: usize) -> Result<()> {
-    match pos.cmp(&(len as u64)) {
-        std::cmp::Ordering::Greater => Err(truncated()),
-        std::cmp::Ordering::Less => Err(Error::input(format!(
+/// Checks that no bytes follow the end `end` the header gives. Fewer bytes than that are
+/// a prefix of the file, which the decoder judges ([`super::prefix`]).
+pub(crate) fn check_end(end: u64, len: usize) -> Result<()> {
+    if (len as u64) > end {
+        return Err(Error::input(format!(
             "corrupt .svdz file: {} bytes after the last block",
-            len as u64 - pos
-        ))),
-        std::cmp::Ordering::Equal => Ok(()),
+            len as u64 - end
+        )));
     }
+    Ok(())
+}
+
+/// How much of a block a prefix of the file holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Held<'a> {
+    /// All of its bytes.
+    Whole(&'a [u8]),
+    /// Its first bytes: the file is cut inside it.
+    Cut(&'a [u8]),
+    /// None of it.
+    Missing,
+}
+
+/// The part of the block at `offset` with `stored` bytes that `bytes` holds.
+pub(crate) fn held(bytes: &[u8], offset: usize, stored: u32) -> Held<'_> {
+    let end = offset.saturating_add(stored as usize);
+    if end <= bytes.len() {
+        Held::Whole(&bytes[offset..end])
+    } else if offset < bytes.len() {
+        Held::Cut(&bytes[offset..])
+    } else {
+        Held::Missing
+    }
+}
+
+/// What the start of a zstd block inflates to (at most its table's length): the frame's
+/// complete inner blocks. Nothing can be checked; the caller uses what parses.
+pub(crate) fn inflate_prefix(stored: &[u8], entry: BlockEntry) -> Vec<u8> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    if let Ok(d) = zstd::stream::read::Decoder::with_buffer(stored) {
+        // The error at the cut is expected: what came before it stays in `raw`.
+        let _ = d.take(u64::from(entry.raw)).read_to_end(&mut raw);
+    }
+    raw
 }
 
 /// The alpha block's table entry, checked: it inflates to the samples, m·n at the depth.
@@ -187,6 +228,78 @@ pub(crate) enum File {
 }
 
 /// Parses and validates the header of `bytes`; see the module documentation.
+/// The header's length from the first bytes of a file of either version, or `Err(n)`
+/// when `bytes` is too short to say and at least `n` are needed to. Nothing is validated:
+/// [`parse`] does that.
+pub(crate) fn header_len(bytes: &[u8]) -> std::result::Result<u64, u64> {
+    let version = *bytes.get(MAGIC.len()).ok_or(MAGIC.len() as u64 + 3)?;
+    let planes = match bytes.get(9) {
+        Some(&c) => StoredColor::from_code(c).map_or(1, |c| c.plane_names().len()),
+        None => return Err(MAGIC.len() as u64 + 3),
+    };
+    let u32_at = |at: usize| -> u64 {
+        u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4")))
+    };
+    match version {
+        VERSION => {
+            let fixed = 22 + 4 * planes;
+            if bytes.len() < fixed {
+                return Err(fixed as u64);
+            }
+            let alpha = u64::from(bytes[10] == 1);
+            let block_size = u64::from(u16::from_le_bytes([bytes[20], bytes[21]])).max(1);
+            let ranks: Vec<u64> = (0..planes).map(|p| u32_at(22 + 4 * p)).collect();
+            let blocks: u64 = ranks.iter().map(|k| k.div_ceil(block_size)).sum();
+            let scales: u64 = ranks.iter().sum();
+            Ok(fixed as u64 + 4 * scales + ENTRY as u64 * (blocks + alpha) + 4)
+        }
+        super::header2::VERSION => {
+            let fixed = 27 + 8 * planes;
+            if bytes.len() < fixed {
+                return Err(fixed as u64);
+            }
+            let alpha = u64::from(bytes[10] & 1);
+            let block_size = u64::from(u16::from_le_bytes([bytes[24], bytes[25]])).max(1);
+            let counts: Vec<u32> = (0..planes)
+                .map(|p| u32_at(27 + 4 * planes + 4 * p) as u32)
+                .collect();
+            let blocks: u64 = super::header2::stream_counts(&counts, bytes[10] & 8 != 0)
+                .iter()
+                .map(|&k| u64::from(k).div_ceil(block_size))
+                .sum();
+            Ok(fixed as u64 + 12 + super::header2::ENTRY * blocks + 12 * alpha + 4)
+        }
+        // Any length: parse names the unknown version.
+        _ => Ok(MAGIC.len() as u64 + 1),
+    }
+}
+
+impl File {
+    /// The file's length as its header gives it.
+    pub(crate) fn end(&self) -> u64 {
+        match self {
+            File::V1(p) => p.end,
+            File::V2(p) => p.end,
+        }
+    }
+}
+
+/// [`parse`], for callers that need the whole file: fewer bytes than the header gives are
+/// an error.
+pub(crate) fn parse_whole(bytes: &[u8], limits: &Limits) -> Result<File> {
+    let file = parse(bytes, limits)?;
+    if file.end() > bytes.len() as u64 {
+        return Err(Error::input(format!(
+            "{TRUNCATED}: it ends at byte {} of {}",
+            bytes.len(),
+            file.end()
+        )));
+    }
+    Ok(file)
+}
+
+/// Parses and validates the header of either version. The bytes may end before the
+/// blocks do (a prefix); the header must be whole.
 pub(crate) fn parse(bytes: &[u8], limits: &Limits) -> Result<File> {
     if !has_magic(bytes) {
         return Err(
@@ -354,6 +467,7 @@ fn parse_v1(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
         header,
         offsets,
         alpha_offset,
+        end: pos,
     })
 }
 

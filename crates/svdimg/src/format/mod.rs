@@ -23,6 +23,7 @@ mod global;
 mod header2;
 mod layout;
 mod patches;
+mod prefix;
 mod rate;
 mod stream;
 mod threshold;
@@ -33,6 +34,7 @@ mod vectors;
 pub(crate) use color::ycbcr_to_rgb;
 use color::{from_input, resolve_color};
 pub use color::{output_planes, stored_planes, ColorChoice, StoredColor};
+pub use prefix::{decompress_prefix, read_svdz, svdz_bytes_needed, Decompressed, SvdzNeed};
 pub use tiled::{Chroma, Layout, DEFAULT_TILE};
 
 use std::borrow::Cow;
@@ -173,6 +175,10 @@ pub struct DecompressOptions {
     pub rank: Option<usize>,
     /// Limits checked against the header before anything is allocated.
     pub limits: Limits,
+    /// Decode a file that ends before the bytes the decode needs (a download cut short,
+    /// or a prefix read on purpose): each plane gets the components the bytes hold
+    /// completely. Without it such a file is an error. Default: `false`.
+    pub allow_truncated: bool,
 }
 
 /// What an `.svdz` header says, from [`inspect`].
@@ -222,19 +228,20 @@ pub fn decoded_components(
     options: &DecompressOptions,
 ) -> Result<Vec<(&'static str, usize)>> {
     let cap = options.rank.unwrap_or(usize::MAX);
-    let (color, counts): (StoredColor, Vec<usize>) = match layout::parse(bytes, &options.limits)? {
-        layout::File::V1(p) => (
-            p.header.color,
-            p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
-        ),
-        layout::File::V2(p) => (
-            p.header.color,
-            tiled::side(bytes, &p)?
-                .iter()
-                .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
-                .collect(),
-        ),
-    };
+    let (color, counts): (StoredColor, Vec<usize>) =
+        match layout::parse_whole(bytes, &options.limits)? {
+            layout::File::V1(p) => (
+                p.header.color,
+                p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
+            ),
+            layout::File::V2(p) => (
+                p.header.color,
+                tiled::side(bytes, &p)?
+                    .iter()
+                    .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
+                    .collect(),
+            ),
+        };
     Ok(color.plane_names().iter().copied().zip(counts).collect())
 }
 
@@ -267,7 +274,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
         half_chroma: false,
         patches: false,
     };
-    Ok(match layout::parse(bytes, limits)? {
+    Ok(match layout::parse_whole(bytes, limits)? {
         layout::File::V1(p) => {
             let h = p.header;
             let counts = h.scales.iter().map(Vec::len).collect();
@@ -478,36 +485,7 @@ fn alpha_block(alpha: &[f32], bit_depth: u8) -> (Vec<u8>, layout::BlockEntry) {
 /// every block's checksum and length are checked; corrupt input gives an error, never a
 /// panic.
 pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f32>> {
-    if options.rank == Some(0) {
-        return Err(Error::parameter("the rank must be at least 1"));
-    }
-    let parsed = match layout::parse(bytes, &options.limits)? {
-        layout::File::V1(p) => p,
-        layout::File::V2(p) => {
-            let planes = tiled::decode(bytes, &p, options.rank.unwrap_or(usize::MAX))?;
-            let h = &p.header;
-            return finish(
-                bytes,
-                planes,
-                h.width,
-                h.height,
-                h.bit_depth,
-                h.alpha_block,
-                p.alpha_offset,
-            );
-        }
-    };
-    let planes = global::decode(bytes, &parsed, options.rank)?;
-    let h = &parsed.header;
-    finish(
-        bytes,
-        planes,
-        h.width,
-        h.height,
-        h.bit_depth,
-        h.alpha_block,
-        parsed.alpha_offset,
-    )
+    decompress_prefix(bytes, options).map(|d| d.planes)
 }
 
 /// The decoded image from its output planes and the file's alpha block.
@@ -517,8 +495,7 @@ fn finish(
     width: u32,
     height: u32,
     bit_depth: u8,
-    alpha_block: Option<layout::BlockEntry>,
-    alpha_offset: usize,
+    alpha_block: Option<(usize, layout::BlockEntry)>,
 ) -> Result<Planes<f32>> {
     let names: &[PlaneName] = if planes.len() == 1 {
         &[PlaneName::Gray]
@@ -526,8 +503,8 @@ fn finish(
         &[PlaneName::R, PlaneName::G, PlaneName::B]
     };
     let alpha = match alpha_block {
-        Some(entry) => {
-            let raw = layout::inflate(bytes, alpha_offset, entry)?;
+        Some((offset, entry)) => {
+            let raw = layout::inflate(bytes, offset, entry)?;
             Some(Plane {
                 name: PlaneName::Alpha,
                 data: unpredict_alpha(&raw, bit_depth),

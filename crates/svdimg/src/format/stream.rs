@@ -149,6 +149,11 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
 
 /// Decodes a block into `out`: the vectors of `shape` (each vector's length, code and row
 /// length), in order, concatenated; and into `kinds` whether each is DCT coefficients.
+///
+/// With `cut`, `bytes` is the start of the block (a file cut short): its checksum cannot be
+/// checked, and only the vectors it holds completely are decoded; decoding stops at the
+/// first that runs past its end. A cut block gives an error only for what is wrong before
+/// its end.
 pub(crate) fn decode(
     bytes: &[u8],
     coding: u8,
@@ -156,25 +161,30 @@ pub(crate) fn decode(
     shape: &[(usize, u8, usize)],
     out: &mut Vec<i32>,
     kinds: &mut Vec<bool>,
+    cut: bool,
 ) -> Result<()> {
-    layout::check_crc(bytes, entry)?;
+    if !cut {
+        layout::check_crc(bytes, entry)?;
+    }
     if coding == ZSTD {
-        let raw = layout::inflate_checked(bytes, entry)?;
+        let raw = if cut {
+            layout::inflate_prefix(bytes, entry)
+        } else {
+            layout::inflate_checked(bytes, entry)?
+        };
         let mut input = &raw[..];
         for &(len, _, _) in shape {
-            let (&kind, rest) = input
-                .split_first()
-                .ok_or_else(|| Error::input("corrupt .svdz block: a vector is cut short"))?;
-            if kind > 1 {
-                return Err(Error::input(format!(
-                    "corrupt .svdz block: unknown vector kind {kind}"
-                )));
+            let start = out.len();
+            match zstd_vector(&mut input, len, out) {
+                Ok(kind) => kinds.push(kind),
+                Err(_) if cut => {
+                    out.truncate(start);
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
             }
-            kinds.push(kind == 1);
-            input = rest;
-            vectors::decode(&mut input, len, out)?;
         }
-        if !input.is_empty() {
+        if !input.is_empty() && !cut {
             return Err(Error::input(format!(
                 "corrupt .svdz block: {} bytes left over",
                 input.len()
@@ -185,28 +195,62 @@ pub(crate) fn decode(
     let mut models = Models::new();
     let mut d = Decoder::new(bytes);
     for &(len, g, stride) in shape {
-        let ex = expected(g, len);
-        let dct = d.bit(&mut models.dct[ex]);
-        let delta = !dct && d.bit(&mut models.delta[ex]);
-        kinds.push(dct);
-        let mode = usize::from(delta);
         let start = out.len();
-        let (mut prev, mut value) = (0i32, 0i32);
-        for j in 0..len {
-            if !dct && !delta {
-                let near = neighbours(&out[start..], j, stride);
-                let x = models.ints.decode(&mut d, context(0, ex, near))?;
-                out.push(x);
-                continue;
-            }
-            let mode = if dct { dct_mode(j, len) } else { mode };
-            let x = models.ints.decode(&mut d, context(mode, ex, prev))?;
-            prev = x;
-            value = if delta { value.wrapping_add(x) } else { x };
-            out.push(value);
+        let vector = range_vector(&mut d, &mut models, len, g, stride, out);
+        if cut && d.overran() {
+            // This vector (or the bytes the decoder looked ahead at) runs past the cut.
+            out.truncate(start);
+            return Ok(());
         }
+        kinds.push(vector?);
     }
     Ok(())
+}
+
+/// One vector of a zstd block: its kind byte, then version 1's coding of the integers.
+fn zstd_vector(input: &mut &[u8], len: usize, out: &mut Vec<i32>) -> Result<bool> {
+    let (&kind, rest) = input
+        .split_first()
+        .ok_or_else(|| Error::input("corrupt .svdz block: a vector is cut short"))?;
+    if kind > 1 {
+        return Err(Error::input(format!(
+            "corrupt .svdz block: unknown vector kind {kind}"
+        )));
+    }
+    *input = rest;
+    vectors::decode(input, len, out)?;
+    Ok(kind == 1)
+}
+
+/// One range-coded vector, appended to `out`; whether it is DCT coefficients.
+fn range_vector(
+    d: &mut Decoder,
+    models: &mut Models,
+    len: usize,
+    g: u8,
+    stride: usize,
+    out: &mut Vec<i32>,
+) -> Result<bool> {
+    let ex = expected(g, len);
+    let dct = d.bit(&mut models.dct[ex]);
+    let delta = !dct && d.bit(&mut models.delta[ex]);
+    let mode = usize::from(delta);
+    let start = out.len();
+    let (mut prev, mut value) = (0i32, 0i32);
+    for j in 0..len {
+        if !dct && !delta {
+            let near = neighbours(&out[start..], j, stride);
+            let x = models.ints.decode(d, context(0, ex, near))?;
+            out.push(x);
+            continue;
+        }
+        let mode = if dct { dct_mode(j, len) } else { mode };
+        let x = models.ints.decode(d, context(mode, ex, prev))?;
+        prev = x;
+        value = if delta { value.wrapping_add(x) } else { x };
+        out.push(value);
+    }
+    Ok(dct)
 }
 
 #[cfg(test)]
@@ -242,6 +286,7 @@ mod tests {
                 &[(64, 40, 8), (64, 20, 0)],
                 &mut out,
                 &mut kinds,
+                false,
             )
             .unwrap();
             assert_eq!(out, [&a[..], &b[..]].concat());

@@ -442,6 +442,7 @@ fn hostile_headers_are_refused_before_allocating() {
             max_pixels: 1 << 20,
             max_alloc: 1000,
         },
+        allow_truncated: false,
     };
     assert_eq!(
         decompress(&bytes, &tight).unwrap_err().kind(),
@@ -486,17 +487,32 @@ fn fuzz_corpus_and_crash_files_never_panic() {
         };
         for entry in entries {
             let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let options = DecompressOptions {
+                limits,
+                ..Default::default()
+            };
             let info = inspect(&data, &limits);
-            let full = decompress(&data, &DecompressOptions { rank: None, limits });
+            let full = decompress(&data, &options);
             if let (Ok(info), Ok(planes)) = (&info, &full) {
                 assert_eq!((planes.width, planes.height), (info.width, info.height));
                 let prefix = DecompressOptions {
                     rank: Some(1),
-                    limits,
+                    ..options
                 };
                 assert!(decompress(&data, &prefix).is_ok());
             }
             assert!(!(info.is_err() && full.is_ok()));
+            // Any cut decodes or fails without a panic; a cut of a good file decodes.
+            let cut = DecompressOptions {
+                allow_truncated: true,
+                ..options
+            };
+            for len in [data.len() / 3, data.len() / 2, data.len().saturating_sub(1)] {
+                let d = svdimg::decompress_prefix(&data[..len], &cut);
+                if let (Ok(d), Ok(_)) = (&d, &full) {
+                    assert!(d.used() <= d.total());
+                }
+            }
             count += 1;
         }
     }

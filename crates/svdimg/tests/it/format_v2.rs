@@ -330,12 +330,12 @@ fn hostile_headers_are_refused_with_their_reason() {
         "corrupt .svdz header: plane y has 100000 components, more than its tiles can hold"
     );
     assert_eq!(
-        message(&|b| b[10] = 0x0f),
-        "corrupt .svdz header: unknown flags 0x0f"
+        message(&|b| b[10] = 0x1f),
+        "corrupt .svdz header: unknown flags 0x1f"
     );
     assert_eq!(
         message(&|b| {
-            b[10] = 0x07;
+            b[10] = 0x0f;
             b[20..24].copy_from_slice(&32u32.to_le_bytes());
         }),
         "corrupt .svdz header: patch size 32 is not 4 to 16"

@@ -6,6 +6,7 @@ mod exact;
 mod format;
 mod format_v2;
 mod metrics;
+mod prefix;
 mod randomized;
 mod reference;
 mod truncated;

@@ -1,0 +1,214 @@
+//! Prefixes of `.svdz` files: how many leading bytes a decode needs, reading only those,
+//! and decoding what a prefix holds.
+//!
+//! Both versions store their components strongest first, in blocks with a table of their
+//! places, so the first bytes of a file after its header are a coarser picture. A decode
+//! with a rank needs only the blocks that hold the components it keeps; a file cut short
+//! (a download that stopped, or `--max-bytes`) decodes to the components it holds
+//! completely.
+
+use std::io::Read;
+
+use super::{global, header2, layout, tiled, DecompressOptions};
+use crate::{Error, Planes, Result};
+
+/// How many leading bytes of a file a decode reads, from [`svdz_bytes_needed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvdzNeed {
+    /// At least this many: the header (or version 2's side block, for a rank) is not all
+    /// there yet, and says the rest once it is.
+    AtLeast(u64),
+    /// Exactly this many: the decode uses nothing after them.
+    Exactly(u64),
+}
+
+/// What [`decompress_prefix`] made of a file or of a prefix of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decompressed {
+    /// The picture, on the [0, 1] scale, unclipped: gray or R G B, plus alpha when stored
+    /// and held by the bytes given.
+    pub planes: Planes<f32>,
+    /// Per stored plane in file order: its name, the components decoded, and those the
+    /// whole file gives at the rank asked (each tile's capped at it in version 2).
+    pub components: Vec<(&'static str, usize, usize)>,
+    /// The file's length in bytes, as its header gives it.
+    pub file_len: u64,
+    /// The bytes the decode needed, at most `file_len`: less with a rank.
+    pub needed: u64,
+    /// Whether the bytes given end before `needed`: a cut file, decoded because
+    /// [`DecompressOptions::allow_truncated`] is set.
+    pub truncated: bool,
+    /// Whether the file stores an alpha plane that the bytes given do not hold: the picture
+    /// then has none.
+    pub alpha_missing: bool,
+}
+
+impl Decompressed {
+    /// Components decoded over all planes.
+    pub fn used(&self) -> usize {
+        self.components.iter().map(|c| c.1).sum()
+    }
+
+    /// Components the whole file gives at the rank asked, over all planes.
+    pub fn total(&self) -> usize {
+        self.components.iter().map(|c| c.2).sum()
+    }
+}
+
+/// How many leading bytes of an `.svdz` file a decode with `options` needs, given its first
+/// bytes `head` (any number of them). Without a rank that is the whole file; with a rank,
+/// the blocks up to the last one holding a kept component (and the alpha block, which ends
+/// the file, when there is one).
+///
+/// Call it again with more bytes while it answers [`SvdzNeed::AtLeast`]. Errors are those of
+/// the header (not an `.svdz` file, a corrupt or over-limit header, a corrupt side block).
+pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<SvdzNeed> {
+    let header = match layout::header_len(head) {
+        Ok(len) => len,
+        Err(at_least) => {
+            if !layout::has_magic(head) && !layout::MAGIC.starts_with(head) {
+                layout::parse(head, &options.limits)?;
+            }
+            return Ok(SvdzNeed::AtLeast(at_least));
+        }
+    };
+    if (head.len() as u64) < header {
+        return Ok(SvdzNeed::AtLeast(header));
+    }
+    let rank = options.rank.unwrap_or(usize::MAX);
+    Ok(match layout::parse(head, &options.limits)? {
+        layout::File::V1(p) => {
+            if options.rank.is_none() || p.header.alpha {
+                return Ok(SvdzNeed::Exactly(p.end));
+            }
+            let bs = usize::from(p.header.block_size);
+            let mut end = header;
+            for (plane, scales) in p.header.scales.iter().enumerate() {
+                let blocks = rank.min(scales.len()).div_ceil(bs);
+                if let Some(last) = blocks.checked_sub(1) {
+                    let e = p.header.blocks[plane][last];
+                    end = end.max(p.offsets[plane][last] as u64 + u64::from(e.stored));
+                }
+            }
+            SvdzNeed::Exactly(end)
+        }
+        layout::File::V2(p) => {
+            if options.rank.is_none() || p.header.alpha {
+                return Ok(SvdzNeed::Exactly(p.end));
+            }
+            let side_end = p.side_offset as u64 + u64::from(p.header.side.stored);
+            if (head.len() as u64) < side_end {
+                return Ok(SvdzNeed::AtLeast(side_end));
+            }
+            let side = tiled::side(head, &p)?;
+            let bs = usize::from(p.header.block_size);
+            let mut end = side_end;
+            for (s, order) in header2::streams(&p.header, &side).iter().enumerate() {
+                // The last component in file order that a tile keeps at this rank.
+                if let Some(last) = order.iter().rposition(|&(_, _, i)| (i as usize) < rank) {
+                    let b = last / bs;
+                    let e = p.header.blocks[s][b].entry;
+                    end = end.max(p.offsets[s][b] as u64 + u64::from(e.stored));
+                }
+            }
+            SvdzNeed::Exactly(end)
+        }
+    })
+}
+
+/// Reads from `reader` the bytes a decode with `options` needs ([`svdz_bytes_needed`]), and no
+/// more than `max_bytes` when given: the file, the prefix a rank needs, or the first
+/// `max_bytes`. Stops early, without an error, where the file ends; [`decompress_prefix`] then judges
+/// the bytes read.
+pub fn read_svdz(
+    mut reader: impl Read,
+    options: &DecompressOptions,
+    max_bytes: Option<u64>,
+) -> Result<Vec<u8>> {
+    let cap = max_bytes.unwrap_or(u64::MAX);
+    let mut bytes = Vec::new();
+    loop {
+        let (target, exact) = match svdz_bytes_needed(&bytes, options)? {
+            SvdzNeed::AtLeast(n) => (n.min(cap), false),
+            SvdzNeed::Exactly(n) => (n.min(cap), true),
+        };
+        let want = target.saturating_sub(bytes.len() as u64);
+        let got = (&mut reader)
+            .take(want)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::input(format!("cannot read the .svdz file: {e}")))?;
+        if exact || (got as u64) < want || bytes.len() as u64 >= cap {
+            return Ok(bytes);
+        }
+    }
+}
+
+/// Decodes an `.svdz` file, or a prefix of it, and says what it used.
+///
+/// The header must be whole. Bytes that end before what the decode needs (see
+/// [`svdz_bytes_needed`]) are an error unless `options.allow_truncated` is set; then each plane
+/// gets the components the bytes hold completely, in the file's order (strongest first),
+/// and the picture is the best those components give. A cut block's checksum cannot be
+/// checked; everything before it is checked as in a whole file.
+pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<Decompressed> {
+    if options.rank == Some(0) {
+        return Err(Error::parameter("the rank must be at least 1"));
+    }
+    let file = layout::parse(bytes, &options.limits)?;
+    let file_len = file.end();
+    // `AtLeast` only where version 2's side block is cut: a rank needs all of it and more.
+    let (SvdzNeed::Exactly(needed) | SvdzNeed::AtLeast(needed)) =
+        svdz_bytes_needed(bytes, options)?;
+    let truncated = (bytes.len() as u64) < needed;
+    if truncated && !options.allow_truncated {
+        return Err(Error::input(format!(
+            "{}: it ends at byte {} of {needed}",
+            layout::TRUNCATED,
+            bytes.len()
+        )));
+    }
+    let names = match &file {
+        layout::File::V1(p) => p.header.color.plane_names(),
+        layout::File::V2(p) => p.header.color.plane_names(),
+    };
+    let (planes, counts, width, height, bit_depth, alpha) = match &file {
+        layout::File::V1(p) => {
+            let (planes, counts) = global::decode(bytes, p, options.rank)?;
+            let h = &p.header;
+            let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
+            (planes, counts, h.width, h.height, h.bit_depth, alpha)
+        }
+        layout::File::V2(p) => {
+            let (planes, counts) = tiled::decode(bytes, p, options.rank.unwrap_or(usize::MAX))?;
+            let h = &p.header;
+            let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
+            (planes, counts, h.width, h.height, h.bit_depth, alpha)
+        }
+    };
+    let alpha_missing = alpha.is_some_and(|(offset, e)| {
+        !matches!(
+            layout::held(bytes, offset, e.stored),
+            layout::Held::Whole(_)
+        )
+    });
+    let planes = super::finish(
+        bytes,
+        planes,
+        width,
+        height,
+        bit_depth,
+        alpha.filter(|_| !alpha_missing),
+    )?;
+    Ok(Decompressed {
+        planes,
+        components: names
+            .iter()
+            .zip(counts)
+            .map(|(&name, (used, of))| (name, used, of))
+            .collect(),
+        file_len,
+        needed,
+        truncated,
+        alpha_missing,
+    })
+}
