@@ -86,9 +86,18 @@ pub enum Command {
     Compress(CompressArgs),
     /// Decode an .svdz file to an image (PNG keeps 16-bit depth and alpha).
     ///
-    /// With --rank J only the first J components of each plane (a global file) or of each
-    /// tile (a tiled file) are used: a coarser image. A global file stores them first, so
-    /// a prefix of it is enough.
+    /// A file stores its components strongest first, so its first bytes are already a
+    /// coarser picture. --max-bytes N reads only the first N bytes and decodes every
+    /// component they hold completely; --rank J keeps the first J components of each plane
+    /// (a global file) or of each tile (a tiled file) and reads only the blocks that hold
+    /// them. The report says how many bytes were read and how many components used. A file
+    /// cut short (an interrupted download) is an error unless --allow-truncated is given;
+    /// then it decodes what arrived, with a warning.
+    #[command(after_help = "Examples:
+  svdimg decompress photo.svdz -o photo.png
+  svdimg decompress photo.svdz -o preview.png --max-bytes 20K   the first 20 KiB only
+  svdimg decompress photo.svdz -o coarse.png --rank 5
+  svdimg decompress partial.svdz -o out.png --allow-truncated   what a cut download holds")]
     Decompress(DecompressArgs),
     /// Rate–distortion: PSNR against bits per pixel for .svdz, float32 factors, JPEG and WebP.
     ///
@@ -501,9 +510,14 @@ pub struct DecompressArgs {
     /// Output image; its extension picks the format (png, jpg, gif, bmp, tif, webp, pnm).
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
-    /// Decode only the first J components of each plane (of each tile in a tiled file).
+    /// Decode only the first J components of each plane (of each tile in a tiled file),
+    /// reading only the blocks that hold them.
     #[arg(short = 'k', long = "rank", value_name = "J", value_parser = parse_rank)]
     pub rank: Option<usize>,
+    /// Read at most the first N bytes of the file (K, M and G suffixes allowed) and decode
+    /// the components they hold: the picture a download shows after N bytes.
+    #[arg(long, value_name = "N", value_parser = parse_size)]
+    pub max_bytes: Option<u64>,
     #[command(flatten)]
     pub file: FileOptions,
 }

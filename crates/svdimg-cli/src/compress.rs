@@ -8,8 +8,8 @@ use anyhow::{anyhow, Result};
 use serde::Serialize;
 use svdimg::{CompressOptions, DecompressOptions, Limits, SvdzInfo};
 
-use crate::cli::{CompressArgs, DecompressArgs, Source};
-use crate::io::{check_target, print_stdout, write_atomic, Input, Output, UsageError};
+use crate::cli::{CompressArgs, DecompressArgs};
+use crate::io::{check_target, io_reason, print_stdout, write_atomic, Input, Output, UsageError};
 
 #[derive(Serialize)]
 struct CompressJson<'a> {
@@ -141,26 +141,64 @@ struct DecompressJson<'a> {
     color: &'a str,
     /// The components decoded per plane.
     ranks: BTreeMap<&'a str, usize>,
+    /// Components decoded, over all planes, and those the whole file gives at this rank.
+    components_used: usize,
+    components_total: usize,
+    /// Bytes read from the file, and the file's length as its header gives it.
+    bytes_read: usize,
+    file_bytes: usize,
+    /// Whether the file ended before the bytes the decode needed (--allow-truncated).
+    truncated: bool,
     seconds: f64,
 }
 
 pub fn decompress(args: DecompressArgs) -> Result<()> {
     let start = Instant::now();
-    let input = Input::read(&Source {
-        image: Some(args.input.clone()),
-        sample: false,
-    })?;
-    let output = Output::check(&args.output, &input, args.file.force)?;
-    let limits = args.file.decode.limits();
-    let named = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
-    let info = svdimg::inspect(&input.bytes, &limits).map_err(named)?;
-    let options = DecompressOptions {
-        rank: args.rank,
-        limits,
-        allow_truncated: false,
+    let input = Input {
+        name: args.input.display().to_string(),
+        path: Some(args.input.clone()),
+        bytes: Vec::new(),
     };
-    let planes = svdimg::decompress(&input.bytes, &options).map_err(named)?;
-    let decoded = svdimg::decoded_components(&input.bytes, &options).map_err(named)?;
+    let output = Output::check(&args.output, &input, args.file.force)?;
+    let named = |e: svdimg::Error| anyhow!("'{}': {e}", input.name);
+    let mut options = DecompressOptions {
+        rank: args.rank,
+        limits: args.file.decode.limits(),
+        allow_truncated: args.file.decode.allow_truncated,
+    };
+    let file = std::fs::File::open(&args.input)
+        .map_err(|e| anyhow!("'{}': {}", input.name, io_reason(&e)))?;
+    let bytes = svdimg::read_svdz(std::io::BufReader::new(file), &options, args.max_bytes)
+        .map_err(named)?;
+    // A prefix cut by --max-bytes is asked for; one cut by the end of the file is not.
+    if args.max_bytes == Some(bytes.len() as u64) {
+        options.allow_truncated = true;
+    }
+    let decoded = svdimg::decompress_prefix(&bytes, &options).map_err(|e| {
+        let hint = if e.message().starts_with("the .svdz file is truncated: ") {
+            " (pass --allow-truncated to decode what arrived)"
+        } else {
+            ""
+        };
+        anyhow!("'{}': {e}{hint}", input.name)
+    })?;
+    let (info, planes) = (&decoded.info, &decoded.planes);
+    if decoded.truncated && args.max_bytes != Some(bytes.len() as u64) {
+        eprintln!(
+            "warning: '{}': the .svdz file is truncated (it ends at byte {} of {}); decoded \
+             {} of its {} components{}",
+            input.name,
+            bytes.len(),
+            info.bytes,
+            decoded.used(),
+            decoded.total(),
+            if decoded.alpha_missing {
+                ", without the alpha plane"
+            } else {
+                ""
+            }
+        );
+    }
     let color: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
     let image = svdimg::to_image(
         planes.width,
@@ -169,29 +207,40 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         planes.alpha.as_ref().map(|a| &a.data[..]),
         planes.bit_depth,
     );
-    let bytes = svdimg::encode(&image, output.format)
+    let encoded = svdimg::encode(&image, output.format)
         .map_err(|e| anyhow!("'{}': {e}", output.path.display()))?;
-    output.write(&bytes)?;
+    output.write(&encoded)?;
     let seconds = start.elapsed().as_secs_f64();
     let json = DecompressJson {
         width: info.width,
         height: info.height,
         bit_depth: info.bit_depth,
         color: info.color.as_str(),
-        ranks: decoded.iter().copied().collect(),
+        ranks: decoded.components.iter().map(|c| (c.0, c.1)).collect(),
+        components_used: decoded.used(),
+        components_total: decoded.total(),
+        bytes_read: bytes.len(),
+        file_bytes: info.bytes,
+        truncated: decoded.truncated,
         seconds,
     };
     if args.file.json {
         return print_stdout(&(serde_json::to_string(&json)? + "\n"));
     }
     // In file order (y, cb, cr), not the JSON map's.
-    let ranks: Vec<String> = info
-        .ranks
+    let ranks: Vec<String> = decoded
+        .components
         .iter()
-        .map(|(p, _)| format!("{p} {}", json.ranks[p]))
+        .map(|(p, used, _)| format!("{p} {used}"))
         .collect();
+    let prefix = if decoded.truncated || decoded.used() < decoded.total() {
+        format!(" of {}", decoded.total())
+    } else {
+        String::new()
+    };
     print_stdout(&format!(
-        "{}: {}x{}, {}-bit, stored as {}; decoded {} {}\nwrote {} in {seconds:.3} s\n",
+        "{}: {}x{}, {}-bit, stored as {}; decoded {} {} ({}{prefix} components)\n\
+         read {} of {} bytes ({:.1}%)\nwrote {} in {seconds:.3} s\n",
         input.name,
         info.width,
         info.height,
@@ -203,6 +252,10 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
             "components (all tiles)"
         },
         ranks.join(", "),
+        decoded.used(),
+        bytes.len(),
+        info.bytes,
+        100.0 * bytes.len() as f64 / info.bytes.max(1) as f64,
         args.output.display()
     ))
 }

@@ -98,6 +98,12 @@ fn compress_then_decompress_round_trips_and_prefixes_decode() {
         ],
     ));
     assert_eq!(v["ranks"]["b"], 10);
+    // Version 1 keeps the first components first: rank 10 reads its first blocks only.
+    let (read, of) = (
+        v["bytes_read"].as_u64().unwrap(),
+        v["file_bytes"].as_u64().unwrap(),
+    );
+    assert!(read * 2 < of, "read {read} of {of} bytes");
     let full = image::open(dir.path().join("back.png")).unwrap().to_rgb8();
     let ten = image::open(dir.path().join("ten.png")).unwrap().to_rgb8();
     let sample = image::load_from_memory(svdimg::SAMPLE_PNG)
@@ -337,6 +343,141 @@ fn a_damaged_file_is_refused_without_output() {
     let o = svdimg(dir.path(), &["info", "cut.svdz"]);
     assert_error(&o, 1, "'cut.svdz': the .svdz file is truncated");
     assert_eq!(files(dir.path()), ["bad.svdz", "cut.svdz", "s.svdz"]);
+}
+
+#[test]
+fn cut_files_decode_with_the_flag_and_prefixes_read_only_their_bytes() {
+    let dir = tempdir().unwrap();
+    let o = svdimg(
+        dir.path(),
+        &["compress", "--sample", "-o", "s.svdz", "--psnr", "38"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(dir.path().join("s.svdz")).unwrap();
+    let whole = json(&svdimg(
+        dir.path(),
+        &["decompress", "s.svdz", "-o", "whole.png", "--json"],
+    ));
+    let total = whole["components_total"].as_u64().unwrap();
+    assert_eq!(whole["components_used"], total);
+    assert_eq!(whole["bytes_read"], bytes.len());
+    assert_eq!(whole["file_bytes"], bytes.len());
+    assert_eq!(whole["truncated"], false);
+
+    // A download cut at 60%: an error naming the flag, then with it a picture and a warning.
+    let cut = bytes.len() * 3 / 5;
+    std::fs::write(dir.path().join("cut.svdz"), &bytes[..cut]).unwrap();
+    let o = svdimg(dir.path(), &["decompress", "cut.svdz", "-o", "cut.png"]);
+    assert_error(
+        &o,
+        1,
+        &format!(
+            "error: 'cut.svdz': the .svdz file is truncated: it ends at byte {cut} of {} \
+             (pass --allow-truncated to decode what arrived)",
+            bytes.len()
+        ),
+    );
+    assert!(!dir.path().join("cut.png").exists());
+    let o = svdimg(
+        dir.path(),
+        &[
+            "decompress",
+            "cut.svdz",
+            "-o",
+            "cut.png",
+            "--allow-truncated",
+            "--json",
+        ],
+    );
+    let v = json(&o);
+    let used = v["components_used"].as_u64().unwrap();
+    assert!(0 < used && used < total, "{used} of {total}");
+    assert_eq!(v["truncated"], true);
+    assert_eq!(v["bytes_read"], cut);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "warning: 'cut.svdz': the .svdz file is truncated (it ends at byte {cut} of {}); \
+             decoded {used} of its {total} components\n",
+            bytes.len()
+        )
+    );
+
+    // --max-bytes on the whole file reads exactly that prefix and decodes the same picture,
+    // without a warning: the cut is asked for.
+    let o = svdimg(
+        dir.path(),
+        &[
+            "decompress",
+            "s.svdz",
+            "-o",
+            "budget.png",
+            "--max-bytes",
+            &cut.to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert!(
+        stdout(&o).contains(&format!(
+            "({used} of {total} components)\nread {cut} of {} bytes",
+            bytes.len()
+        )),
+        "{}",
+        stdout(&o)
+    );
+    let a = image::open(dir.path().join("cut.png")).unwrap();
+    let b = image::open(dir.path().join("budget.png")).unwrap();
+    assert_eq!(a.as_bytes(), b.as_bytes());
+    assert_eq!((a.width(), a.height()), (256, 256));
+
+    // More bytes, a better picture; --max-bytes past the end is the whole file.
+    let third = (bytes.len() / 3).to_string();
+    let o = svdimg(
+        dir.path(),
+        &[
+            "decompress",
+            "s.svdz",
+            "-o",
+            "third.png",
+            "--max-bytes",
+            &third,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let sample = image::load_from_memory(svdimg::SAMPLE_PNG)
+        .unwrap()
+        .to_rgb8();
+    let mse = |name: &str| {
+        let a = image::open(dir.path().join(name)).unwrap().to_rgb8();
+        a.as_raw()
+            .iter()
+            .zip(sample.as_raw())
+            .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+            .sum::<f64>()
+    };
+    assert!(mse("third.png") > mse("budget.png"));
+    assert!(mse("budget.png") > mse("whole.png"));
+    let o = svdimg(
+        dir.path(),
+        &[
+            "decompress",
+            "s.svdz",
+            "-o",
+            "all.png",
+            "--max-bytes",
+            "1G",
+            "--json",
+        ],
+    );
+    assert_eq!(json(&o)["components_used"], total);
+
+    // A bad budget is a usage error.
+    let o = svdimg(
+        dir.path(),
+        &["decompress", "s.svdz", "-o", "x.png", "--max-bytes", "0"],
+    );
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

@@ -252,6 +252,12 @@ pub fn is_svdz(bytes: &[u8]) -> bool {
 
 /// Reads and validates an `.svdz` header (blocks are not inflated).
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
+    Ok(info_of(&layout::parse_whole(bytes, limits)?))
+}
+
+/// What a parsed header says; `bytes` is the file's length as the header gives it.
+fn info_of(file: &layout::File) -> SvdzInfo {
+    let file_len = file.end() as usize;
     // The fields both versions share; version 1 is one global tile at 4:4:4.
     let common = |width: u32,
                   height: u32,
@@ -267,16 +273,16 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
         alpha,
         ranks: color.plane_names().iter().copied().zip(counts).collect(),
         block_size: usize::from(block_size),
-        bytes: bytes.len(),
+        bytes: file_len,
         version: 1,
         tile_size: width.max(height) as usize,
         tiles: 1,
         half_chroma: false,
         patches: false,
     };
-    Ok(match layout::parse_whole(bytes, limits)? {
+    match file {
         layout::File::V1(p) => {
-            let h = p.header;
+            let h = &p.header;
             let counts = h.scales.iter().map(Vec::len).collect();
             common(
                 h.width,
@@ -289,7 +295,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
             )
         }
         layout::File::V2(p) => {
-            let h = p.header;
+            let h = &p.header;
             let counts = h.counts.iter().map(|&k| k as usize).collect();
             SvdzInfo {
                 version: 2,
@@ -308,7 +314,7 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
                 )
             }
         }
-    })
+    }
 }
 
 /// zstd's compression level: 19 is the highest of its normal range.

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use super::{global, header2, layout, tiled, DecompressOptions};
+use super::{global, header2, layout, tiled, DecompressOptions, SvdzInfo};
 use crate::{Error, Planes, Result};
 
 /// How many leading bytes of a file a decode reads, from [`svdz_bytes_needed`].
@@ -25,15 +25,15 @@ pub enum SvdzNeed {
 /// What [`decompress_prefix`] made of a file or of a prefix of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decompressed {
+    /// What the header says (`bytes` is the whole file's length, as the header gives it).
+    pub info: SvdzInfo,
     /// The picture, on the [0, 1] scale, unclipped: gray or R G B, plus alpha when stored
     /// and held by the bytes given.
     pub planes: Planes<f32>,
     /// Per stored plane in file order: its name, the components decoded, and those the
     /// whole file gives at the rank asked (each tile's capped at it in version 2).
     pub components: Vec<(&'static str, usize, usize)>,
-    /// The file's length in bytes, as its header gives it.
-    pub file_len: u64,
-    /// The bytes the decode needed, at most `file_len`: less with a rank.
+    /// The bytes the decode needed, at most the file's length: less with a rank.
     pub needed: u64,
     /// Whether the bytes given end before `needed`: a cut file, decoded because
     /// [`DecompressOptions::allow_truncated`] is set.
@@ -155,7 +155,6 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
         return Err(Error::parameter("the rank must be at least 1"));
     }
     let file = layout::parse(bytes, &options.limits)?;
-    let file_len = file.end();
     // `AtLeast` only where version 2's side block is cut: a rank needs all of it and more.
     let (SvdzNeed::Exactly(needed) | SvdzNeed::AtLeast(needed)) =
         svdz_bytes_needed(bytes, options)?;
@@ -200,13 +199,13 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
         alpha.filter(|_| !alpha_missing),
     )?;
     Ok(Decompressed {
+        info: super::info_of(&file),
         planes,
         components: names
             .iter()
             .zip(counts)
             .map(|(&name, (used, of))| (name, used, of))
             .collect(),
-        file_len,
         needed,
         truncated,
         alpha_missing,
