@@ -505,33 +505,61 @@ fn compress<'py>(
     Ok(PyBytes::new(py, &c.bytes))
 }
 
-/// Decodes `.svdz` bytes to a uint8 or uint16 (H, W) or (H, W, C) array.
+/// Decodes an `.svdz` file (`data`, or the file at `path`, of which only the bytes the
+/// decode needs are read) to a uint8 or uint16 (H, W) or (H, W, C) array, and what was
+/// read: `components_used`, `components_total`, `bytes_read`, `file_bytes`, `truncated`
+/// (the data ended before the bytes needed) and `asked` (the cut is `max_bytes`'s).
 #[pyfunction]
-#[pyo3(signature = (data, rank=None))]
+#[pyo3(signature = (data, path, rank=None, max_bytes=None, allow_truncated=false))]
 fn decompress<'py>(
     py: Python<'py>,
-    data: &[u8],
+    data: Option<&[u8]>,
+    path: Option<std::path::PathBuf>,
     rank: Option<usize>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let image = py
-        .detach(|| -> svdimg::Result<DynamicImage> {
-            let options = svdimg::DecompressOptions {
-                rank,
-                limits: Limits::default(),
-            };
-            let p = svdimg::decompress(data, &options)?;
+    max_bytes: Option<u64>,
+    allow_truncated: bool,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    let mut options = svdimg::DecompressOptions {
+        rank,
+        limits: Limits::default(),
+        allow_truncated,
+    };
+    let bytes: std::borrow::Cow<[u8]> = match (data, &path) {
+        (Some(d), _) => {
+            let n = max_bytes.map_or(d.len(), |m| d.len().min(m as usize));
+            std::borrow::Cow::Borrowed(&d[..n])
+        }
+        (None, Some(p)) => {
+            let file = std::fs::File::open(p).map_err(|e| {
+                pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", p.display()))
+            })?;
+            let read = py.detach(|| {
+                svdimg::read_svdz(std::io::BufReader::new(file), &options, max_bytes)
+            });
+            std::borrow::Cow::Owned(read.map_err(py_err)?)
+        }
+        (None, None) => return Err(PyTypeError::new_err("decompress needs data or a path")),
+    };
+    let asked = max_bytes == Some(bytes.len() as u64);
+    options.allow_truncated |= asked;
+    let (image, d) = py
+        .detach(|| -> svdimg::Result<(DynamicImage, svdimg::Decompressed)> {
+            let d = svdimg::decompress_prefix(&bytes, &options)?;
+            let p = &d.planes;
             let color: Vec<&[f32]> = p.color.iter().map(|c| &c.data[..]).collect();
             let alpha = p.alpha.as_ref().map(|a| &a.data[..]);
-            Ok(svdimg::to_image(
-                p.width,
-                p.height,
-                &color,
-                alpha,
-                p.bit_depth,
-            ))
+            let image = svdimg::to_image(p.width, p.height, &color, alpha, p.bit_depth);
+            Ok((image, d))
         })
         .map_err(py_err)?;
-    Ok(image_array(py, &image))
+    let meta = PyDict::new(py);
+    meta.set_item("components_used", d.used())?;
+    meta.set_item("components_total", d.total())?;
+    meta.set_item("bytes_read", bytes.len())?;
+    meta.set_item("file_bytes", d.info.bytes)?;
+    meta.set_item("truncated", d.truncated)?;
+    meta.set_item("asked", asked)?;
+    Ok((image_array(py, &image), meta))
 }
 
 /// PSNR in dB of two equally long float64 vectors on the [0, 1] scale.

@@ -238,6 +238,34 @@ def test_compress_meets_the_psnr_and_the_byte_budget():
     assert svdimg.psnr(img, coarse) < svdimg.psnr(img, out) - 3
 
 
+def test_prefixes_decode_ever_better_and_cut_data_warns(tmp_path):
+    img, _, _ = shared_image("chelsea")
+    data = svdimg.compress(img, psnr=38)
+    path = tmp_path / "c.svdz"
+    path.write_bytes(data)
+    whole = svdimg.decompress(path)
+    assert np.array_equal(whole, svdimg.decompress(data))
+    # A budget: the same picture from the bytes or from the path, better with more bytes.
+    previous = 0.0
+    for share in (0.2, 0.4, 0.6, 0.8):
+        n = int(len(data) * share)
+        from_bytes = svdimg.decompress(data, max_bytes=n)
+        assert np.array_equal(from_bytes, svdimg.decompress(str(path), max_bytes=n))
+        p = svdimg.psnr(img, from_bytes)
+        assert p > previous
+        previous = p
+    assert previous < svdimg.psnr(img, whole)
+    # Data cut short: an error, or with the flag a warning naming the components used.
+    cut = data[: len(data) // 2]
+    with pytest.raises(ValueError, match=f"the .svdz file is truncated: it ends at byte {len(cut)} of {len(data)}"):
+        svdimg.decompress(cut)
+    with pytest.warns(UserWarning, match=r"truncated \(it ends at byte \d+ of \d+\); decoded \d+ of its \d+ components"):
+        half = svdimg.decompress(cut, allow_truncated=True)
+    assert np.array_equal(half, svdimg.decompress(data, max_bytes=len(cut)))
+    with pytest.raises(ValueError, match="max_bytes must be at least 1"):
+        svdimg.decompress(data, max_bytes=0)
+
+
 def test_compress_keeps_alpha_and_sixteen_bits():
     rng = np.random.default_rng(3)
     y, x = np.mgrid[0:48, 0:64]

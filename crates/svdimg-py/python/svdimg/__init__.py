@@ -358,16 +358,46 @@ def compress(
     return _native.compress(colors, alpha, bit_depth, target, float(value), str(color))
 
 
-def decompress(data: bytes, rank: Optional[int] = None) -> np.ndarray:
-    """Decodes ``.svdz`` bytes to a uint8 or uint16 (H, W) or (H, W, C) array.
+def decompress(
+    data: Union[bytes, bytearray, memoryview, str, os.PathLike],
+    rank: Optional[int] = None,
+    *,
+    max_bytes: Optional[int] = None,
+    allow_truncated: bool = False,
+) -> np.ndarray:
+    """Decodes an ``.svdz`` file (its bytes, or a path) to a uint8 or uint16 (H, W) or
+    (H, W, C) array.
 
-    ``rank`` decodes only the first components of each plane (version 1: a prefix of the
-    file) or of each tile (version 2).
-    Corrupt or truncated data raises ``ValueError``.
+    A file stores its components strongest first, so its first bytes are a coarser picture.
+    ``rank`` decodes only the first components of each plane (version 1, or a global
+    version 2 file) or of each tile (a tiled file); from a path only the blocks that hold
+    them are read. ``max_bytes`` decodes what the first ``max_bytes`` bytes hold (from a
+    path, only those are read). Corrupt data raises ``ValueError``; so does data cut short,
+    unless ``allow_truncated=True``: then what arrived is decoded, with a ``UserWarning``
+    naming how many components of how many were used.
     """
     if rank is not None:
         rank = _positive(rank, "rank")
-    return picture(_native.decompress(bytes(data), rank))
+    if max_bytes is not None:
+        max_bytes = _positive(max_bytes, "max_bytes")
+    if isinstance(data, (str, os.PathLike)):
+        name = f"{os.fspath(data)!r}: "
+        array, meta = _native.decompress(
+            None, os.fspath(data), rank, max_bytes, bool(allow_truncated)
+        )
+    else:
+        name = ""
+        array, meta = _native.decompress(
+            bytes(data), None, rank, max_bytes, bool(allow_truncated)
+        )
+    if meta["truncated"] and not meta["asked"]:
+        warnings.warn(
+            f"{name}the .svdz file is truncated (it ends at byte {meta['bytes_read']} of "
+            f"{meta['file_bytes']}); decoded {meta['components_used']} of its "
+            f"{meta['components_total']} components",
+            stacklevel=2,
+        )
+    return picture(array)
 
 
 def _unit_planes(a: Any, b: Any) -> Tuple[np.ndarray, np.ndarray]:
