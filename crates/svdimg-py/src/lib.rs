@@ -533,9 +533,8 @@ fn decompress<'py>(
             let file = std::fs::File::open(p).map_err(|e| {
                 pyo3::exceptions::PyOSError::new_err(format!("{}: {e}", p.display()))
             })?;
-            let read = py.detach(|| {
-                svdimg::read_svdz(std::io::BufReader::new(file), &options, max_bytes)
-            });
+            let read =
+                py.detach(|| svdimg::read_svdz(std::io::BufReader::new(file), &options, max_bytes));
             std::borrow::Cow::Owned(read.map_err(py_err)?)
         }
         (None, None) => return Err(PyTypeError::new_err("decompress needs data or a path")),
