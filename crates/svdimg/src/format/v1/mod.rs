@@ -2,124 +2,27 @@
 //! each, quantised with one step per plane and a least-squares scale per component, coded
 //! as varints and zstd (see the module documentation of [`super`] and `docs/FORMAT.md`).
 
+pub(crate) mod header;
+mod rate;
+mod stored;
+
 use std::borrow::Cow;
 
-use faer::{Mat, MatMut, Par};
+use faer::Par;
 use rayon::prelude::*;
 
-use super::color::to_output;
-use super::rate::{search_bytes, search_psnr, Found, Search, MAX_ENTRY};
-use super::{
-    decompress, layout, vectors, zstd_compress, CompressOptions, Compressed, DecompressOptions,
-    StoredColor, Target,
-};
+use crate::format::color::{to_output, StoredColor};
+use crate::format::container::{self};
+use crate::format::options::{CompressOptions, Compressed, Target};
+use crate::format::vectors;
 use crate::picture::quantize;
-use crate::{metrics, Error, Factors, Limits, Method, Planes, Result};
+use crate::{metrics, Error, Factors, Method, Planes, Result};
+use rate::{search_bytes, search_psnr, Found, Search};
+use stored::{Stored, BLOCK_SIZE};
 
 /// The extrapolated rank for a PSNR gets 1/NEED_MARGIN more, for the quantisation noise
 /// the extrapolation leaves out.
 const NEED_MARGIN: usize = 6;
-/// Components per zstd block: small enough for `--rank J` to skip most of a file, large
-/// enough for zstd to find the statistics of the integers.
-const BLOCK_SIZE: u16 = 16;
-
-/// One plane's stored components: scales and the integer vectors, component-major.
-#[derive(Debug, Clone)]
-pub(super) struct Stored {
-    pub(super) m: usize,
-    pub(super) n: usize,
-    pub(super) scales: Vec<f32>,
-    pub(super) u: Vec<i32>,
-    pub(super) v: Vec<i32>,
-}
-
-impl Stored {
-    /// Quantises the first `k` components of `f` with step `delta`.
-    pub(super) fn quantize(f: &Factors<f32>, k: usize, delta: f64) -> Stored {
-        let (m, n) = (f.nrows(), f.ncols());
-        let mut stored = Stored {
-            m,
-            n,
-            scales: Vec::with_capacity(k),
-            u: Vec::with_capacity(k * m),
-            v: Vec::with_capacity(k * n),
-        };
-        for i in 0..k {
-            let sigma = f64::from(f.singular_values()[i]);
-            let fit = |x: faer::ColRef<'_, f32>, out: &mut Vec<i32>| {
-                let (mut dot, mut norm2) = (0.0, 0.0);
-                for &e in x.iter() {
-                    let e = f64::from(e);
-                    let q = (sigma * e / delta).round().clamp(-MAX_ENTRY, MAX_ENTRY);
-                    dot += e * q;
-                    norm2 += q * q;
-                    out.push(q as i32);
-                }
-                (dot, norm2)
-            };
-            let (du, nu) = fit(f.u().col(i), &mut stored.u);
-            let (dv, nv) = fit(f.v().col(i), &mut stored.v);
-            let scale = if nu > 0.0 && nv > 0.0 {
-                sigma * du * dv / (nu * nv)
-            } else {
-                0.0
-            };
-            stored.scales.push(scale as f32);
-        }
-        stored
-    }
-
-    pub(super) fn rank(&self) -> usize {
-        self.scales.len()
-    }
-
-    /// `Σ sᵢ qᵤ qᵥᵀ` as a row-major m×n plane.
-    pub(super) fn reconstruct(&self, par: Par) -> Vec<f32> {
-        self.reconstruct_rows(1, par)
-    }
-
-    /// Every `step`-th row of [`Stored::reconstruct`] (rows 0, step, 2·step, ...).
-    pub(super) fn reconstruct_rows(&self, step: usize, par: Par) -> Vec<f32> {
-        let (m, n, k) = (self.m, self.n, self.rank());
-        let rows = m.div_ceil(step);
-        let mut out = vec![0.0f32; rows * n];
-        if k > 0 {
-            let us = Mat::<f32>::from_fn(rows, k, |r, c| {
-                self.scales[c] * self.u[c * m + r * step] as f32
-            });
-            let vs = Mat::<f32>::from_fn(n, k, |r, c| self.v[c * n + r] as f32);
-            faer::linalg::matmul::matmul(
-                MatMut::from_row_major_slice_mut(&mut out, rows, n),
-                faer::Accum::Replace,
-                us.as_ref(),
-                vs.as_ref().transpose(),
-                1.0,
-                par,
-            );
-        }
-        out
-    }
-
-    /// The compressed blocks of `BLOCK_SIZE` components and their table entries.
-    pub(super) fn blocks(&self) -> (Vec<Vec<u8>>, Vec<layout::BlockEntry>) {
-        let (m, n) = (self.m, self.n);
-        let bs = usize::from(BLOCK_SIZE);
-        let starts: Vec<usize> = (0..self.rank()).step_by(bs).collect();
-        starts
-            .par_iter()
-            .map(|&start| {
-                let mut raw = Vec::new();
-                for i in start..(start + bs).min(self.rank()) {
-                    vectors::encode(&self.u[i * m..(i + 1) * m], &mut raw);
-                    vectors::encode(&self.v[i * n..(i + 1) * n], &mut raw);
-                }
-                let packed = zstd_compress(&raw);
-                let entry = layout::BlockEntry::of(&packed, raw.len());
-                (packed, entry)
-            })
-            .unzip()
-    }
-}
 
 /// Compresses to version 1: the global factors of `stored_planes` (the planes in `color`),
 /// from `given` or computed, quantised for `options.target`.
@@ -131,7 +34,7 @@ pub(super) fn compress(
     color: StoredColor,
     stored_planes: Vec<Vec<f32>>,
     max: f64,
-    alpha: Option<(Vec<u8>, layout::BlockEntry)>,
+    alpha: Option<(Vec<u8>, container::BlockEntry)>,
 ) -> Result<Compressed> {
     let (m, n) = (planes.height, planes.width);
     let short = m.min(n);
@@ -149,7 +52,7 @@ pub(super) fn compress(
         .iter()
         .map(|p| metrics::frobenius_norm(p).powi(2))
         .collect();
-    let header = |ranks: &[Stored]| layout::Header {
+    let header = |ranks: &[Stored]| header::Header {
         color,
         alpha: alpha.is_some(),
         bit_depth: planes.bit_depth,
@@ -230,34 +133,12 @@ pub(super) fn compress(
     };
     let bytes = encode(&stored);
     // Measure what a reader of the file gets.
-    let decoded = decompress(
-        &bytes,
-        &DecompressOptions {
-            rank: None,
-            limits: Limits {
-                max_pixels: u64::MAX,
-                max_alloc: u64::MAX,
-            },
-            allow_truncated: false,
-        },
-    )?;
+    let (decoded, _) = decode(&bytes, &header::parse_written(&bytes)?, None)?;
     let rounded: Vec<Vec<f32>> = decoded
-        .color
         .iter()
-        .map(|p| {
-            p.data
-                .iter()
-                .map(|&x| (quantize(x, max) / max) as f32)
-                .collect()
-        })
+        .map(|p| p.iter().map(|&x| (quantize(x, max) / max) as f32).collect())
         .collect();
-    let psnr_db = search.psnr(
-        &decoded
-            .color
-            .iter()
-            .map(|p| &p.data[..])
-            .collect::<Vec<_>>(),
-    );
+    let psnr_db = search.psnr(&decoded.iter().map(|p| &p[..]).collect::<Vec<_>>());
     // The search measured this same decode; the check keeps the promise explicit.
     if let Target::Psnr(db) = options.target {
         if psnr_db < db {
@@ -298,9 +179,9 @@ pub(super) fn compress(
 /// and those of a cut block that inflate completely.
 pub(super) fn decode(
     bytes: &[u8],
-    parsed: &layout::Parsed,
+    parsed: &header::Parsed,
     rank: Option<usize>,
-) -> Result<(Vec<Vec<f32>>, Vec<(usize, usize)>)> {
+) -> Result<container::Decoded> {
     let h = &parsed.header;
     let (m, n) = (h.height as usize, h.width as usize);
     let bs = usize::from(h.block_size);
@@ -319,9 +200,9 @@ pub(super) fn decode(
         for b in 0..k.div_ceil(bs) {
             let components = b * bs..((b + 1) * bs).min(scales.len());
             let (offset, entry) = (parsed.offsets[p][b], h.blocks[p][b]);
-            match layout::held(bytes, offset, entry.stored) {
-                layout::Held::Whole(_) => {
-                    let raw = layout::inflate(bytes, offset, entry)?;
+            match container::held(bytes, offset, entry.stored) {
+                container::Held::Whole(_) => {
+                    let raw = container::inflate(bytes, offset, entry)?;
                     let mut input = &raw[..];
                     for _ in components.clone() {
                         vectors::decode(&mut input, m, &mut plane.u)?;
@@ -335,8 +216,8 @@ pub(super) fn decode(
                     }
                     arrived = components.end;
                 }
-                layout::Held::Cut(cut) => {
-                    let raw = layout::inflate_prefix(cut, entry);
+                container::Held::Cut(cut) => {
+                    let raw = container::inflate_prefix(cut, entry);
                     let mut input = &raw[..];
                     for _ in components {
                         let (u, v) = (plane.u.len(), plane.v.len());
@@ -351,7 +232,7 @@ pub(super) fn decode(
                     }
                     break;
                 }
-                layout::Held::Missing => break,
+                container::Held::Missing => break,
             }
         }
         let k = k.min(arrived);

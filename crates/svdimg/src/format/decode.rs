@@ -9,8 +9,14 @@
 
 use std::io::Read;
 
-use super::{global, header2, layout, tiled, DecompressOptions, SvdzInfo};
+use super::color::StoredColor;
+use super::container::{self, unpredict_alpha};
+use super::file::{self, File};
+use super::options::{DecompressOptions, SvdzInfo};
+use super::v1;
+use super::v2::{codec, header as header2};
 use crate::{Error, Planes, Result};
+use crate::{Limits, Plane, PlaneName};
 
 /// How many leading bytes of a file a decode reads, from [`svdz_bytes_needed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +69,11 @@ impl Decompressed {
 /// Call it again with more bytes while it answers [`SvdzNeed::AtLeast`]. Errors are those of
 /// the header (not an `.svdz` file, a corrupt or over-limit header, a corrupt side block).
 pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<SvdzNeed> {
-    let header = match layout::header_len(head) {
+    let header = match file::header_len(head) {
         Ok(len) => len,
         Err(at_least) => {
-            if !layout::has_magic(head) && !layout::MAGIC.starts_with(head) {
-                layout::parse(head, &options.limits)?;
+            if !container::has_magic(head) && !container::MAGIC.starts_with(head) {
+                file::parse(head, &options.limits)?;
             }
             return Ok(SvdzNeed::AtLeast(at_least));
         }
@@ -76,8 +82,8 @@ pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<Svd
         return Ok(SvdzNeed::AtLeast(header));
     }
     let rank = options.rank.unwrap_or(usize::MAX);
-    Ok(match layout::parse(head, &options.limits)? {
-        layout::File::V1(p) => {
+    Ok(match file::parse(head, &options.limits)? {
+        File::V1(p) => {
             if options.rank.is_none() || p.header.alpha {
                 return Ok(SvdzNeed::Exactly(p.end));
             }
@@ -92,7 +98,7 @@ pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<Svd
             }
             SvdzNeed::Exactly(end)
         }
-        layout::File::V2(p) => {
+        File::V2(p) => {
             if options.rank.is_none() || p.header.alpha {
                 return Ok(SvdzNeed::Exactly(p.end));
             }
@@ -100,7 +106,7 @@ pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<Svd
             if (head.len() as u64) < side_end {
                 return Ok(SvdzNeed::AtLeast(side_end));
             }
-            let side = tiled::side(head, &p)?;
+            let side = codec::side(head, &p)?;
             let bs = usize::from(p.header.block_size);
             let mut end = side_end;
             for (s, order) in header2::streams(&p.header, &side).iter().enumerate() {
@@ -154,7 +160,7 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
     if options.rank == Some(0) {
         return Err(Error::parameter("the rank must be at least 1"));
     }
-    let file = layout::parse(bytes, &options.limits)?;
+    let file = file::parse(bytes, &options.limits)?;
     // `AtLeast` only where version 2's side block is cut: a rank needs all of it and more.
     let (SvdzNeed::Exactly(needed) | SvdzNeed::AtLeast(needed)) =
         svdz_bytes_needed(bytes, options)?;
@@ -162,23 +168,23 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
     if truncated && !options.allow_truncated {
         return Err(Error::input(format!(
             "{}: it ends at byte {} of {needed}",
-            layout::TRUNCATED,
+            container::TRUNCATED,
             bytes.len()
         )));
     }
     let names = match &file {
-        layout::File::V1(p) => p.header.color.plane_names(),
-        layout::File::V2(p) => p.header.color.plane_names(),
+        File::V1(p) => p.header.color.plane_names(),
+        File::V2(p) => p.header.color.plane_names(),
     };
     let (planes, counts, width, height, bit_depth, alpha) = match &file {
-        layout::File::V1(p) => {
-            let (planes, counts) = global::decode(bytes, p, options.rank)?;
+        File::V1(p) => {
+            let (planes, counts) = v1::decode(bytes, p, options.rank)?;
             let h = &p.header;
             let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
             (planes, counts, h.width, h.height, h.bit_depth, alpha)
         }
-        layout::File::V2(p) => {
-            let (planes, counts) = tiled::decode(bytes, p, options.rank.unwrap_or(usize::MAX))?;
+        File::V2(p) => {
+            let (planes, counts) = codec::decode(bytes, p, options.rank.unwrap_or(usize::MAX))?;
             let h = &p.header;
             let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
             (planes, counts, h.width, h.height, h.bit_depth, alpha)
@@ -186,11 +192,11 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
     };
     let alpha_missing = alpha.is_some_and(|(offset, e)| {
         !matches!(
-            layout::held(bytes, offset, e.stored),
-            layout::Held::Whole(_)
+            container::held(bytes, offset, e.stored),
+            container::Held::Whole(_)
         )
     });
-    let planes = super::finish(
+    let planes = finish(
         bytes,
         planes,
         width,
@@ -199,7 +205,7 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
         alpha.filter(|_| !alpha_missing),
     )?;
     Ok(Decompressed {
-        info: super::info_of(&file),
+        info: info_of(&file),
         planes,
         components: names
             .iter()
@@ -209,5 +215,149 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
         needed,
         truncated,
         alpha_missing,
+    })
+}
+
+/// How many components [`decompress`] with `options` decodes per plane: each plane's rank
+/// capped at `options.rank` in a global file, the sum over tiles of each tile's rank capped
+/// at it in a tiled one.
+pub fn decoded_components(
+    bytes: &[u8],
+    options: &DecompressOptions,
+) -> Result<Vec<(&'static str, usize)>> {
+    let cap = options.rank.unwrap_or(usize::MAX);
+    let (color, counts): (StoredColor, Vec<usize>) =
+        match file::parse_whole(bytes, &options.limits)? {
+            File::V1(p) => (
+                p.header.color,
+                p.header.scales.iter().map(|s| s.len().min(cap)).collect(),
+            ),
+            File::V2(p) => (
+                p.header.color,
+                codec::side(bytes, &p)?
+                    .iter()
+                    .map(|plane| plane.iter().map(|g| g.len().min(cap)).sum())
+                    .collect(),
+            ),
+        };
+    Ok(color.plane_names().iter().copied().zip(counts).collect())
+}
+
+/// Whether `bytes` start with the `.svdz` signature.
+pub fn is_svdz(bytes: &[u8]) -> bool {
+    container::has_magic(bytes)
+}
+
+/// Reads and validates an `.svdz` header (blocks are not inflated).
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
+    Ok(info_of(&file::parse_whole(bytes, limits)?))
+}
+
+/// What a parsed header says; `bytes` is the file's length as the header gives it.
+fn info_of(file: &File) -> SvdzInfo {
+    let file_len = file.end() as usize;
+    // The fields both versions share; version 1 is one global tile at 4:4:4.
+    let common = |width: u32,
+                  height: u32,
+                  bit_depth,
+                  color: StoredColor,
+                  alpha,
+                  counts: Vec<usize>,
+                  block_size: u16| SvdzInfo {
+        width: width as usize,
+        height: height as usize,
+        bit_depth,
+        color,
+        alpha,
+        ranks: color.plane_names().iter().copied().zip(counts).collect(),
+        block_size: usize::from(block_size),
+        bytes: file_len,
+        version: 1,
+        tile_size: width.max(height) as usize,
+        tiles: 1,
+        half_chroma: false,
+        patches: false,
+    };
+    match file {
+        File::V1(p) => {
+            let h = &p.header;
+            let counts = h.scales.iter().map(Vec::len).collect();
+            common(
+                h.width,
+                h.height,
+                h.bit_depth,
+                h.color,
+                h.alpha,
+                counts,
+                h.block_size,
+            )
+        }
+        File::V2(p) => {
+            let h = &p.header;
+            let counts = h.counts.iter().map(|&k| k as usize).collect();
+            SvdzInfo {
+                version: 2,
+                tile_size: h.tile as usize,
+                tiles: if h.patches { 1 } else { h.grid(0).len() },
+                half_chroma: h.half_chroma,
+                patches: h.patches,
+                ..common(
+                    h.width,
+                    h.height,
+                    h.bit_depth,
+                    h.color,
+                    h.alpha,
+                    counts,
+                    h.block_size,
+                )
+            }
+        }
+    }
+}
+
+/// Decodes an `.svdz` file to planes on the [0, 1] scale (unclipped; gray or R G B, plus
+/// alpha when stored).
+///
+/// The header is validated against `options.limits` before anything is allocated, and
+/// every block's checksum and length are checked; corrupt input gives an error, never a
+/// panic.
+pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f32>> {
+    decompress_prefix(bytes, options).map(|d| d.planes)
+}
+
+/// The decoded image from its output planes and the file's alpha block.
+fn finish(
+    bytes: &[u8],
+    planes: Vec<Vec<f32>>,
+    width: u32,
+    height: u32,
+    bit_depth: u8,
+    alpha_block: Option<(usize, container::BlockEntry)>,
+) -> Result<Planes<f32>> {
+    let names: &[PlaneName] = if planes.len() == 1 {
+        &[PlaneName::Gray]
+    } else {
+        &[PlaneName::R, PlaneName::G, PlaneName::B]
+    };
+    let alpha = match alpha_block {
+        Some((offset, entry)) => {
+            let raw = container::inflate(bytes, offset, entry)?;
+            Some(Plane {
+                name: PlaneName::Alpha,
+                data: unpredict_alpha(&raw, bit_depth),
+            })
+        }
+        None => None,
+    };
+    Ok(Planes {
+        width: width as usize,
+        height: height as usize,
+        bit_depth,
+        color: names
+            .iter()
+            .zip(planes)
+            .map(|(&name, data)| Plane { name, data })
+            .collect(),
+        alpha,
     })
 }

@@ -6,9 +6,9 @@
 //! allocated, and checks that the table accounts for every byte of the file.
 
 use super::entropy::{class, Decoder, Encoder, Ints};
-use super::layout::{BlockEntry, Reader, MAGIC};
 use super::tiles::{Grid, MAX_CODE};
-use super::StoredColor;
+use crate::format::color::StoredColor;
+use crate::format::container::{self, BlockEntry, Reader, MAGIC};
 use crate::{Error, Limits, Result};
 
 pub(crate) const VERSION: u8 = 2;
@@ -56,7 +56,7 @@ pub(crate) struct Header {
     /// Whether the components of all planes form one stream, strongest first (flag bit 3);
     /// otherwise each plane is a stream of its own.
     pub interleaved: bool,
-    /// Per stream ([`Header::stream_counts`]), ⌈count / block_size⌉ blocks.
+    /// Per stream ([`stream_counts`]), ⌈count / block_size⌉ blocks.
     pub blocks: Vec<Vec<Block>>,
     pub alpha_block: Option<BlockEntry>,
 }
@@ -179,7 +179,29 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
 /// at most `side` rows and columns: a kind byte, a mode byte and at most five bytes per
 /// entry for each of its two vectors.
 fn raw_bound(components: u64, side: u64) -> u64 {
-    components * (4 + super::vectors::MAX_VARINT as u64 * 2 * side)
+    components * (4 + crate::format::vectors::MAX_VARINT as u64 * 2 * side)
+}
+
+/// The header's length from its first bytes (`planes` colour planes), or `Err(n)` when at
+/// least `n` bytes are needed to say. Nothing is validated: [`parse`] does that.
+pub(crate) fn header_len(bytes: &[u8], planes: usize) -> std::result::Result<u64, u64> {
+    let fixed = 27 + 8 * planes;
+    if bytes.len() < fixed {
+        return Err(fixed as u64);
+    }
+    let alpha = u64::from(bytes[10] & 1);
+    let block_size = u64::from(u16::from_le_bytes([bytes[24], bytes[25]])).max(1);
+    let counts: Vec<u32> = (0..planes)
+        .map(|p| {
+            let at = 27 + 4 * planes + 4 * p;
+            u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4"))
+        })
+        .collect();
+    let blocks: u64 = stream_counts(&counts, bytes[10] & 8 != 0)
+        .iter()
+        .map(|&k| u64::from(k).div_ceil(block_size))
+        .sum();
+    Ok(fixed as u64 + 12 + ENTRY * blocks + 12 * alpha + 4)
 }
 
 /// Parses and validates a version 2 header; `r` stands after the version byte.
@@ -212,7 +234,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     if !patches && tile < MIN_TILE {
         return Err(corrupt(format!("tile size {tile} is below {MIN_TILE}")));
     }
-    if !(1..=super::layout::MAX_BLOCK_SIZE).contains(&block_size) {
+    if !(1..=container::MAX_BLOCK_SIZE).contains(&block_size) {
         return Err(corrupt(format!("block size {block_size}")));
     }
     let pixels = u64::from(width) * u64::from(height);
@@ -264,7 +286,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         + if alpha { 12 } else { 0 }
         + 4;
     if header_len > bytes.len() as u64 {
-        return Err(Error::input(super::layout::TRUNCATED));
+        return Err(Error::input(container::TRUNCATED));
     }
     let header_len = header_len as usize;
     let stored_crc = u32::from_le_bytes(bytes[header_len - 4..header_len].try_into().expect("4"));
@@ -328,11 +350,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         )));
     }
     let alpha_block = if alpha {
-        Some(super::layout::alpha_entry(
-            entry(&mut r)?,
-            pixels,
-            bit_depth,
-        )?)
+        Some(container::alpha_entry(entry(&mut r)?, pixels, bit_depth)?)
     } else {
         None
     };
@@ -364,7 +382,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     }
     let alpha_offset = pos as usize;
     pos += header.alpha_block.map_or(0, |e| u64::from(e.stored));
-    super::layout::check_end(pos, bytes.len())?;
+    container::check_end(pos, bytes.len())?;
     Ok(Parsed {
         end: pos,
         header,
@@ -543,4 +561,24 @@ pub(crate) fn component_order(plane: &[Vec<u8>]) -> Vec<(u32, u32)> {
         .collect();
     order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     order.into_iter().map(|(_, t, i)| (t, i)).collect()
+}
+
+/// Parses a whole file of this version, as its own writer checks what it wrote (no
+/// limits: the writer made it).
+pub(crate) fn parse_written(bytes: &[u8]) -> Result<Parsed> {
+    let limits = Limits {
+        max_pixels: u64::MAX,
+        max_alloc: u64::MAX,
+    };
+    if !bytes.starts_with(&MAGIC) || bytes.get(MAGIC.len()) != Some(&VERSION) {
+        return Err(Error::input("not a file of this version"));
+    }
+    parse(
+        bytes,
+        Reader {
+            bytes,
+            pos: MAGIC.len() + 1,
+        },
+        &limits,
+    )
 }

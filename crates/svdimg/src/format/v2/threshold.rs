@@ -4,8 +4,9 @@
 use rayon::prelude::*;
 
 use super::candidate::{Candidate, Quantised};
+use super::codec::write;
 use super::entropy::cost;
-use super::tiled::{write, Input};
+use super::input::Input;
 use super::tiles::TileCode;
 use crate::{metrics, Error, Result};
 

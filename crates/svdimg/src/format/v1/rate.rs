@@ -6,15 +6,10 @@ use std::borrow::Cow;
 use faer::Par;
 use rayon::prelude::*;
 
-use super::color::to_output;
-use super::global::Stored;
-use super::StoredColor;
-use crate::decomposition::CHUNK;
-use crate::picture::quantize;
+use super::stored::{Stored, MAX_ENTRY};
+use crate::format::color::{to_output, StoredColor};
+use crate::format::measure::{level_psnr, squared_level_error};
 use crate::{metrics, Error, Factors, Result};
-
-/// The largest integer a vector entry may hold, so that sums stay exact in f32's range.
-pub(super) const MAX_ENTRY: f64 = (1 << 24) as f64;
 
 /// With a given rank, the share of the truncation error's energy that quantisation may add.
 const RANK_NOISE: f64 = 0.05;
@@ -201,43 +196,6 @@ impl Search<'_> {
     pub(super) fn psnr(&self, decoded: &[&[f32]]) -> f64 {
         level_psnr(decoded, self.levels, self.max)
     }
-}
-
-/// PSNR of decoded planes against the reference's levels (see [`Search::psnr`]).
-pub(super) fn level_psnr(decoded: &[&[f32]], levels: &[Vec<u16>], max: f64) -> f64 {
-    let levels: Vec<&[u16]> = levels.iter().map(|l| &l[..]).collect();
-    let count = decoded.first().map_or(0, |d| d.len()) * decoded.len();
-    metrics::psnr_from_squared_error(level_error(decoded, &levels, max) / (max * max), count)
-}
-
-/// `Σ (round(clip(x)·max) − level)²` over planes, in chunks in parallel, each under
-/// run-time SIMD dispatch. The terms are integers, so the sum is exact in any order.
-pub(super) fn level_error(decoded: &[&[f32]], levels: &[&[u16]], max: f64) -> f64 {
-    let mut sum = 0.0;
-    for (d, levels) in decoded.iter().zip(levels) {
-        sum += d
-            .par_chunks(CHUNK)
-            .zip(levels.par_chunks(CHUNK))
-            .map(|(d, l)| {
-                pulp::Arch::new().dispatch(
-                    #[inline(always)]
-                    || squared_level_error(d, l, max),
-                )
-            })
-            .sum::<f64>();
-    }
-    sum
-}
-
-/// `Σ (round(clip(x)·max) − level)²` over a chunk of decoded samples and the reference's
-/// levels.
-#[inline(always)]
-fn squared_level_error(decoded: &[f32], levels: &[u16], max: f64) -> f64 {
-    decoded
-        .iter()
-        .zip(levels)
-        .map(|(&x, &l)| (quantize(x, max) - f64::from(l)).powi(2))
-        .sum()
 }
 
 /// The boundary between `good` and `bad` thresholds on a log scale: the last good one.

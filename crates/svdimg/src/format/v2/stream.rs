@@ -11,10 +11,10 @@
 
 use super::entropy::cost;
 use super::entropy::{class, Bit, Decoder, Encoder, Ints};
-use super::header2::{RANGE, ZSTD};
-use super::layout::{self, BlockEntry};
+use super::header::{RANGE, ZSTD};
 use super::tiles::{deltas, CODE_STEPS};
-use super::vectors;
+use crate::format::container::{self, BlockEntry};
+use crate::format::vectors;
 use crate::{Error, Result};
 
 const EXPECTED: usize = 8;
@@ -164,13 +164,13 @@ pub(crate) fn decode(
     cut: bool,
 ) -> Result<()> {
     if !cut {
-        layout::check_crc(bytes, entry)?;
+        container::check_crc(bytes, entry)?;
     }
     if coding == ZSTD {
         let raw = if cut {
-            layout::inflate_prefix(bytes, entry)
+            container::inflate_prefix(bytes, entry)
         } else {
-            layout::inflate_checked(bytes, entry)?
+            container::inflate_checked(bytes, entry)?
         };
         let mut input = &raw[..];
         for &(len, _, _) in shape {

@@ -6,14 +6,14 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use super::color::{double_chroma, double_rows, halve, to_output};
 use super::dct::Dct;
 use super::deblock::{self, STRENGTHS};
+use super::input::{Input, CROP_FROM};
 use super::patches;
-use super::rate::{level_error, level_psnr};
-use super::tiled::{Input, Layout, CROP_FROM};
 use super::tiles::{self, Grid, TileCode, TileSvd};
-use super::{StoredColor, Target};
+use crate::format::color::{double_chroma, double_rows, halve, to_output, StoredColor};
+use crate::format::measure::{level_error, level_psnr};
+use crate::format::options::{CompressOptions, Layout, Target};
 use crate::{metrics, Result};
 
 /// The rank of the randomized SVD that decides whether the global layout is tried.
@@ -77,7 +77,7 @@ impl<'a> Candidate<'a> {
         input: &'a Input,
         shape: Shape,
         half: bool,
-        options: &super::CompressOptions,
+        options: &CompressOptions,
         probe: bool,
     ) -> Result<Option<Self>> {
         let (m, n) = (input.m, input.n);
@@ -481,7 +481,7 @@ fn global_may_reach(
     input: &Input,
     plane: &[f32],
     weight: f64,
-    options: &super::CompressOptions,
+    options: &CompressOptions,
 ) -> Result<Reach> {
     let Target::Psnr(db) = options.target else {
         return Ok(if input.m * input.n <= CROP_FROM {

@@ -1,0 +1,280 @@
+//! `.svdz` version 2: the encoder's choice of layout (the file's bytes are [`codec`]).
+//!
+//! Each plane is cut into tiles with a rank per tile under one global threshold, kept whole
+//! ("global", one tile), or stored as its matrix of 8×8 patches; Cb and Cr optionally at
+//! half size (4:2:0). The encoder tries tiles of 32 and 64 and patches, and the global
+//! layout when a randomized SVD of the first plane predicts the target (axis-aligned and
+//! synthetic content); the smallest file wins. Each layout is a [`Candidate`], searched by
+//! [`threshold`].
+
+mod candidate;
+pub(crate) mod codec;
+mod dct;
+mod deblock;
+mod entropy;
+pub(crate) mod header;
+mod input;
+mod patches;
+mod stream;
+mod threshold;
+mod tiles;
+
+use rayon::prelude::*;
+
+use crate::format::color::StoredColor;
+use crate::format::measure::level_psnr;
+use crate::format::options::{Chroma, CompressOptions, Compressed, Layout, Target};
+use crate::{metrics, Error, Result};
+use candidate::{Candidate, Quantised, Shape};
+pub(crate) use input::Input;
+use input::CROP_FROM;
+use threshold::{search_bytes, search_psnr};
+use tiles::TileCode;
+
+/// The side of the patches the encoder tries.
+const PATCH: usize = 8;
+
+/// The tile sides the encoder tries.
+const TILE_SIZES: [usize; 2] = [32, 64];
+/// The side of that crop.
+const CROP: usize = 1024;
+
+/// The file an encoder candidate made.
+struct Made {
+    bytes: Vec<u8>,
+    q: Quantised,
+    shape: Shape,
+    tile: u32,
+    tiles: usize,
+    half: bool,
+}
+
+impl Made {
+    /// Whether this file is better: smaller for a PSNR, a better PSNR for a byte budget.
+    fn beats(&self, other: &Made, target: Target) -> bool {
+        match target {
+            Target::MaxBytes(_) => {
+                (self.q.psnr, std::cmp::Reverse(self.bytes.len()))
+                    > (other.q.psnr, std::cmp::Reverse(other.bytes.len()))
+            }
+            _ => self.bytes.len() < other.bytes.len(),
+        }
+    }
+}
+
+/// The best file of `candidates` (shape, half chroma): the smallest for a PSNR, the best
+/// PSNR for a byte budget.
+fn smallest(
+    input: &Input,
+    options: &CompressOptions,
+    candidates: &[(Shape, bool)],
+    probe: bool,
+) -> Result<Option<Made>> {
+    let mut best: Option<Made> = None;
+    for &(shape, half) in candidates {
+        let Some(c) = Candidate::new(input, shape, half, options, probe)? else {
+            continue;
+        };
+        let found = match options.target {
+            Target::Psnr(db) => search_psnr(&c, input, db)?.map(|(_, q)| q),
+            Target::MaxBytes(budget) => search_bytes(&c, input, budget)?,
+            _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
+        };
+        let Some(q) = found else { continue };
+        let bytes = codec::write(&c, &q, input);
+        let made = Made {
+            bytes,
+            q,
+            shape,
+            tile: c.tile,
+            tiles: match shape {
+                Shape::Patches(_) => 1,
+                _ => c.planes[0].grid.len(),
+            },
+            half: c.half,
+        };
+        if best.as_ref().is_none_or(|b| made.beats(b, options.target)) {
+            best = Some(made);
+        }
+    }
+    Ok(best)
+}
+
+/// Which of `candidates` makes the best file on the centre `CROP`² pixels.
+fn best_on_crop(
+    input: &Input,
+    options: &CompressOptions,
+    candidates: &[(Shape, bool)],
+) -> Result<Option<(Shape, bool)>> {
+    let (h, w) = (CROP.min(input.m), CROP.min(input.n));
+    let (y, x) = ((input.m - h) / 2, (input.n - w) / 2);
+    let cut = |plane: &[f32]| -> Vec<f32> {
+        (y..y + h)
+            .flat_map(|r| plane[r * input.n + x..r * input.n + x + w].iter().copied())
+            .collect()
+    };
+    let stored: Vec<Vec<f32>> = input.stored.iter().map(|p| cut(p)).collect();
+    let levels: Vec<Vec<u16>> = input
+        .levels
+        .iter()
+        .map(|l| {
+            (y..y + h)
+                .flat_map(|r| l[r * input.n + x..r * input.n + x + w].iter().copied())
+                .collect()
+        })
+        .collect();
+    let crop = Input {
+        color: input.color,
+        stored,
+        levels: &levels,
+        reference: Vec::new(),
+        m: h,
+        n: w,
+        max: input.max,
+        bit_depth: input.bit_depth,
+        alpha: None,
+    };
+    let best = smallest(&crop, options, candidates, false)?;
+    Ok(best.map(|b| (b.shape, b.half)))
+}
+
+/// Compresses to version 2 for a PSNR or a byte budget.
+pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Compressed> {
+    let (local, global): (Vec<Shape>, bool) = match options.layout {
+        Layout::Auto => (
+            TILE_SIZES
+                .iter()
+                .map(|&t| Shape::Tiles(t))
+                .chain([Shape::Patches(PATCH)])
+                .collect(),
+            true,
+        ),
+        Layout::Global => (Vec::new(), true),
+        Layout::Tiled(t) if t >= header::MIN_TILE as usize => (vec![Shape::Tiles(t)], false),
+        Layout::Tiled(t) => {
+            return Err(Error::parameter(format!(
+                "the tile size {t} is below {}",
+                header::MIN_TILE
+            )))
+        }
+        Layout::Patches(p) if patches::SIDES.contains(&(p as u32)) => {
+            (vec![Shape::Patches(p)], false)
+        }
+        Layout::Patches(p) => {
+            return Err(Error::parameter(format!(
+                "the patch size {p} is not 4 to 16"
+            )))
+        }
+    };
+    let halves: &[bool] = match (options.chroma, input.color) {
+        (Chroma::Auto, StoredColor::YCbCr) => &[false, true],
+        (Chroma::Half, StoredColor::YCbCr) => &[true],
+        _ => &[false],
+    };
+    let local: Vec<(Shape, bool)> = local
+        .iter()
+        .flat_map(|&t| halves.iter().map(move |&h| (t, h)))
+        .collect();
+    let globals: Vec<(Shape, bool)> = if global {
+        halves.iter().map(|&h| (Shape::Global, h)).collect()
+    } else {
+        Vec::new()
+    };
+    let probe = options.layout == Layout::Auto;
+    let found = if local.len() > 1 && input.m * input.n > CROP_FROM {
+        // Large images try the local layout that wins on a crop (and the global one), and
+        // the others only when those miss.
+        let winner = best_on_crop(&input, options, &local)?;
+        let first: Vec<_> = winner.into_iter().chain(globals.iter().copied()).collect();
+        match smallest(&input, options, &first, probe)? {
+            Some(found) => Some(found),
+            None => {
+                let rest: Vec<_> = local
+                    .iter()
+                    .copied()
+                    .filter(|c| Some(*c) != winner)
+                    .collect();
+                smallest(&input, options, &rest, probe)?
+            }
+        }
+    } else if halves.len() == 2 && local.len() > 2 {
+        // The chroma size is chosen on the first local layout, then kept for the others.
+        let first = smallest(&input, options, &local[..2], probe)?;
+        let half = first.as_ref().is_some_and(|f| f.half);
+        // The global layout tries both (its probe stops it early on photos).
+        let rest: Vec<_> = local[2..]
+            .iter()
+            .copied()
+            .filter(|c| c.1 == half)
+            .chain(globals.iter().copied())
+            .collect();
+        let second = smallest(&input, options, &rest, probe)?;
+        match (first, second) {
+            (Some(a), Some(b)) => Some(if b.beats(&a, options.target) { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    } else {
+        let all: Vec<_> = local.iter().chain(&globals).copied().collect();
+        smallest(&input, options, &all, probe)?
+    };
+    // Free the stored planes for the decode.
+    input.stored = Vec::new();
+    let Some(Made {
+        bytes,
+        q,
+        shape,
+        tile,
+        tiles,
+        half,
+    }) = found
+    else {
+        return Err(Error::parameter(match options.target {
+            Target::Psnr(db) => format!("the image cannot reach {db} dB"),
+            Target::MaxBytes(b) => format!("no .svdz file of this image fits in {b} bytes"),
+            _ => unreachable!(),
+        }));
+    };
+    // Measure what a reader of the file gets.
+    let (mut decoded, _) = codec::decode(&bytes, &header::parse_written(&bytes)?, usize::MAX)?;
+    let planes: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
+    let psnr = level_psnr(&planes, input.levels, input.max);
+    if psnr != q.psnr {
+        return Err(Error::new(
+            crate::ErrorKind::Numerical,
+            format!(
+                "the file decodes to {psnr} dB, not the {} dB measured",
+                q.psnr
+            ),
+        ));
+    }
+    let count = decoded.len() as f64;
+    let ssim = decoded
+        .iter_mut()
+        .zip(&input.reference)
+        .map(|(d, r)| {
+            let max = input.max;
+            d.par_iter_mut()
+                .for_each(|x| *x = (crate::picture::quantize(*x, max) / max) as f32);
+            metrics::ssim(r, d, input.n, input.m)
+        })
+        .sum::<f64>()
+        / count;
+    Ok(Compressed {
+        ranks: input
+            .color
+            .plane_names()
+            .iter()
+            .zip(&q.codes)
+            .map(|(&name, c)| (name, c.iter().map(TileCode::rank).sum()))
+            .collect(),
+        bytes,
+        color: input.color,
+        psnr_db: q.psnr,
+        ssim,
+        version: 2,
+        tile_size: tile as usize,
+        tiles,
+        half_chroma: half,
+        patches: matches!(shape, Shape::Patches(_)),
+    })
+}
