@@ -16,16 +16,26 @@ const MAX_EVALS: usize = 8;
 const CLOSE: f64 = 0.08;
 /// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
 const BYTE_STEPS: usize = 16;
+/// How much larger than the best layout's file another layout's first measurement may
+/// predict before its search stops (see [`search_psnr`]).
+const PRUNE: f64 = 1.2;
+/// dB per doubling of the bytes near the usual targets (photos: about 5 dB).
+const DB_PER_DOUBLING: f64 = 5.0;
 
 /// Searches the threshold for a PSNR of at least `db`. The model proposes the first
 /// threshold and, corrected by its offset from the measurement, the second; then the
 /// search follows the secant through the last two measurements, or interpolates (in log t)
 /// between the measurements on either side of the target once it has both.
 /// It stops within `CLOSE` dB above the target, or when the two sides are 1% apart.
+///
+/// With `beat`, the bytes of the best file another layout made, the search gives up after
+/// its first measurement when this layout's file, scaled to the target PSNR, would be more
+/// than `PRUNE` times that.
 pub(super) fn search_psnr(
     c: &Candidate<'_>,
     input: &Input,
     db: f64,
+    beat: Option<usize>,
 ) -> Result<Option<(f64, Quantised)>> {
     if c.top() == 0.0 {
         // Nothing to store: every plane is zero.
@@ -75,6 +85,13 @@ pub(super) fn search_psnr(
         }
         let q = c.quantise(input, t, strength);
         strength = Some(q.deblock);
+        if let (Some(beat), true) = (beat, seen.is_empty()) {
+            let bytes = write(c, &q, input).len() as f64;
+            let at_target = bytes * ((db - q.psnr) / DB_PER_DOUBLING).exp2();
+            if at_target > PRUNE * beat as f64 {
+                return Ok(None);
+            }
+        }
         let model = c.model(t);
         offset = q.psnr.min(model + 20.0) - model;
         seen.push((t, q.psnr));
