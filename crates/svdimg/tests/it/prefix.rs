@@ -313,6 +313,54 @@ fn a_byte_budget_reads_that_many_bytes_and_no_more() {
     );
 }
 
+/// The ends of a file's blocks, found as a reader finds them: the bytes a rank J needs end
+/// where the block holding component J ends (a global basis and version 1 keep a plane's
+/// components in order).
+fn block_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends: Vec<usize> = (1..=512)
+        .filter_map(|rank| {
+            let options = DecompressOptions {
+                rank: Some(rank),
+                ..Default::default()
+            };
+            match svdz_bytes_needed(bytes, &options).unwrap() {
+                SvdzNeed::Exactly(n) => Some(n as usize),
+                SvdzNeed::AtLeast(_) => None,
+            }
+        })
+        .collect();
+    ends.dedup();
+    ends
+}
+
+#[test]
+fn cuts_at_every_block_end_decode_ever_better() {
+    let Some(planes) = photo("chelsea.png") else {
+        return;
+    };
+    for options in [
+        CompressOptions {
+            target: Target::Psnr(36.0),
+            layout: Layout::Global,
+            ..CompressOptions::default()
+        },
+        CompressOptions {
+            target: Target::Rank(80),
+            ..CompressOptions::default()
+        },
+    ] {
+        let c = compress(&planes, &options).unwrap();
+        let ends = block_ends(&c.bytes);
+        assert!(ends.len() >= 3, "{ends:?}");
+        // Each block end, and the byte before it (the block then cut by one byte).
+        let mut cuts: Vec<usize> = ends.iter().flat_map(|&e| [e - 1, e]).collect();
+        cuts.push(c.bytes.len());
+        cuts.sort_unstable();
+        cuts.dedup();
+        check_cuts(&c.bytes, &planes, &cuts);
+    }
+}
+
 #[test]
 #[ignore]
 fn print_curve() {
