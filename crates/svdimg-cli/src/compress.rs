@@ -166,6 +166,12 @@ pub fn decompress(args: DecompressArgs) -> Result<()> {
         limits: args.file.decode.limits(),
         allow_truncated: args.file.decode.allow_truncated,
     };
+    if args.input.is_dir() {
+        return Err(anyhow!(
+            "'{}': is a directory, not an .svdz file",
+            input.name
+        ));
+    }
     let file = std::fs::File::open(&args.input)
         .map_err(|e| anyhow!("'{}': {}", input.name, io_reason(&e)))?;
     let bytes = svdimg::read_svdz(std::io::BufReader::new(file), &options, args.max_bytes)

@@ -473,6 +473,11 @@ fn cut_files_decode_with_the_flag_and_prefixes_read_only_their_bytes() {
     );
     assert_eq!(json(&o)["components_used"], total);
 
+    // A folder is named as one.
+    std::fs::create_dir(dir.path().join("folder.svdz")).unwrap();
+    let o = svdimg(dir.path(), &["decompress", "folder.svdz", "-o", "f.png"]);
+    assert_error(&o, 1, "'folder.svdz': is a directory, not an .svdz file");
+
     // A bad budget is a usage error.
     let o = svdimg(
         dir.path(),
