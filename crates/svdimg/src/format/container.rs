@@ -213,3 +213,36 @@ pub(crate) fn unpredict_alpha(raw: &[u8], bit_depth: u8) -> Vec<f32> {
 /// What either version's decoder gives: the output planes (gray or R G B, unclipped), and
 /// per stored plane the components decoded and those the whole file gives at the rank.
 pub(crate) type Decoded = (Vec<Vec<f32>>, Vec<(usize, usize)>);
+
+/// Parses a file its own writer made with the version's `parse` (no limits: the writer
+/// made it), to check what it wrote.
+pub(crate) fn parse_written<T>(
+    bytes: &[u8],
+    version: u8,
+    parse: fn(&[u8], Reader, &crate::Limits) -> Result<T>,
+) -> Result<T> {
+    let limits = crate::Limits {
+        max_pixels: u64::MAX,
+        max_alloc: u64::MAX,
+    };
+    if !bytes.starts_with(&MAGIC) || bytes.get(MAGIC.len()) != Some(&version) {
+        return Err(Error::input("not a file of this version"));
+    }
+    let r = Reader {
+        bytes,
+        pos: MAGIC.len() + 1,
+    };
+    parse(bytes, r, &limits)
+}
+
+/// The image's pixels, checked against the limit before anything sized by them is made.
+pub(crate) fn check_pixels(width: u32, height: u32, limits: &crate::Limits) -> Result<u64> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_pixels {
+        return Err(Error::limit(format!(
+            "the image is {width}x{height} = {pixels} pixels, over the limit of {} pixels",
+            limits.max_pixels
+        )));
+    }
+    Ok(pixels)
+}

@@ -255,15 +255,36 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
 
 /// What a parsed header says; `bytes` is the file's length as the header gives it.
 fn info_of(file: &File) -> SvdzInfo {
-    let file_len = file.end() as usize;
-    // The fields both versions share; version 1 is one global tile at 4:4:4.
-    let common = |width: u32,
-                  height: u32,
-                  bit_depth,
-                  color: StoredColor,
-                  alpha,
-                  counts: Vec<usize>,
-                  block_size: u16| SvdzInfo {
+    let (width, height, bit_depth, color, alpha, block_size, counts) = match file {
+        File::V1(p) => {
+            let h = &p.header;
+            let counts: Vec<usize> = h.scales.iter().map(Vec::len).collect();
+            (
+                h.width,
+                h.height,
+                h.bit_depth,
+                h.color,
+                h.alpha,
+                h.block_size,
+                counts,
+            )
+        }
+        File::V2(p) => {
+            let h = &p.header;
+            let counts = h.counts.iter().map(|&k| k as usize).collect();
+            (
+                h.width,
+                h.height,
+                h.bit_depth,
+                h.color,
+                h.alpha,
+                h.block_size,
+                counts,
+            )
+        }
+    };
+    // Version 1 is one global tile at 4:4:4.
+    let info = SvdzInfo {
         width: width as usize,
         height: height as usize,
         bit_depth,
@@ -271,7 +292,7 @@ fn info_of(file: &File) -> SvdzInfo {
         alpha,
         ranks: color.plane_names().iter().copied().zip(counts).collect(),
         block_size: usize::from(block_size),
-        bytes: file_len,
+        bytes: file.end() as usize,
         version: 1,
         tile_size: width.max(height) as usize,
         tiles: 1,
@@ -279,39 +300,19 @@ fn info_of(file: &File) -> SvdzInfo {
         patches: false,
     };
     match file {
-        File::V1(p) => {
-            let h = &p.header;
-            let counts = h.scales.iter().map(Vec::len).collect();
-            common(
-                h.width,
-                h.height,
-                h.bit_depth,
-                h.color,
-                h.alpha,
-                counts,
-                h.block_size,
-            )
-        }
-        File::V2(p) => {
-            let h = &p.header;
-            let counts = h.counts.iter().map(|&k| k as usize).collect();
-            SvdzInfo {
-                version: 2,
-                tile_size: h.tile as usize,
-                tiles: if h.patches { 1 } else { h.grid(0).len() },
-                half_chroma: h.half_chroma,
-                patches: h.patches,
-                ..common(
-                    h.width,
-                    h.height,
-                    h.bit_depth,
-                    h.color,
-                    h.alpha,
-                    counts,
-                    h.block_size,
-                )
-            }
-        }
+        File::V1(_) => info,
+        File::V2(p) => SvdzInfo {
+            version: 2,
+            tile_size: p.header.tile as usize,
+            tiles: if p.header.patches {
+                1
+            } else {
+                p.header.grid(0).len()
+            },
+            half_chroma: p.header.half_chroma,
+            patches: p.header.patches,
+            ..info
+        },
     }
 }
 

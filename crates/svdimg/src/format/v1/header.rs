@@ -6,7 +6,7 @@
 
 use crate::format::color::StoredColor;
 use crate::format::container::{
-    alpha_entry, check_end, BlockEntry, Reader, MAGIC, MAX_BLOCK_SIZE, TRUNCATED,
+    self, alpha_entry, check_end, BlockEntry, Reader, MAGIC, MAX_BLOCK_SIZE, TRUNCATED,
 };
 use crate::{Error, Limits, Result};
 
@@ -127,13 +127,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         return Err(corrupt(format!("block size {block_size}")));
     }
     let (m, n) = (u64::from(height), u64::from(width));
-    let pixels = m * n;
-    if pixels > limits.max_pixels {
-        return Err(Error::limit(format!(
-            "the image is {width}x{height} = {pixels} pixels, over the limit of {} pixels",
-            limits.max_pixels
-        )));
-    }
+    let pixels = container::check_pixels(width, height, limits)?;
     let names = color.plane_names();
     let mut ranks = Vec::with_capacity(names.len());
     for name in names {
@@ -273,22 +267,7 @@ pub(crate) fn header_len(bytes: &[u8], planes: usize) -> std::result::Result<u64
     Ok(fixed as u64 + 4 * scales + ENTRY as u64 * (blocks + alpha) + 4)
 }
 
-/// Parses a whole file of this version, as its own writer checks what it wrote (no
-/// limits: the writer made it).
+/// Parses a file of this version that its own writer made, to check what it wrote.
 pub(crate) fn parse_written(bytes: &[u8]) -> Result<Parsed> {
-    let limits = Limits {
-        max_pixels: u64::MAX,
-        max_alloc: u64::MAX,
-    };
-    if !bytes.starts_with(&MAGIC) || bytes.get(MAGIC.len()) != Some(&VERSION) {
-        return Err(Error::input("not a file of this version"));
-    }
-    parse(
-        bytes,
-        Reader {
-            bytes,
-            pos: MAGIC.len() + 1,
-        },
-        &limits,
-    )
+    container::parse_written(bytes, VERSION, parse)
 }

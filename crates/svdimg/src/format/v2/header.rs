@@ -237,13 +237,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     if !(1..=container::MAX_BLOCK_SIZE).contains(&block_size) {
         return Err(corrupt(format!("block size {block_size}")));
     }
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > limits.max_pixels {
-        return Err(Error::limit(format!(
-            "the image is {width}x{height} = {pixels} pixels, over the limit of {} pixels",
-            limits.max_pixels
-        )));
-    }
+    let pixels = container::check_pixels(width, height, limits)?;
     let names = color.plane_names();
     let mut deltas = Vec::with_capacity(names.len());
     for name in names {
@@ -563,22 +557,7 @@ pub(crate) fn component_order(plane: &[Vec<u8>]) -> Vec<(u32, u32)> {
     order.into_iter().map(|(_, t, i)| (t, i)).collect()
 }
 
-/// Parses a whole file of this version, as its own writer checks what it wrote (no
-/// limits: the writer made it).
+/// Parses a file of this version that its own writer made, to check what it wrote.
 pub(crate) fn parse_written(bytes: &[u8]) -> Result<Parsed> {
-    let limits = Limits {
-        max_pixels: u64::MAX,
-        max_alloc: u64::MAX,
-    };
-    if !bytes.starts_with(&MAGIC) || bytes.get(MAGIC.len()) != Some(&VERSION) {
-        return Err(Error::input("not a file of this version"));
-    }
-    parse(
-        bytes,
-        Reader {
-            bytes,
-            pos: MAGIC.len() + 1,
-        },
-        &limits,
-    )
+    container::parse_written(bytes, VERSION, parse)
 }
