@@ -255,33 +255,29 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<SvdzInfo> {
 
 /// What a parsed header says; `bytes` is the file's length as the header gives it.
 fn info_of(file: &File) -> SvdzInfo {
-    let (width, height, bit_depth, color, alpha, block_size, counts) = match file {
-        File::V1(p) => {
-            let h = &p.header;
-            let counts: Vec<usize> = h.scales.iter().map(Vec::len).collect();
+    // The fields both versions' headers share.
+    macro_rules! shared {
+        ($h:expr) => {
             (
-                h.width,
-                h.height,
-                h.bit_depth,
-                h.color,
-                h.alpha,
-                h.block_size,
-                counts,
+                $h.width,
+                $h.height,
+                $h.bit_depth,
+                $h.color,
+                $h.alpha,
+                $h.block_size,
             )
-        }
-        File::V2(p) => {
-            let h = &p.header;
-            let counts = h.counts.iter().map(|&k| k as usize).collect();
-            (
-                h.width,
-                h.height,
-                h.bit_depth,
-                h.color,
-                h.alpha,
-                h.block_size,
-                counts,
-            )
-        }
+        };
+    }
+    let ((width, height, bit_depth, color, alpha, block_size), counts): (_, Vec<usize>) = match file
+    {
+        File::V1(p) => (
+            shared!(p.header),
+            p.header.scales.iter().map(Vec::len).collect(),
+        ),
+        File::V2(p) => (
+            shared!(p.header),
+            p.header.counts.iter().map(|&k| k as usize).collect(),
+        ),
     };
     // Version 1 is one global tile at 4:4:4.
     let info = SvdzInfo {
