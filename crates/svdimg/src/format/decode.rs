@@ -1,5 +1,6 @@
-//! Prefixes of `.svdz` files: how many leading bytes a decode needs, reading only those,
-//! and decoding what a prefix holds.
+//! Decoding `.svdz` files of either version, whole or a prefix: what a header says
+//! (`inspect`), how many leading bytes a decode needs, reading only those, and decoding
+//! what they hold.
 //!
 //! Both versions store their components strongest first, in blocks with a table of their
 //! places, so the first bytes of a file after its header are a coarser picture. A decode
