@@ -82,8 +82,13 @@ pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<Svd
     if (head.len() as u64) < header {
         return Ok(SvdzNeed::AtLeast(header));
     }
+    needed(head, &file::parse(head, &options.limits)?, header, options)
+}
+
+/// [`svdz_bytes_needed`] for a parsed header of `header` bytes, all held by `head`.
+fn needed(head: &[u8], file: &File, header: u64, options: &DecompressOptions) -> Result<SvdzNeed> {
     let rank = options.rank.unwrap_or(usize::MAX);
-    Ok(match file::parse(head, &options.limits)? {
+    Ok(match file {
         File::V1(p) => {
             if options.rank.is_none() || p.header.alpha {
                 return Ok(SvdzNeed::Exactly(p.end));
@@ -107,7 +112,7 @@ pub fn svdz_bytes_needed(head: &[u8], options: &DecompressOptions) -> Result<Svd
             if (head.len() as u64) < side_end {
                 return Ok(SvdzNeed::AtLeast(side_end));
             }
-            let side = codec::side(head, &p)?;
+            let side = codec::side(head, p)?;
             let bs = usize::from(p.header.block_size);
             let mut end = side_end;
             for (s, order) in header2::streams(&p.header, &side).iter().enumerate() {
@@ -162,9 +167,10 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
         return Err(Error::parameter("the rank must be at least 1"));
     }
     let file = file::parse(bytes, &options.limits)?;
+    let header = file::header_len(bytes).map_err(|_| Error::input(container::TRUNCATED))?;
     // `AtLeast` only where version 2's side block is cut: a rank needs all of it and more.
     let (SvdzNeed::Exactly(needed) | SvdzNeed::AtLeast(needed)) =
-        svdz_bytes_needed(bytes, options)?;
+        self::needed(bytes, &file, header, options)?;
     let truncated = (bytes.len() as u64) < needed;
     if truncated && !options.allow_truncated {
         return Err(Error::input(format!(
@@ -173,22 +179,23 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
             bytes.len()
         )));
     }
-    let names = match &file {
-        File::V1(p) => p.header.color.plane_names(),
-        File::V2(p) => p.header.color.plane_names(),
-    };
-    let (planes, counts, width, height, bit_depth, alpha) = match &file {
+    let info = info_of(&file);
+    let (planes, counts, alpha) = match &file {
         File::V1(p) => {
             let (planes, counts) = v1::decode(bytes, p, options.rank)?;
-            let h = &p.header;
-            let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
-            (planes, counts, h.width, h.height, h.bit_depth, alpha)
+            (
+                planes,
+                counts,
+                p.header.alpha_block.map(|e| (p.alpha_offset, e)),
+            )
         }
         File::V2(p) => {
             let (planes, counts) = codec::decode(bytes, p, options.rank.unwrap_or(usize::MAX))?;
-            let h = &p.header;
-            let alpha = h.alpha_block.map(|e| (p.alpha_offset, e));
-            (planes, counts, h.width, h.height, h.bit_depth, alpha)
+            (
+                planes,
+                counts,
+                p.header.alpha_block.map(|e| (p.alpha_offset, e)),
+            )
         }
     };
     let alpha_missing = alpha.is_some_and(|(offset, e)| {
@@ -197,22 +204,18 @@ pub fn decompress_prefix(bytes: &[u8], options: &DecompressOptions) -> Result<De
             container::Held::Whole(_)
         )
     });
-    let planes = finish(
-        bytes,
-        planes,
-        width,
-        height,
-        bit_depth,
-        alpha.filter(|_| !alpha_missing),
-    )?;
+    let planes = finish(bytes, planes, &info, alpha.filter(|_| !alpha_missing))?;
+    let components = info
+        .color
+        .plane_names()
+        .iter()
+        .zip(counts)
+        .map(|(&name, (used, of))| (name, used, of))
+        .collect();
     Ok(Decompressed {
-        info: info_of(&file),
+        info,
         planes,
-        components: names
-            .iter()
-            .zip(counts)
-            .map(|(&name, (used, of))| (name, used, of))
-            .collect(),
+        components,
         needed,
         truncated,
         alpha_missing,
@@ -327,9 +330,7 @@ pub fn decompress(bytes: &[u8], options: &DecompressOptions) -> Result<Planes<f3
 fn finish(
     bytes: &[u8],
     planes: Vec<Vec<f32>>,
-    width: u32,
-    height: u32,
-    bit_depth: u8,
+    info: &SvdzInfo,
     alpha_block: Option<(usize, container::BlockEntry)>,
 ) -> Result<Planes<f32>> {
     let names: &[PlaneName] = if planes.len() == 1 {
@@ -342,15 +343,15 @@ fn finish(
             let raw = container::inflate(bytes, offset, entry)?;
             Some(Plane {
                 name: PlaneName::Alpha,
-                data: unpredict_alpha(&raw, bit_depth),
+                data: unpredict_alpha(&raw, info.bit_depth),
             })
         }
         None => None,
     };
     Ok(Planes {
-        width: width as usize,
-        height: height as usize,
-        bit_depth,
+        width: info.width,
+        height: info.height,
+        bit_depth: info.bit_depth,
         color: names
             .iter()
             .zip(planes)
