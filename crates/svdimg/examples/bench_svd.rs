@@ -1,7 +1,8 @@
 //! Times svdimg's SVDs on a matrix given as raw little-endian f64 (row-major), for
 //! `scripts/compare.py`. Prints one JSON object per line.
 //!
-//! `bench_svd FILE M N MODE K` with MODE one of `exact-f64`, `exact-f32`, `randomized-f32`,
+//! `bench_svd FILE M N MODE K` with MODE one of `exact-f64`, `exact-f32`, `top-f64`,
+//! `top-f32` (the exact first K components, `Factors::compute_top`), `randomized-f32`,
 //! `randomized-f64`, `values-f64`, `values-f32` (the two-stage singular values, with the
 //! seconds of each stage) or `onestage-values-f64`, `onestage-values-f32` (faer's
 //! values-only SVD). Values modes print the seconds and the largest singular value.
@@ -26,10 +27,12 @@ fn main() {
     assert_eq!(data.len(), m * n);
     let par = Par::rayon(0);
     match mode {
-        "exact-f64" => run::<f64>(&data, m, n, k, false, par),
-        "exact-f32" => run::<f32>(&data, m, n, k, false, par),
-        "randomized-f64" => run::<f64>(&data, m, n, k, true, par),
-        "randomized-f32" => run::<f32>(&data, m, n, k, true, par),
+        "exact-f64" => run::<f64>(&data, m, n, k, Route::Exact, par),
+        "exact-f32" => run::<f32>(&data, m, n, k, Route::Exact, par),
+        "top-f64" => run::<f64>(&data, m, n, k, Route::Top, par),
+        "top-f32" => run::<f32>(&data, m, n, k, Route::Top, par),
+        "randomized-f64" => run::<f64>(&data, m, n, k, Route::Randomized, par),
+        "randomized-f32" => run::<f32>(&data, m, n, k, Route::Randomized, par),
         "values-f64" => values::<f64>(&data, m, n, false, par),
         "values-f32" => values::<f32>(&data, m, n, false, par),
         "onestage-values-f64" => values::<f64>(&data, m, n, true, par),
@@ -38,15 +41,25 @@ fn main() {
     }
 }
 
-fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, randomized: bool, par: Par) {
+#[derive(PartialEq)]
+enum Route {
+    Exact,
+    Top,
+    Randomized,
+}
+
+fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, route: Route, par: Par) {
     let a: Vec<T> = data.iter().map(|&x| T::from_f64(x)).collect();
     let a = MatRef::from_row_major_slice(&a, m, n);
     let start = Instant::now();
-    let f = if randomized {
-        Factors::compute_randomized(a, k, &Randomized::default(), par).unwrap()
-    } else {
-        Factors::compute_with(a, par).unwrap()
+    let f = match route {
+        Route::Randomized => {
+            Factors::compute_randomized(a, k, &Randomized::default(), par).unwrap()
+        }
+        Route::Top => Factors::compute_top(a, k, par).unwrap(),
+        Route::Exact => Factors::compute_with(a, par).unwrap(),
     };
+    let randomized = route == Route::Randomized;
     let seconds = start.elapsed().as_secs_f64();
     // Error of the rank-k reconstruction against the optimum from the exact f64 spectrum.
     let rebuilt = f.reconstruct(k, par);
@@ -80,7 +93,11 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, randomized: bool, 
     };
     println!(
         "{{\"mode\":\"{}-{}\",\"k\":{k},\"seconds\":{seconds},\"error\":{},\"s_top\":{}{sketch}}}",
-        if randomized { "randomized" } else { "exact" },
+        match route {
+            Route::Randomized => "randomized",
+            Route::Top => "top",
+            Route::Exact => "exact",
+        },
         T::PRECISION.as_str(),
         err.sqrt(),
         s0[0]

@@ -43,8 +43,8 @@ impl<T: Scalar> Decomposition<T> {
         })
     }
 
-    /// Factors every colour plane by `method` for approximations up to rank `k`: the exact
-    /// SVD keeps every component, the randomized one only the first `k`.
+    /// Factors every colour plane by `method` for approximations up to rank `k`: both keep
+    /// the first `k` components (see [`Factors::compute_truncated`]).
     pub fn compute_truncated(
         planes: &Planes<T>,
         k: usize,

@@ -34,6 +34,46 @@ impl<T: Scalar> Factors<T> {
         Ok(Factors { u, s, v })
     }
 
+    /// The first `k` components of the exact SVD (k clamped to min(m, n)): the same
+    /// values and, up to rounding, the same vectors as the first k of
+    /// [`Factors::compute_with`], with the same sign convention.
+    ///
+    /// For a small k on a large matrix the two-stage reduction is run keeping its
+    /// reflectors, and only k columns of the vectors are ever formed: the first 50
+    /// components of a 4000×6000 matrix cost little more than its singular values.
+    /// Otherwise (or if the vectors of a value near zero are asked for) all components
+    /// are computed and the first k kept.
+    pub fn compute_top(a: MatRef<'_, T>, k: usize, par: Par) -> Result<Self> {
+        let short = a.nrows().min(a.ncols());
+        let k = k.min(short);
+        if k == 0 {
+            return Ok(Factors::from_parts(
+                Mat::zeros(a.nrows(), 0),
+                Vec::new(),
+                Mat::zeros(a.ncols(), 0),
+            ));
+        }
+        if short >= TOP_MIN && k * TOP_FRACTION <= short {
+            if let Some((u, s, v)) = crate::values::leading(a, k, par)? {
+                let mut f = Factors { u, s, v };
+                f.fix_signs();
+                return Ok(f);
+            }
+        }
+        let mut f = Self::compute_with(a, par)?;
+        f.truncate(k);
+        Ok(f)
+    }
+
+    /// Keeps the first `k` components (no-op when there are k or fewer).
+    pub(crate) fn truncate(&mut self, k: usize) {
+        if k < self.s.len() {
+            self.u = self.u.get(.., ..k).to_owned();
+            self.v = self.v.get(.., ..k).to_owned();
+            self.s.truncate(k);
+        }
+    }
+
     /// The full SVD, as NumPy's `svd(a, full_matrices=True)`: `U` m×m, the min(m, n)
     /// singular values, and `V` n×n (so `Vᵀ` is n×n), with the same sign convention.
     pub fn compute_full(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
@@ -152,6 +192,12 @@ impl<T: Scalar> Factors<T> {
         out
     }
 }
+
+/// [`Factors::compute_top`] takes the two-stage route from this short side...
+const TOP_MIN: usize = 128;
+/// ...for k up to this fraction of it (1/8): beyond, the back-transformation of k columns
+/// and the inverse iteration's orthogonalisation cost more than the full SVD saves.
+const TOP_FRACTION: usize = 8;
 
 /// Runs faer's SVD with vectors computed as `vectors` (the same for U and V). Vectors come
 /// back with the sign convention of [`Factors`] applied to the first min(m, n) columns.

@@ -47,7 +47,8 @@ pub enum Method {
     /// Default.
     #[default]
     Auto,
-    /// The exact thin SVD: every component, to working precision.
+    /// The exact SVD, to working precision: its first k components, computed without
+    /// the others where that is faster ([`Factors::compute_top`]).
     Exact,
     /// The randomized truncated SVD: only the first k components.
     Randomized,
@@ -85,8 +86,8 @@ impl Method {
 }
 
 impl<T: Scalar> Factors<T> {
-    /// The SVD of `a` by `method`: all components for the exact SVD, the first `k` for the
-    /// randomized one (`Auto` decides by [`Method::resolve`]).
+    /// The first `k` components of `a` by `method` (`Auto` decides by
+    /// [`Method::resolve`]); `k` is clamped to min(m, n).
     pub fn compute_truncated(
         a: MatRef<'_, T>,
         k: usize,
@@ -96,7 +97,7 @@ impl<T: Scalar> Factors<T> {
     ) -> Result<Self> {
         match method.resolve(a.nrows(), a.ncols(), k) {
             Method::Randomized => Self::compute_randomized(a, k, settings, par),
-            _ => Self::compute_with(a, par),
+            _ => Self::compute_top(a, k, par),
         }
     }
 

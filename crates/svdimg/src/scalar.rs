@@ -8,6 +8,8 @@ pub trait Scalar:
 {
     /// The precision this type stands for.
     const PRECISION: Precision;
+    /// The machine epsilon of this type, as an `f64`.
+    const EPSILON: f64;
     /// Converts from `f64`, rounding to nearest.
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` exactly.
@@ -16,6 +18,7 @@ pub trait Scalar:
 
 impl Scalar for f32 {
     const PRECISION: Precision = Precision::F32;
+    const EPSILON: f64 = f32::EPSILON as f64;
     fn from_f64(x: f64) -> Self {
         x as f32
     }
@@ -26,6 +29,7 @@ impl Scalar for f32 {
 
 impl Scalar for f64 {
     const PRECISION: Precision = Precision::F64;
+    const EPSILON: f64 = f64::EPSILON;
     fn from_f64(x: f64) -> Self {
         x
     }

@@ -59,7 +59,22 @@ impl<T: Scalar> Band<T> {
 
     /// Reduces the matrix to upper bidiagonal form by orthogonal transformations and
     /// returns its diagonal and superdiagonal, in f64.
-    pub(crate) fn bidiagonalize(mut self) -> (Vec<f64>, Vec<f64>) {
+    pub(crate) fn bidiagonalize(self) -> (Vec<f64>, Vec<f64>) {
+        self.chase(None)
+    }
+
+    /// [`Band::bidiagonalize`], keeping its reflectors: with `B` this band and `Bd` the
+    /// bidiagonal, `B = L Bd Rᵀ` where `L` and `R` are the returned sequences' products.
+    pub(crate) fn bidiagonalize_keeping(self) -> (Vec<f64>, Vec<f64>, Chased<T>) {
+        let mut kept = Chased {
+            left: Sequence::new(self.b),
+            right: Sequence::new(self.b),
+        };
+        let (d, f) = self.chase(Some(&mut kept));
+        (d, f, kept)
+    }
+
+    fn chase(mut self, kept: Option<&mut Chased<T>>) -> (Vec<f64>, Vec<f64>) {
         let (n, b) = (self.n, self.b);
         let mut v = vec![T::from_f64(0.0); b];
         let mut acc = vec![T::from_f64(0.0); 2 * b + 1];
@@ -70,6 +85,7 @@ impl<T: Scalar> Band<T> {
                 band: &mut self,
                 v: &mut v,
                 acc: &mut acc,
+                kept,
             });
         }
         let d = (0..n).map(|i| self.data[self.at(i, i)].to_f64()).collect();
@@ -82,7 +98,15 @@ impl<T: Scalar> Band<T> {
     #[inline(always)]
     /// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
     /// applied to rows `row ..= ce` (the only rows with entries in those columns).
-    fn right_step(&mut self, row: usize, c0: usize, ce: usize, v: &mut [T], acc: &mut [T]) {
+    fn right_step(
+        &mut self,
+        row: usize,
+        c0: usize,
+        ce: usize,
+        v: &mut [T],
+        acc: &mut [T],
+        kept: Option<&mut Sequence<T>>,
+    ) {
         let len = ce - c0 + 1;
         if len < 2 {
             return;
@@ -96,6 +120,9 @@ impl<T: Scalar> Band<T> {
         // v[0] now holds the new entry β; the reflector's vector is (1, v[1..]).
         let beta = v[0];
         v[0] = T::from_f64(1.0);
+        if let Some(kept) = kept {
+            kept.push(c0, tau, &v[..len]);
+        }
         let i = self.at(row, c0);
         self.data[i] = beta;
         for j in 1..len {
@@ -123,7 +150,7 @@ impl<T: Scalar> Band<T> {
     #[inline(always)]
     /// Clears column `c0` in rows `c0 + 1 ..= ce` with a reflector on rows `c0..=ce`,
     /// applied to columns `c0 ..= c0 + 2b − 1` (the only columns with entries in those rows).
-    fn left_step(&mut self, c0: usize, ce: usize, v: &mut [T]) {
+    fn left_step(&mut self, c0: usize, ce: usize, v: &mut [T], kept: Option<&mut Sequence<T>>) {
         let len = ce - c0 + 1;
         if len < 2 {
             return;
@@ -134,6 +161,9 @@ impl<T: Scalar> Band<T> {
         };
         let beta = v[0];
         v[0] = T::from_f64(1.0);
+        if let Some(kept) = kept {
+            kept.push(c0, tau, &v[..len]);
+        }
         let column = self.col(c0, c0..=ce);
         column[0] = beta;
         column[1..].fill(T::from_f64(0.0));
@@ -153,6 +183,7 @@ struct Chase<'a, T> {
     band: &'a mut Band<T>,
     v: &'a mut [T],
     acc: &'a mut [T],
+    kept: Option<&'a mut Chased<T>>,
 }
 
 impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
@@ -160,17 +191,105 @@ impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) {
-        let Chase { band, v, acc } = self;
+        let Chase {
+            band,
+            v,
+            acc,
+            mut kept,
+        } = self;
         let (n, b) = (band.n, band.b);
         for s in 0..n.saturating_sub(2) {
             let mut row = s;
             let mut c0 = s + 1;
             while c0 < n {
                 let ce = (c0 + b - 1).min(n - 1);
-                band.right_step(row, c0, ce, v, acc);
-                band.left_step(c0, ce, v);
+                band.right_step(row, c0, ce, v, acc, kept.as_mut().map(|k| &mut k.right));
+                band.left_step(c0, ce, v, kept.as_mut().map(|k| &mut k.left));
                 row = c0;
                 c0 += b;
+            }
+        }
+    }
+}
+
+/// The reflectors of one side of the bulge chasing, in the order they were applied.
+pub(crate) struct Chased<T> {
+    /// Applied from the left (to rows).
+    pub(crate) left: Sequence<T>,
+    /// Applied from the right (to columns).
+    pub(crate) right: Sequence<T>,
+}
+
+/// Householder reflectors `Hᵢ = I − τᵢ wᵢ wᵢᵀ`, each acting on `len ≤ b` consecutive
+/// indices from `start`, stored with a stride of b (`wᵢ[0] = 1` is stored too).
+pub(crate) struct Sequence<T> {
+    stride: usize,
+    starts: Vec<usize>,
+    lens: Vec<usize>,
+    taus: Vec<T>,
+    data: Vec<T>,
+}
+
+impl<T: Scalar> Sequence<T> {
+    fn new(stride: usize) -> Self {
+        Sequence {
+            stride,
+            starts: Vec::new(),
+            lens: Vec::new(),
+            taus: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, start: usize, tau: T, w: &[T]) {
+        self.starts.push(start);
+        self.lens.push(w.len());
+        self.taus.push(tau);
+        self.data.extend_from_slice(w);
+        self.data
+            .resize(self.starts.len() * self.stride, T::from_f64(0.0));
+    }
+
+    /// `X ← H₀ H₁ ⋯ X` for `X` with `k` columns stored by rows (`x[r * k + c]`): the
+    /// reflectors applied last to first, each to the `len` rows it acts on.
+    pub(crate) fn apply_rows(&self, x: &mut [T], k: usize) {
+        if k == 0 {
+            return;
+        }
+        pulp::Arch::new().dispatch(ApplyRows { seq: self, x, k });
+    }
+}
+
+struct ApplyRows<'a, T> {
+    seq: &'a Sequence<T>,
+    x: &'a mut [T],
+    k: usize,
+}
+
+impl<T: Scalar> pulp::WithSimd for ApplyRows<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let ApplyRows { seq, x, k } = self;
+        let zero = T::from_f64(0.0);
+        let mut acc = vec![zero; k];
+        for i in (0..seq.starts.len()).rev() {
+            let (start, len, tau) = (seq.starts[i], seq.lens[i], seq.taus[i]);
+            let w = &seq.data[i * seq.stride..i * seq.stride + len];
+            let rows = &mut x[start * k..(start + len) * k];
+            acc.fill(zero);
+            for (row, &wj) in rows.chunks_exact(k).zip(w) {
+                for (a, &r) in acc.iter_mut().zip(row) {
+                    *a += wj * r;
+                }
+            }
+            for (row, &wj) in rows.chunks_exact_mut(k).zip(w) {
+                let scale = tau * wj;
+                for (r, &a) in row.iter_mut().zip(&acc) {
+                    *r -= scale * a;
+                }
             }
         }
     }

@@ -14,10 +14,14 @@
 
 mod bulge;
 mod dqds;
+mod inverse;
 mod reduce;
+mod top;
 
 use faer::{Mat, MatRef, Par};
+
 use rayon::prelude::*;
+pub(crate) use top::leading;
 
 pub use dqds::bidiagonal_singular_values;
 
@@ -120,6 +124,22 @@ pub fn two_stage_singular_values<T: Scalar>(
     Ok(two_stage(a, band.max(1), par)?.0)
 }
 
+/// [`Factors::compute_top`]'s two-stage route with band width `band`, whatever the size of
+/// `a` and k (1 ≤ k ≤ min(m, n)), signs fixed; `None` where that route declines: for tests.
+#[doc(hidden)]
+pub fn two_stage_leading<T: Scalar>(
+    a: MatRef<'_, T>,
+    k: usize,
+    band: usize,
+    par: Par,
+) -> Result<Option<Factors<T>>> {
+    Ok(top::leading_with(a, k, band, par)?.map(|(u, s, v)| {
+        let mut f = Factors::from_parts(u, s, v);
+        f.fix_signs();
+        f
+    }))
+}
+
 fn is_finite<T: Scalar>(a: MatRef<'_, T>) -> bool {
     a.col_iter()
         .all(|c| c.iter().all(|x| x.to_f64().is_finite()))
@@ -147,11 +167,11 @@ fn two_stage<T: Scalar>(a: MatRef<'_, T>, b: usize, par: Par) -> Result<(Vec<T>,
     }
     let (m, n) = work.shape();
     if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
-        work = reduce::qr_r(work.as_mut(), b, par);
+        work = reduce::qr_r(work.as_mut(), b, par, None);
     }
     let mut marks = [0.0; 4];
     lap(&mut marks[0]);
-    let band = reduce::to_band(work.as_mut(), b, par);
+    let band = reduce::to_band(work.as_mut(), b, par, None);
     drop(work);
     lap(&mut marks[1]);
     let (d, f) = band.bidiagonalize();

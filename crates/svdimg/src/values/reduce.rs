@@ -24,7 +24,12 @@ use crate::Scalar;
 /// pass: `W = Tᵀ Vᵀ C` is read once, the b rows the LQ needs are updated alone, then
 /// `Z = (C − V W) U S` is read once more and `C −= [V Z] [W; Uᵀ]` writes `C` once, a
 /// product with inner dimension 2b.
-pub(super) fn to_band<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Band<T> {
+pub(super) fn to_band<T: Scalar>(
+    mut a: MatMut<'_, T>,
+    b: usize,
+    par: Par,
+    mut kept: Option<&mut Vec<Panel<T>>>,
+) -> Band<T> {
     let (m, n) = a.shape();
     debug_assert!(m >= n);
     let one = T::from_f64(1.0);
@@ -40,6 +45,14 @@ pub(super) fn to_band<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Ba
         }
         let p = n - k - kb;
         if p == 0 {
+            if let Some(kept) = kept.as_mut() {
+                kept.push(Panel {
+                    at: k,
+                    v,
+                    t,
+                    right: None,
+                });
+            }
             break;
         }
         let c = a.rb_mut().submatrix_mut(k, k + kb, m - k, p);
@@ -90,6 +103,14 @@ pub(super) fn to_band<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Ba
             }
         }
         if c_rest.nrows() == 0 {
+            if let Some(kept) = kept.as_mut() {
+                kept.push(Panel {
+                    at: k,
+                    v,
+                    t,
+                    right: Some((u, s)),
+                });
+            }
             break;
         }
         // Z = (C − V W) U S, then C −= V W + Z Uᵀ in one product.
@@ -134,9 +155,70 @@ pub(super) fn to_band<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Ba
             -one,
             par,
         );
+        if let Some(kept) = kept.as_mut() {
+            kept.push(Panel {
+                at: k,
+                v,
+                t,
+                right: Some((u, s)),
+            });
+        }
         k += kb;
     }
     band
+}
+
+/// One panel's block reflectors, kept by [`to_band`] and [`qr_r`] for the singular
+/// vectors: `I − V T Vᵀ` from the left on rows `at..` and, for the band reduction,
+/// `I − U S Uᵀ` from the right on columns `at + b..` (b the panel's width, `V`'s columns).
+pub(super) struct Panel<T> {
+    at: usize,
+    v: Mat<T>,
+    t: Mat<T>,
+    right: Option<(Mat<T>, Mat<T>)>,
+}
+
+/// `X ← Q X` for `Q` the product of the panels' left block reflectors in order, `X`
+/// holding rows `0..` of the vectors (rows past `X`'s are zero and stay out of the
+/// products).
+pub(super) fn apply_left<T: Scalar>(panels: &[Panel<T>], mut x: MatMut<'_, T>, par: Par) {
+    for p in panels.iter().rev() {
+        let rows = x.nrows() - p.at;
+        apply_block(
+            p.v.as_ref(),
+            p.t.as_ref(),
+            x.rb_mut().subrows_mut(p.at, rows),
+            par,
+        );
+    }
+}
+
+/// `X ← P X` for `P` the product of the panels' right block reflectors in order.
+pub(super) fn apply_right<T: Scalar>(panels: &[Panel<T>], mut x: MatMut<'_, T>, par: Par) {
+    for p in panels.iter().rev() {
+        let Some((u, s)) = &p.right else { continue };
+        let at = p.at + p.v.ncols();
+        let rows = x.nrows() - at;
+        apply_block(
+            u.as_ref(),
+            s.as_ref(),
+            x.rb_mut().subrows_mut(at, rows),
+            par,
+        );
+    }
+}
+
+/// `c ← (I − V T Vᵀ) c`, with `c` at least as tall as `V` (rows past it are untouched:
+/// they hold zeros the reflectors never reached).
+fn apply_block<T: Scalar>(v: MatRef<'_, T>, t: MatRef<'_, T>, c: MatMut<'_, T>, par: Par) {
+    let rows = v.nrows().min(c.nrows());
+    let (v, mut c) = (v.subrows(0, rows), c.subrows_mut(0, rows));
+    let one = T::from_f64(1.0);
+    let mut w = Mat::<T>::zeros(v.ncols(), c.ncols());
+    matmul(w.as_mut(), Accum::Replace, v.transpose(), c.rb(), one, par);
+    let mut tw = Mat::<T>::zeros(v.ncols(), c.ncols());
+    matmul(tw.as_mut(), Accum::Replace, t, w.as_ref(), one, par);
+    matmul(c.rb_mut(), Accum::Add, v, tw.as_ref(), -one, par);
 }
 
 /// QR of a panel (rows ≥ columns, or fewer rows: then only that many reflectors) by
@@ -309,7 +391,13 @@ fn apply_left_transpose<T: Scalar>(
 
 /// The R of a QR factorisation of `a` (m×n, m ≥ n, overwritten): n×n upper triangular,
 /// with the same singular values as `a`.
-pub(super) fn qr_r<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Mat<T> {
+/// With `kept`, its panels' reflectors are pushed there (the Q of `a = Q R`).
+pub(super) fn qr_r<T: Scalar>(
+    mut a: MatMut<'_, T>,
+    b: usize,
+    par: Par,
+    mut kept: Option<&mut Vec<Panel<T>>>,
+) -> Mat<T> {
     let (m, n) = a.shape();
     let mut k = 0;
     while k < n {
@@ -317,6 +405,14 @@ pub(super) fn qr_r<T: Scalar>(mut a: MatMut<'_, T>, b: usize, par: Par) -> Mat<T
         let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb), par);
         let right = a.rb_mut().submatrix_mut(k, k + kb, m - k, n - k - kb);
         apply_left_transpose(v.as_ref(), t.as_ref(), right, par);
+        if let Some(kept) = kept.as_mut() {
+            kept.push(Panel {
+                at: k,
+                v,
+                t,
+                right: None,
+            });
+        }
         k += kb;
     }
     Mat::from_fn(

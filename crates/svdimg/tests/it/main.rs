@@ -9,6 +9,7 @@ mod metrics;
 mod prefix;
 mod randomized;
 mod reference;
+mod top;
 mod truncated;
 mod values;
 

@@ -12,10 +12,10 @@ use svdimg::{
 use crate::shared_dir;
 
 /// A small deterministic generator (SplitMix64).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> f64 {
+    pub(crate) fn next(&mut self) -> f64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -25,7 +25,7 @@ impl Rng {
     }
 
     /// A standard normal sample (Box–Muller).
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.next().max(1e-300), self.next());
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
@@ -56,7 +56,7 @@ fn orthonormal(m: usize, k: usize, rng: &mut Rng) -> Mat<f64> {
 }
 
 /// `U diag(s) Vᵀ` for random orthonormal U (m×r) and V (n×r), r = s.len() ≤ min(m, n).
-fn with_spectrum(m: usize, n: usize, s: &[f64], rng: &mut Rng) -> Mat<f64> {
+pub(crate) fn with_spectrum(m: usize, n: usize, s: &[f64], rng: &mut Rng) -> Mat<f64> {
     let r = s.len();
     let u = orthonormal(m, r, rng);
     let v = orthonormal(n, r, rng);
