@@ -239,7 +239,7 @@ where
 
 /// faer's SVD of a real or complex matrix, vectors as faer returns them.
 #[allow(clippy::type_complexity)]
-fn raw_svd<T: ComplexField>(
+pub(crate) fn raw_svd<T: ComplexField>(
     a: MatRef<'_, T>,
     vectors: ComputeSvdVectors,
     par: Par,

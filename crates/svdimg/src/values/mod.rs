@@ -13,6 +13,7 @@
 //! A far-from-square matrix is first replaced by the R of its QR factorisation.
 
 mod bulge;
+mod divide;
 mod dqds;
 mod inverse;
 mod reduce;
@@ -138,6 +139,20 @@ pub fn two_stage_leading<T: Scalar>(
         f.fix_signs();
         f
     }))
+}
+
+/// The SVD of the n×n upper bidiagonal with diagonal `d` and superdiagonal `e` (n − 1
+/// entries) by divide and conquer: `(s, U, V)`, `B = U diag(s) Vᵀ`, s descending. For
+/// tests; the exact SVD uses it through the two-stage reduction.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn bidiagonal_svd(d: &[f64], e: &[f64], par: Par) -> Result<(Vec<f64>, Mat<f64>, Mat<f64>)> {
+    if d.len() != e.len() + 1 && !(d.is_empty() && e.is_empty()) {
+        return Err(Error::parameter(
+            "a bidiagonal needs one superdiagonal entry fewer than its diagonal",
+        ));
+    }
+    divide::bidiagonal_svd(d, e, par)
 }
 
 fn is_finite<T: Scalar>(a: MatRef<'_, T>) -> bool {

@@ -2,6 +2,7 @@
 
 mod bombs;
 mod degenerate;
+mod divide;
 mod exact;
 mod format;
 mod format_v2;

@@ -243,7 +243,7 @@ fn flat_regions_and_repeated_columns() {
 /// off-diagonal d₀, f₀, d₁, f₁, …), counted with Sturm sequences. Bisection on that matrix
 /// finds every singular value of a bidiagonal to high relative accuracy (Demmel and
 /// Kahan), independently of dqds.
-fn bisection(d: &[f64], f: &[f64]) -> Vec<f64> {
+pub(crate) fn bisection(d: &[f64], f: &[f64]) -> Vec<f64> {
     let off: Vec<f64> = (0..2 * d.len() - 1)
         .map(|i| if i % 2 == 0 { d[i / 2] } else { f[i / 2] })
         .collect();
