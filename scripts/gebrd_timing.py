@@ -30,9 +30,10 @@ def _ptr(x):
     return x.ctypes.data_as(ctypes.c_void_p)
 
 
-def gebrd(a):
+def gebrd(a, keep=False):
     """Seconds for ?gebrd on a copy of `a` (column-major), after a workspace query, and the
-    bidiagonal it leaves (diagonal, off-diagonal)."""
+    bidiagonal it leaves (diagonal, off-diagonal); with `keep`, also the reflectors
+    (the overwritten matrix, tauq, taup)."""
     dtype = a.dtype.type
     fn = getattr(_lib, f"scipy_{_PREFIX[dtype]}gebrd_64_")
     m, n = a.shape
@@ -52,7 +53,80 @@ def gebrd(a):
     call(work, len(work))
     seconds = time.perf_counter() - start
     assert info.value == 0, info.value
+    if keep:
+        return seconds, d, e[: k - 1], (a, tq, tp)
     return seconds, d, e[: k - 1]
+
+
+def bdsdc(d, e):
+    """Seconds for ?bdsdc (divide and conquer, with vectors) on the upper bidiagonal (d, e),
+    and its U, s, Vᵀ (column-major)."""
+    dtype = d.dtype.type
+    fn = getattr(_lib, f"scipy_{_PREFIX[dtype]}bdsdc_64_")
+    n = len(d)
+    d, e = d.copy(), np.concatenate([e, [0]]).astype(dtype)
+    u = np.zeros((n, n), dtype, order="F")
+    vt = np.zeros((n, n), dtype, order="F")
+    work = np.empty(3 * n * n + 4 * n, dtype)
+    iwork = np.empty(8 * n, np.int64)
+    info = _I(0)
+    dummy = np.empty(1, dtype)
+    idummy = np.empty(1, np.int64)
+    start = time.perf_counter()
+    fn(ctypes.c_char_p(b"U"), ctypes.c_char_p(b"I"), ctypes.byref(_I(n)), _ptr(d), _ptr(e), _ptr(u),
+       ctypes.byref(_I(n)), _ptr(vt), ctypes.byref(_I(n)), _ptr(dummy), _ptr(idummy), _ptr(work),
+       _ptr(iwork), ctypes.byref(info), ctypes.c_size_t(1), ctypes.c_size_t(1))
+    seconds = time.perf_counter() - start
+    assert info.value == 0, info.value
+    return seconds, u, d, vt
+
+
+def ormbr(vect, a, tau, c, m):
+    """Seconds for ?ormbr applying Q (vect "Q", to the n×n `c` padded to m rows) or Pᵀ
+    (vect "P", from the right to `c`) from ?gebrd's reflectors: the back-transformation of
+    ?gesdd. Returns the seconds and the result."""
+    dtype = a.dtype.type
+    fn = getattr(_lib, f"scipy_{_PREFIX[dtype]}ormbr_64_")
+    am, an = a.shape
+    k = min(am, an)
+    if vect == b"Q":
+        cc = np.zeros((m, c.shape[1]), dtype, order="F")
+        cc[: c.shape[0]] = c
+        side, trans, nq = b"L", b"N", am
+    else:
+        cc = np.asfortranarray(c.copy())
+        side, trans, nq = b"R", b"N", an
+    cm, cn = cc.shape
+    info = _I(0)
+
+    def call(work, lwork):
+        fn(ctypes.c_char_p(vect), ctypes.c_char_p(side), ctypes.c_char_p(trans), ctypes.byref(_I(cm)),
+           ctypes.byref(_I(cn)), ctypes.byref(_I(an if vect == b"Q" else am)), _ptr(a), ctypes.byref(_I(am)),
+           _ptr(tau), _ptr(cc), ctypes.byref(_I(cm)), _ptr(work), ctypes.byref(_I(lwork)), ctypes.byref(info),
+           ctypes.c_size_t(1), ctypes.c_size_t(1), ctypes.c_size_t(1))
+
+    query = np.empty(1, dtype)
+    call(query, -1)
+    work = np.empty(int(query[0]), dtype)
+    start = time.perf_counter()
+    call(work, len(work))
+    seconds = time.perf_counter() - start
+    assert info.value == 0, info.value
+    return seconds, cc
+
+
+def vector_stages(a):
+    """LAPACK's ?gesdd with vectors, stage by stage, for `a` (m×n) as NumPy hands it over
+    (its transpose, column-major): (gebrd, bdsdc, ormbr for U, ormbr for V) seconds."""
+    at = a.T  # what LAPACK sees: n×m column-major; tall when m < n is false, so reduce aᵀ
+    t_brd, d, e, (red, tq, tp) = gebrd(at, keep=True)
+    rows, cols = at.shape
+    t_dc, u, s, vt = bdsdc(d, e)
+    k = min(rows, cols)
+    # ?gebrd of a tall matrix gives an upper bidiagonal: B = Qᵀ A P, so U = Q u, Vᵀ = vt Pᵀ.
+    t_q, _ = ormbr(b"Q", red, tq, u, rows)
+    t_p, _ = ormbr(b"P", red, tp, vt, k)
+    return t_brd, t_dc, t_q, t_p
 
 
 def lasq1(d, e):

@@ -29,6 +29,8 @@ fn main() {
     match mode {
         "exact-f64" => run::<f64>(&data, m, n, k, Route::Exact, par),
         "exact-f32" => run::<f32>(&data, m, n, k, Route::Exact, par),
+        "twostage-f64" => run::<f64>(&data, m, n, k, Route::TwoStage, par),
+        "twostage-f32" => run::<f32>(&data, m, n, k, Route::TwoStage, par),
         "top-f64" => run::<f64>(&data, m, n, k, Route::Top, par),
         "top-f32" => run::<f32>(&data, m, n, k, Route::Top, par),
         "randomized-f64" => run::<f64>(&data, m, n, k, Route::Randomized, par),
@@ -44,6 +46,7 @@ fn main() {
 #[derive(PartialEq)]
 enum Route {
     Exact,
+    TwoStage,
     Top,
     Randomized,
 }
@@ -58,6 +61,12 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, route: Route, par:
         }
         Route::Top => Factors::compute_top(a, k, par).unwrap(),
         Route::Exact => Factors::compute_with(a, par).unwrap(),
+        Route::TwoStage => {
+            let b = if m.min(n) >= 3000 { 48 } else { 32 };
+            let (f, t) = svdimg::two_stage_svd(a, b, par).unwrap();
+            eprintln!("{t:?}");
+            f
+        }
     };
     let randomized = route == Route::Randomized;
     let seconds = start.elapsed().as_secs_f64();
@@ -97,6 +106,7 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, route: Route, par:
             Route::Randomized => "randomized",
             Route::Top => "top",
             Route::Exact => "exact",
+            Route::TwoStage => "twostage",
         },
         T::PRECISION.as_str(),
         err.sqrt(),

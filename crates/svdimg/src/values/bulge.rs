@@ -11,6 +11,10 @@
 //! than b − 1 diagonals below and 2b − 1 above the main one, and every reflector has length
 //! b: the whole reduction costs about 16·n²·b flops on data that stays in cache.
 
+use faer::reborrow::ReborrowMut;
+use faer::Par;
+use rayon::prelude::*;
+
 use super::householder;
 use crate::Scalar;
 
@@ -98,8 +102,10 @@ impl<T: Scalar> Band<T> {
     #[inline(always)]
     /// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
     /// applied to rows `row ..= ce` (the only rows with entries in those columns).
+    #[allow(clippy::too_many_arguments)]
     fn right_step(
         &mut self,
+        sweep: usize,
         row: usize,
         c0: usize,
         ce: usize,
@@ -121,7 +127,7 @@ impl<T: Scalar> Band<T> {
         let beta = v[0];
         v[0] = T::from_f64(1.0);
         if let Some(kept) = kept {
-            kept.push(c0, tau, &v[..len]);
+            kept.push(sweep, c0, tau, &v[..len]);
         }
         let i = self.at(row, c0);
         self.data[i] = beta;
@@ -150,7 +156,14 @@ impl<T: Scalar> Band<T> {
     #[inline(always)]
     /// Clears column `c0` in rows `c0 + 1 ..= ce` with a reflector on rows `c0..=ce`,
     /// applied to columns `c0 ..= c0 + 2b − 1` (the only columns with entries in those rows).
-    fn left_step(&mut self, c0: usize, ce: usize, v: &mut [T], kept: Option<&mut Sequence<T>>) {
+    fn left_step(
+        &mut self,
+        sweep: usize,
+        c0: usize,
+        ce: usize,
+        v: &mut [T],
+        kept: Option<&mut Sequence<T>>,
+    ) {
         let len = ce - c0 + 1;
         if len < 2 {
             return;
@@ -162,7 +175,7 @@ impl<T: Scalar> Band<T> {
         let beta = v[0];
         v[0] = T::from_f64(1.0);
         if let Some(kept) = kept {
-            kept.push(c0, tau, &v[..len]);
+            kept.push(sweep, c0, tau, &v[..len]);
         }
         let column = self.col(c0, c0..=ce);
         column[0] = beta;
@@ -203,8 +216,8 @@ impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
             let mut c0 = s + 1;
             while c0 < n {
                 let ce = (c0 + b - 1).min(n - 1);
-                band.right_step(row, c0, ce, v, acc, kept.as_mut().map(|k| &mut k.right));
-                band.left_step(c0, ce, v, kept.as_mut().map(|k| &mut k.left));
+                band.right_step(s, row, c0, ce, v, acc, kept.as_mut().map(|k| &mut k.right));
+                band.left_step(s, c0, ce, v, kept.as_mut().map(|k| &mut k.left));
                 row = c0;
                 c0 += b;
             }
@@ -224,6 +237,7 @@ pub(crate) struct Chased<T> {
 /// indices from `start`, stored with a stride of b (`wᵢ[0] = 1` is stored too).
 pub(crate) struct Sequence<T> {
     stride: usize,
+    sweeps: Vec<usize>,
     starts: Vec<usize>,
     lens: Vec<usize>,
     taus: Vec<T>,
@@ -234,6 +248,7 @@ impl<T: Scalar> Sequence<T> {
     fn new(stride: usize) -> Self {
         Sequence {
             stride,
+            sweeps: Vec::new(),
             starts: Vec::new(),
             lens: Vec::new(),
             taus: Vec::new(),
@@ -242,7 +257,8 @@ impl<T: Scalar> Sequence<T> {
     }
 
     #[inline(always)]
-    fn push(&mut self, start: usize, tau: T, w: &[T]) {
+    fn push(&mut self, sweep: usize, start: usize, tau: T, w: &[T]) {
+        self.sweeps.push(sweep);
         self.starts.push(start);
         self.lens.push(w.len());
         self.taus.push(tau);
@@ -258,6 +274,94 @@ impl<T: Scalar> Sequence<T> {
             return;
         }
         pulp::Arch::new().dispatch(ApplyRows { seq: self, x, k });
+    }
+}
+
+/// The reflectors of a [`Sequence`] gathered into blocks `I − V T Vᵀ`, for products with
+/// many columns: the reflectors of step j of `group` consecutive sweeps form one block.
+///
+/// Sweep s's step j acts on rows `s + 1 + jb ..= s + jb + b`. Within a sweep the steps
+/// touch disjoint rows; step j of a later sweep overlaps step j of an earlier one by all
+/// but its shift, and step j + 1 of an earlier one by a row. So, for group ≤ b, the
+/// group's product (sweep by sweep) equals `B_J ⋯ B₁ B₀` with `B_j` the product of the
+/// group's step-j reflectors in sweep order: every reflector that overlaps one of `B_j`
+/// and comes before it belongs to a `B_j'` with j' > j.
+pub(crate) struct Blocks<T> {
+    /// Per group, first to last: its blocks, step 0 first, as (first row, V, T).
+    groups: Vec<Vec<(usize, faer::Mat<T>, faer::Mat<T>)>>,
+}
+
+impl<T: Scalar> Blocks<T> {
+    pub(crate) fn new(seq: &Sequence<T>, group: usize) -> Self {
+        let b = seq.stride;
+        let group = group.clamp(1, b);
+        let count = seq.starts.len();
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < count {
+            let s0 = seq.sweeps[i];
+            let mut end = i;
+            while end < count && seq.sweeps[end] < s0 + group {
+                end += 1;
+            }
+            // Members of each step, in sweep order.
+            let mut steps: Vec<Vec<usize>> = Vec::new();
+            for r in i..end {
+                let j = (seq.starts[r] - seq.sweeps[r] - 1) / b;
+                if steps.len() <= j {
+                    steps.resize(j + 1, Vec::new());
+                }
+                steps[j].push(r);
+            }
+            let blocks = steps
+                .into_iter()
+                .filter(|m| !m.is_empty())
+                .map(|members| {
+                    let first = members.iter().map(|&r| seq.starts[r]).min().unwrap();
+                    let last = members
+                        .iter()
+                        .map(|&r| seq.starts[r] + seq.lens[r])
+                        .max()
+                        .unwrap();
+                    let mut v = faer::Mat::<T>::zeros(last - first, members.len());
+                    for (c, &r) in members.iter().enumerate() {
+                        let w = &seq.data[r * b..r * b + seq.lens[r]];
+                        for (t, &x) in w.iter().enumerate() {
+                            v[(seq.starts[r] - first + t, c)] = x;
+                        }
+                    }
+                    let taus: Vec<T> = members.iter().map(|&r| seq.taus[r]).collect();
+                    let t = super::reduce::block_factor(v.as_ref(), &taus);
+                    (first, v, t)
+                })
+                .collect();
+            groups.push(blocks);
+            i = end;
+        }
+        Blocks { groups }
+    }
+
+    /// `X ← H₀ H₁ ⋯ X` for the sequence's reflectors, columns of `X` in parallel chunks.
+    pub(crate) fn apply(&self, x: faer::MatMut<'_, T>, par: Par) {
+        let threads = par.degree().max(1);
+        let chunk: usize = std::env::var("SVDIMG_CHUNK").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+        let apply = |mut c: faer::MatMut<'_, T>| {
+            for blocks in self.groups.iter().rev() {
+                for (first, v, t) in blocks {
+                    super::reduce::apply_block(
+                        v.as_ref(),
+                        t.as_ref(),
+                        c.rb_mut().subrows_mut(*first, v.nrows()),
+                        Par::Seq,
+                    );
+                }
+            }
+        };
+        if threads == 1 {
+            apply(x);
+        } else {
+            x.par_col_chunks_mut(chunk).for_each(apply);
+        }
     }
 }
 

@@ -18,6 +18,8 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::svd::ComputeSvdVectors;
 use faer::{Accum, Mat, Par};
 
+use rayon::prelude::*;
+
 use crate::{Error, ErrorKind, Result};
 
 /// Bidiagonals with at most this many rows are solved densely (faer's SVD).
@@ -224,7 +226,7 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
     dv.iter_mut().for_each(|x| *x /= scale);
     z.iter_mut().for_each(|x| *x /= scale);
 
-    let tol = 8.0 * f64::EPSILON * dv.iter().chain(&z[..p]).fold(0.0f64, |m, x| m.max(x.abs()));
+    let tol = 64.0 * f64::EPSILON * dv.iter().chain(&z[..p]).fold(0.0f64, |m, x| m.max(x.abs()));
     if z[0].abs() <= tol {
         z[0] = if z[0] < 0.0 { -tol } else { tol };
     }
@@ -375,7 +377,11 @@ fn secular_roots(d: &[f64], z: &[f64]) -> Result<Vec<Root>> {
     let k = d.len();
     let zz: Vec<f64> = z.iter().map(|x| x * x).collect();
     let norm2: f64 = zz.iter().sum();
-    (0..k).map(|i| secular_root(d, &zz, norm2, i)).collect()
+    (0..k)
+        .into_par_iter()
+        .with_min_len(64)
+        .map(|i| secular_root(d, &zz, norm2, i))
+        .collect()
 }
 
 fn secular_root(d: &[f64], zz: &[f64], norm2: f64, i: usize) -> Result<Root> {
@@ -481,6 +487,8 @@ fn secular_root(d: &[f64], zz: &[f64], norm2: f64, i: usize) -> Result<Root> {
 fn vectors(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<f64>, Mat<f64>) {
     let k = d.len();
     let zhat: Vec<f64> = (0..k)
+        .into_par_iter()
+        .with_min_len(64)
         .map(|j| {
             let mut prod = -roots[k - 1].gap(d, j);
             for i in 0..j {
@@ -494,23 +502,29 @@ fn vectors(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<f64>, Mat<f64>) {
         .collect();
     let mut x = Mat::<f64>::zeros(k, k);
     let mut y = Mat::<f64>::zeros(k, k);
-    for (i, root) in roots.iter().enumerate() {
+    let column = |i: usize, mut xc: faer::ColMut<'_, f64>, mut yc: faer::ColMut<'_, f64>| {
+        let root = roots[i];
         let (mut nx, mut ny) = (1.0, 0.0);
-        x[(0, i)] = -1.0;
+        xc[0] = -1.0;
         for j in 0..k {
             let t = zhat[j] / root.gap(d, j);
-            y[(j, i)] = t;
+            yc[j] = t;
             ny += t * t;
             if j > 0 {
-                x[(j, i)] = d[j] * t;
+                xc[j] = d[j] * t;
                 nx += (d[j] * t).powi(2);
             }
         }
         let (nx, ny) = (nx.sqrt(), ny.sqrt());
         for j in 0..k {
-            x[(j, i)] /= nx;
-            y[(j, i)] /= ny;
+            xc[j] /= nx;
+            yc[j] /= ny;
         }
-    }
+    };
+    x.par_col_iter_mut()
+        .zip(y.par_col_iter_mut())
+        .enumerate()
+        .with_min_len(64)
+        .for_each(|(i, (xc, yc))| column(i, xc, yc));
     (x, y)
 }

@@ -23,6 +23,7 @@ use faer::{Mat, MatRef, Par};
 
 use rayon::prelude::*;
 pub(crate) use top::leading;
+pub use top::VectorTimes;
 
 pub use dqds::bidiagonal_singular_values;
 
@@ -139,6 +140,21 @@ pub fn two_stage_leading<T: Scalar>(
         f.fix_signs();
         f
     }))
+}
+
+/// The thin SVD by the two-stage route with band width `band`, whatever the size of `a`
+/// (at least 1×1), signs fixed as [`Factors`] fixes them: for tests and benchmarks.
+#[doc(hidden)]
+pub fn two_stage_svd<T: Scalar>(
+    a: MatRef<'_, T>,
+    band: usize,
+    par: Par,
+) -> Result<(Factors<T>, VectorTimes)> {
+    let mut times = VectorTimes::default();
+    let (u, s, v) = top::thin(a, band, par, &mut times)?;
+    let mut f = Factors::from_parts(u, s, v);
+    f.fix_signs();
+    Ok((f, times))
 }
 
 /// The SVD of the n×n upper bidiagonal with diagonal `d` and superdiagonal `e` (n − 1

@@ -181,36 +181,91 @@ pub(super) struct Panel<T> {
 /// `X ← Q X` for `Q` the product of the panels' left block reflectors in order, `X`
 /// holding rows `0..` of the vectors (rows past `X`'s are zero and stay out of the
 /// products).
-pub(super) fn apply_left<T: Scalar>(panels: &[Panel<T>], mut x: MatMut<'_, T>, par: Par) {
-    for p in panels.iter().rev() {
-        let rows = x.nrows() - p.at;
-        apply_block(
-            p.v.as_ref(),
-            p.t.as_ref(),
-            x.rb_mut().subrows_mut(p.at, rows),
-            par,
-        );
-    }
+pub(super) fn apply_left<T: Scalar>(panels: &[Panel<T>], x: MatMut<'_, T>, par: Par) {
+    let blocks: Vec<(usize, MatRef<'_, T>, MatRef<'_, T>)> = panels
+        .iter()
+        .map(|p| (p.at, p.v.as_ref(), p.t.as_ref()))
+        .collect();
+    apply_merged(&blocks, x, par);
 }
 
 /// `X ← P X` for `P` the product of the panels' right block reflectors in order.
-pub(super) fn apply_right<T: Scalar>(panels: &[Panel<T>], mut x: MatMut<'_, T>, par: Par) {
-    for p in panels.iter().rev() {
-        let Some((u, s)) = &p.right else { continue };
-        let at = p.at + p.v.ncols();
-        let rows = x.nrows() - at;
-        apply_block(
-            u.as_ref(),
-            s.as_ref(),
-            x.rb_mut().subrows_mut(at, rows),
-            par,
-        );
+pub(super) fn apply_right<T: Scalar>(panels: &[Panel<T>], x: MatMut<'_, T>, par: Par) {
+    let blocks: Vec<(usize, MatRef<'_, T>, MatRef<'_, T>)> = panels
+        .iter()
+        .filter_map(|p| {
+            let (u, s) = p.right.as_ref()?;
+            Some((p.at + p.v.ncols(), u.as_ref(), s.as_ref()))
+        })
+        .collect();
+    apply_merged(&blocks, x, par);
+}
+
+/// Panels merged per product in [`apply_merged`]: each pass over the vectors then does
+/// this many panels' work, so the vectors stream through memory this many times fewer.
+const MERGED: usize = 4;
+
+/// `X ← B₀ B₁ ⋯ X` for block reflectors `Bᵢ = I − Vᵢ Tᵢ Vᵢᵀ` acting from row `atᵢ`
+/// (ascending), [`MERGED`] at a time merged into one: `(I − V₁T₁V₁ᵀ)(I − V₂T₂V₂ᵀ) =
+/// I − [V₁ V₂] [T₁ −T₁V₁ᵀV₂T₂; 0 T₂] [V₁ V₂]ᵀ`.
+fn apply_merged<T: Scalar>(
+    blocks: &[(usize, MatRef<'_, T>, MatRef<'_, T>)],
+    mut x: MatMut<'_, T>,
+    par: Par,
+) {
+    let one = T::from_f64(1.0);
+    for group in blocks.chunks(MERGED).rev() {
+        let at = group[0].0;
+        let rows = group[0].1.nrows();
+        let width: usize = group.iter().map(|b| b.1.ncols()).sum();
+        let mut v = Mat::<T>::zeros(rows, width);
+        let mut t = Mat::<T>::zeros(width, width);
+        let mut col = 0;
+        for &(a, vb, tb) in group {
+            let (off, kb) = (a - at, vb.ncols());
+            v.as_mut()
+                .submatrix_mut(off, col, vb.nrows(), kb)
+                .copy_from(vb);
+            t.as_mut().submatrix_mut(col, col, kb, kb).copy_from(tb);
+            if col > 0 {
+                // T[..col, col..] = −T[..col, ..col] (V[:, ..col]ᵀ V_b) T_b.
+                let mut gram = Mat::<T>::zeros(col, kb);
+                matmul(
+                    gram.as_mut(),
+                    Accum::Replace,
+                    v.as_ref().submatrix(off, 0, vb.nrows(), col).transpose(),
+                    vb,
+                    one,
+                    Par::Seq,
+                );
+                let mut gt = Mat::<T>::zeros(col, kb);
+                matmul(gt.as_mut(), Accum::Replace, gram.as_ref(), tb, one, Par::Seq);
+                let (top, _) = t.as_mut().split_at_row_mut(col);
+                let (left, right) = top.split_at_col_mut(col);
+                matmul(
+                    right.subcols_mut(0, kb),
+                    Accum::Replace,
+                    left.rb(),
+                    gt.as_ref(),
+                    -one,
+                    Par::Seq,
+                );
+            }
+            col += kb;
+        }
+        let len = x.nrows() - at;
+        apply_block(v.as_ref(), t.as_ref(), x.rb_mut().subrows_mut(at, len), par);
     }
 }
 
 /// `c ← (I − V T Vᵀ) c`, with `c` at least as tall as `V` (rows past it are untouched:
 /// they hold zeros the reflectors never reached).
-fn apply_block<T: Scalar>(v: MatRef<'_, T>, t: MatRef<'_, T>, c: MatMut<'_, T>, par: Par) {
+pub(super) fn apply_block<T: Scalar>(
+    v: MatRef<'_, T>,
+    t: MatRef<'_, T>,
+    c: MatMut<'_, T>,
+    par: Par,
+) {
     let rows = v.nrows().min(c.nrows());
     let (v, mut c) = (v.subrows(0, rows), c.subrows_mut(0, rows));
     let one = T::from_f64(1.0);
@@ -325,7 +380,7 @@ fn factor_unblocked<T: Scalar>(mut p: MatMut<'_, T>, mut v: MatMut<'_, T>, taus:
 
 /// The upper triangular `T` with `H₀ H₁ ⋯ = I − V T Vᵀ` for reflectors `Hⱼ = I − τⱼ vⱼ vⱼᵀ`:
 /// `T[j][j] = τⱼ` and `T[..j, j] = −τⱼ T[..j, ..j] (Vᵀ vⱼ)[..j]`.
-fn block_factor<T: Scalar>(v: MatRef<'_, T>, taus: &[T]) -> Mat<T> {
+pub(super) fn block_factor<T: Scalar>(v: MatRef<'_, T>, taus: &[T]) -> Mat<T> {
     let cols = v.ncols();
     let zero = T::from_f64(0.0);
     let mut gram = Mat::<T>::zeros(cols, cols);

@@ -10,7 +10,10 @@
 
 use faer::{Mat, MatRef, Par};
 
-use super::{band_width, bidiagonal_singular_values, inverse, is_finite, reduce, QR_FIRST_RATIO};
+use super::bulge::{Blocks, Chased};
+use super::{
+    band_width, bidiagonal_singular_values, divide, inverse, is_finite, reduce, QR_FIRST_RATIO,
+};
 use crate::{Error, ErrorKind, Result, Scalar};
 
 /// The thin factors of the first `k` components of `a` (k ≤ min(m, n), at least 1), signs
@@ -39,51 +42,144 @@ pub(crate) fn leading_with<T: Scalar>(
         return Ok(leading_with(a.transpose(), k, b, par)?.map(|(u, s, v)| (v, s, u)));
     }
     let b = b.max(1);
-    debug_assert!(k >= 1 && k <= n);
-    if !is_finite(a) {
-        return Err(Error::new(
-            ErrorKind::Numerical,
-            format!("the {m}x{n} matrix holds a NaN or an infinity"),
-        ));
-    }
-    let mut work = a.to_owned();
-    let mut qr = Vec::new();
-    if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
-        work = reduce::qr_r(work.as_mut(), b, par, Some(&mut qr));
-    }
-    let mut panels = Vec::new();
-    let band = reduce::to_band(work.as_mut(), b, par, Some(&mut panels));
-    drop(work);
-    let (d, f, chased) = band.bidiagonalize_keeping();
-    let all = bidiagonal_singular_values(&d, &f)?;
+    let r = Reduced::new(a, b, par, &mut VectorTimes::default())?;
+    let all = bidiagonal_singular_values(&r.d, &r.f)?;
     // A tolerance of a few hundred ε of the caller's precision, scaled with √n as the
     // residual of n-term sums grows.
     let tolerance = 64.0 * T::EPSILON * (n as f64).sqrt();
-    let Some((x, y)) = inverse::leading_vectors(&d, &f, &all[..k], tolerance) else {
+    let Some((x, y)) = inverse::leading_vectors(&r.d, &r.f, &all[..k], tolerance) else {
         return Ok(None);
     };
     // The bidiagonal's vectors through the bulge chasing's reflectors, by rows.
     let mut x: Vec<T> = x.into_iter().map(T::from_f64).collect();
     let mut y: Vec<T> = y.into_iter().map(T::from_f64).collect();
-    chased.left.apply_rows(&mut x, k);
-    chased.right.apply_rows(&mut y, k);
-    // Then through the panels': U = Q₁ [X; 0] (with the QR's Q before it), V = P₁ Y.
-    let rows = if qr.is_empty() { m } else { n };
-    let mut u = Mat::<T>::zeros(rows, k);
-    let mut v = Mat::<T>::from_fn(n, k, |i, j| y[i * k + j]);
-    for i in 0..n {
-        for j in 0..k {
-            u[(i, j)] = x[i * k + j];
-        }
-    }
-    reduce::apply_left(&panels, u.as_mut(), par);
-    reduce::apply_right(&panels, v.as_mut(), par);
-    if !qr.is_empty() {
-        let mut full = Mat::<T>::zeros(m, k);
-        full.as_mut().subrows_mut(0, n).copy_from(u.as_ref());
-        reduce::apply_left(&qr, full.as_mut(), par);
-        u = full;
-    }
+    r.chased.left.apply_rows(&mut x, k);
+    r.chased.right.apply_rows(&mut y, k);
+    let x = Mat::<T>::from_fn(n, k, |i, j| x[i * k + j]);
+    let y = Mat::<T>::from_fn(n, k, |i, j| y[i * k + j]);
+    let (u, v) = r.through_panels(x, y, m, par);
     let s = all[..k].iter().map(|&x| T::from_f64(x)).collect();
     Ok(Some((u, s, v)))
+}
+
+/// The thin SVD of `a` through the two-stage reduction, signs not yet fixed: `(U m×r, s,
+/// V n×r)`, r = min(m, n) ≥ 1, s descending. The bidiagonal's SVD is by divide and
+/// conquer; its vectors go through the bulge chasing's reflectors in blocks
+/// ([`Blocks`]), then through the panels', all as matrix products.
+#[allow(clippy::type_complexity)]
+pub(crate) fn thin<T: Scalar>(
+    a: MatRef<'_, T>,
+    b: usize,
+    par: Par,
+    times: &mut VectorTimes,
+) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+    let (m, n) = a.shape();
+    if m < n {
+        let (u, s, v) = thin(a.transpose(), b, par, times)?;
+        return Ok((v, s, u));
+    }
+    let clock = std::time::Instant::now();
+    let lap = |t: &mut f64, since: &mut f64| {
+        let now = clock.elapsed().as_secs_f64();
+        *t = now - *since;
+        *since = now;
+    };
+    let mut since = 0.0;
+    let r = Reduced::new(a, b.max(1), par, times)?;
+    since = clock.elapsed().as_secs_f64().max(since);
+    let (s, x, y) = divide::bidiagonal_svd(&r.d, &r.f, par)?;
+    let mut x = Mat::<T>::from_fn(n, n, |i, j| T::from_f64(x[(i, j)]));
+    let mut y = Mat::<T>::from_fn(n, n, |i, j| T::from_f64(y[(i, j)]));
+    lap(&mut times.divide, &mut since);
+    let g: usize = std::env::var("SVDIMG_G").ok().and_then(|v| v.parse().ok()).unwrap_or(BLOCK_SWEEPS);
+    Blocks::new(&r.chased.left, g).apply(x.as_mut(), par);
+    Blocks::new(&r.chased.right, g).apply(y.as_mut(), par);
+    lap(&mut times.chase_back, &mut since);
+    let (u, v) = r.through_panels(x, y, m, par);
+    lap(&mut times.panels_back, &mut since);
+    Ok((u, s.into_iter().map(T::from_f64).collect(), v))
+}
+
+/// Seconds in each stage of [`thin`], for benchmarks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VectorTimes {
+    /// QR (when one comes first) and dense to band, keeping the reflectors.
+    pub band: f64,
+    /// Band to bidiagonal, keeping the reflectors.
+    pub bulge: f64,
+    /// The bidiagonal's SVD by divide and conquer.
+    pub divide: f64,
+    /// The vectors through the bulge chasing's reflectors.
+    pub chase_back: f64,
+    /// The vectors through the panels' reflectors (and the QR's).
+    pub panels_back: f64,
+}
+
+/// Sweeps per block of the bulge chasing's reflectors in [`thin`]: more makes the blocks'
+/// products wider but adds flops ((b + g − 1)/b of the unblocked count).
+const BLOCK_SWEEPS: usize = 16;
+
+/// A tall matrix reduced to bidiagonal form, with every reflector kept:
+/// `A = Q_qr [Q₁ Q₂ Bd P₂ᵀ P₁ᵀ; 0]` (no `Q_qr` when no QR came first).
+struct Reduced<T> {
+    qr: Vec<reduce::Panel<T>>,
+    panels: Vec<reduce::Panel<T>>,
+    chased: Chased<T>,
+    d: Vec<f64>,
+    f: Vec<f64>,
+}
+
+impl<T: Scalar> Reduced<T> {
+    /// Reduces `a` (m ≥ n ≥ 1) with band width `b`.
+    fn new(a: MatRef<'_, T>, b: usize, par: Par, times: &mut VectorTimes) -> Result<Self> {
+        let clock = std::time::Instant::now();
+        let (m, n) = a.shape();
+        if !is_finite(a) {
+            return Err(Error::new(
+                ErrorKind::Numerical,
+                format!("the {m}x{n} matrix holds a NaN or an infinity"),
+            ));
+        }
+        let mut work = a.to_owned();
+        let mut qr = Vec::new();
+        if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
+            work = reduce::qr_r(work.as_mut(), b, par, Some(&mut qr));
+        }
+        let mut panels = Vec::new();
+        let band = reduce::to_band(work.as_mut(), b, par, Some(&mut panels));
+        drop(work);
+        times.band = clock.elapsed().as_secs_f64();
+        let (d, f, chased) = band.bidiagonalize_keeping();
+        times.bulge = clock.elapsed().as_secs_f64() - times.band;
+        Ok(Reduced {
+            qr,
+            panels,
+            chased,
+            d,
+            f,
+        })
+    }
+
+    /// `U = Q_qr [Q₁ X; 0]` (m rows) and `V = P₁ Y` for X, Y already through the bulge
+    /// chasing's reflectors.
+    fn through_panels(&self, x: Mat<T>, mut y: Mat<T>, m: usize, par: Par) -> (Mat<T>, Mat<T>) {
+        let (n, k) = x.shape();
+        let rows = if self.qr.is_empty() { m } else { n };
+        let mut u = if rows == n {
+            x
+        } else {
+            let mut u = Mat::<T>::zeros(rows, k);
+            u.as_mut().subrows_mut(0, n).copy_from(x.as_ref());
+            u
+        };
+        reduce::apply_left(&self.panels, u.as_mut(), par);
+        reduce::apply_right(&self.panels, y.as_mut(), par);
+        if !self.qr.is_empty() {
+            let mut full = Mat::<T>::zeros(m, k);
+            full.as_mut().subrows_mut(0, n).copy_from(u.as_ref());
+            reduce::apply_left(&self.qr, full.as_mut(), par);
+            u = full;
+        }
+        (u, y)
+    }
 }

@@ -3,7 +3,7 @@
 //! built to be hard, through many band widths, tall, wide and square.
 
 use faer::{Mat, MatRef, Par};
-use svdimg::{two_stage_leading, Factors, Limits, Picture, Scalar};
+use svdimg::{two_stage_leading, two_stage_svd, Factors, Limits, Picture, Scalar};
 
 use crate::shared_dir;
 use crate::values::{with_spectrum, Rng};
@@ -234,4 +234,115 @@ fn compute_top_edges() {
         |i, j| if i == j && i == 50 { f64::NAN } else { 1.0 },
     );
     assert!(Factors::compute_top(nan.as_ref(), 5, Par::Seq).is_err());
+}
+
+/// `(‖A − U diag(s) Vᵀ‖_F / ‖A‖_F, max(|UᵀU − I|, |VᵀV − I|))` in f64.
+fn backward_and_orthogonality<T: Scalar>(a: MatRef<'_, T>, f: &Factors<T>) -> (f64, f64) {
+    let rebuilt = f.reconstruct(f.rank(), Par::rayon(0));
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let x = a[(i, j)].to_f64();
+            diff += (x - rebuilt[(i, j)].to_f64()).powi(2);
+            norm += x * x;
+        }
+    }
+    let (_, orth) = residual_and_orthogonality(a, f);
+    ((diff / norm.max(f64::MIN_POSITIVE)).sqrt(), orth)
+}
+
+/// The whole thin SVD by the two-stage route (divide and conquer, blocked
+/// back-transformation): every shared photo, gray and per channel, f64 and f32, against
+/// NumPy's values, with the bounds on backward error and orthogonality.
+#[test]
+fn shared_photos_two_stage_svd() {
+    let Some(dir) = shared_dir() else { return };
+    let mut checked = 0;
+    for image in ["astronaut", "camera", "chelsea", "coffee", "text"] {
+        let bytes = std::fs::read(dir.join("images").join(format!("{image}.png"))).unwrap();
+        let picture = Picture::decode(&bytes, &Limits::default()).unwrap();
+        let text =
+            std::fs::read_to_string(dir.join("reference").join(format!("{image}.json"))).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for gray in [true, false] {
+            let p64 = picture.planes::<f64>(gray);
+            let p32 = picture.planes::<f32>(gray);
+            for i in 0..p64.color.len() {
+                let name = p64.color[i].name.as_str();
+                let expected: Vec<f64> = json["planes"][name]["singular_values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect();
+                let n = p64.width.min(p64.height) as f64;
+                let (f, _) = two_stage_svd(p64.matrix(i), 32, Par::rayon(0)).unwrap();
+                let (back, orth) = backward_and_orthogonality(p64.matrix(i), &f);
+                let eps = f64::EPSILON;
+                assert!(back <= 30.0 * eps * n.sqrt(), "{image} {name} f64: backward {:.1} ε", back / eps);
+                assert!(orth <= 30.0 * eps * n, "{image} {name} f64: orthogonality {:.1} ε", orth / eps);
+                for (got, want) in f.singular_values().iter().zip(&expected) {
+                    assert!((got - want).abs() <= 1e-10 * expected[0], "{image} {name}: {got} vs {want}");
+                }
+                let (f, _) = two_stage_svd(p32.matrix(i), 32, Par::rayon(0)).unwrap();
+                let (back, orth) = backward_and_orthogonality(p32.matrix(i), &f);
+                let eps = f32::EPSILON as f64;
+                assert!(back <= 30.0 * eps * n.sqrt(), "{image} {name} f32: backward {:.1} ε", back / eps);
+                assert!(orth <= 30.0 * eps * n, "{image} {name} f32: orthogonality {:.1} ε", orth / eps);
+                for (got, want) in f.singular_values().iter().zip(&expected) {
+                    assert!((*got as f64 - want).abs() <= 1e-5 * expected[0], "{image} {name} f32");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 16);
+}
+
+/// The thin SVD by the two-stage route on graded, clustered, repeated and rank-deficient
+/// spectra; tall, wide, square and far from square; band widths from 1 to 32.
+#[test]
+fn hard_spectra_two_stage_svd() {
+    let mut rng = Rng(8);
+    let graded = |r: usize| -> Vec<f64> {
+        (0..r)
+            .map(|i| 10f64.powf(-12.0 * i as f64 / (r - 1) as f64))
+            .collect()
+    };
+    let clustered = |r: usize| -> Vec<f64> {
+        (0..r)
+            .map(|i| if i < r / 2 { 1.0 + 1e-10 * i as f64 } else { 1e-3 * (1.0 + 1e-10 * i as f64) })
+            .collect()
+    };
+    let repeated =
+        |r: usize| -> Vec<f64> { (0..r).map(|i| [3.0, 2.0, 2.0, 2.0, 0.5][i % 5]).collect() };
+    let deficient = |r: usize| -> Vec<f64> { (0..r / 3).map(|i| 1.0 / (1.0 + i as f64)).collect() };
+    for (m, n) in [(150, 150), (200, 90), (90, 200), (400, 140), (131, 140)] {
+        let r = m.min(n);
+        for (kind, s) in [
+            ("graded", graded(r)),
+            ("clustered", clustered(r)),
+            ("repeated", repeated(r)),
+            ("rank-deficient", deficient(r)),
+        ] {
+            let a = with_spectrum(m, n, &s, &mut rng);
+            let mut s = s;
+            s.sort_by(|x, y| y.total_cmp(x));
+            s.resize(r, 0.0);
+            for band in [1, 2, 5, 16, 32] {
+                let case = format!("{kind} {m}x{n} band {band}");
+                let (f, _) = two_stage_svd(a.as_ref(), band, Par::Seq).unwrap();
+                assert_eq!((f.u().nrows(), f.u().ncols(), f.v().nrows()), (m, r, n), "{case}");
+                let (back, orth) = backward_and_orthogonality(a.as_ref(), &f);
+                let eps = f64::EPSILON;
+                assert!(back <= 30.0 * eps * (r as f64).sqrt(), "{case}: backward {:.1} ε", back / eps);
+                assert!(orth <= 30.0 * eps * r as f64, "{case}: orthogonality {:.1} ε", orth / eps);
+                // Weyl: a backward error E moves each value by at most ‖E‖.
+                for (j, (x, y)) in f.singular_values().iter().zip(&s).enumerate() {
+                    let bound = 30.0 * eps * (r as f64).sqrt() * s[0];
+                    assert!((x - y).abs() <= bound, "{case}: σ{j} {x} vs {y}");
+                }
+            }
+        }
+    }
 }
