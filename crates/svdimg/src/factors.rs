@@ -29,6 +29,24 @@ impl<T: Scalar> Factors<T> {
     ///
     /// Never builds a full m×m or n×n matrix. An empty matrix gives empty factors.
     pub fn compute_with(a: MatRef<'_, T>, par: Par) -> Result<Self> {
+        if a.nrows().min(a.ncols()) >= two_stage_from::<T>() {
+            match crate::values::thin(a, par) {
+                Ok((u, s, v)) => {
+                    let mut f = Factors { u, s, v };
+                    f.fix_signs();
+                    return Ok(f);
+                }
+                // A NaN or an infinity: faer's message below says so as before.
+                Err(e) if e.kind() == ErrorKind::Numerical => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Self::compute_one_stage(a, par)
+    }
+
+    /// [`Factors::compute_with`] by faer's one-stage SVD whatever the size: the reference
+    /// the two-stage route is tested and measured against.
+    pub fn compute_one_stage(a: MatRef<'_, T>, par: Par) -> Result<Self> {
         let (u, s, v) = run_svd(a, ComputeSvdVectors::Thin, par)?;
         let (u, v) = (u.expect("thin U"), v.expect("thin V"));
         Ok(Factors { u, s, v })
@@ -190,6 +208,19 @@ impl<T: Scalar> Factors<T> {
         let mut out = Mat::zeros(self.nrows(), self.ncols());
         self.reconstruct_into(k, out.as_mut(), par);
         out
+    }
+}
+
+/// The short side from which [`Factors::compute_with`] takes the two-stage route (dense →
+/// band → bidiagonal, divide and conquer, blocked back-transformation) instead of faer's
+/// one-stage SVD. Measured side by side with `examples/bench_svd.rs` on coffee.png
+/// resized (docs/BENCHMARKS.md): in f64 the two-stage route is 0.9× faer's at 1500×2000,
+/// 1.1× at 2000×3000 and 1.13× at 4000×6000; in f32 0.8× at 2000×3000 and 1.16× at
+/// 3000×4000, where faer's one-stage reduction moves half the bytes of f64.
+fn two_stage_from<T: Scalar>() -> usize {
+    match T::PRECISION {
+        crate::Precision::F64 => 2000,
+        crate::Precision::F32 => 3000,
     }
 }
 

@@ -344,7 +344,9 @@ impl<T: Scalar> Blocks<T> {
     /// `X ← H₀ H₁ ⋯ X` for the sequence's reflectors, columns of `X` in parallel chunks.
     pub(crate) fn apply(&self, x: faer::MatMut<'_, T>, par: Par) {
         let threads = par.degree().max(1);
-        let chunk: usize = std::env::var("SVDIMG_CHUNK").ok().and_then(|v| v.parse().ok()).unwrap_or(64);
+        // Columns per task: measured at 2000×3000, 128 beat 32 and 64 (by 10–25%) and
+        // matched 256 and 1000.
+        let chunk = 128;
         let apply = |mut c: faer::MatMut<'_, T>| {
             for blocks in self.groups.iter().rev() {
                 for (first, v, t) in blocks {

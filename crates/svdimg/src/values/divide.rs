@@ -20,7 +20,7 @@ use faer::{Accum, Mat, Par};
 
 use rayon::prelude::*;
 
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, ErrorKind, Result, Scalar};
 
 /// Bidiagonals with at most this many rows are solved densely (faer's SVD).
 const LEAF: usize = 24;
@@ -30,13 +30,13 @@ const MAX_STEPS: usize = 200;
 
 /// The SVD of the n×n upper bidiagonal with diagonal `d` and superdiagonal `e`:
 /// `(s, U, V)` with `B = U diag(s) Vᵀ`, s descending.
-pub(super) fn bidiagonal_svd(
+pub(super) fn bidiagonal_svd<T: Scalar>(
     d: &[f64],
     e: &[f64],
     par: Par,
-) -> Result<(Vec<f64>, Mat<f64>, Mat<f64>)> {
+) -> Result<(Vec<f64>, Mat<T>, Mat<T>)> {
     debug_assert!(d.len() == e.len() + 1 || d.is_empty());
-    let part = solve(d, e, false, par)?;
+    let part = solve::<T>(d, e, false, par)?;
     let n = d.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| part.s[b].total_cmp(&part.s[a]));
@@ -49,15 +49,15 @@ pub(super) fn bidiagonal_svd(
 /// The SVD of a bidiagonal block: `p` values (in no order), `U` p×p and `V` (p+w)×(p+w)
 /// with `B = U [diag(s) 0] Vᵀ`, where w = 1 for a block one column wider than tall (its
 /// last column of `V` spans the null space).
-struct Part {
+struct Part<T> {
     s: Vec<f64>,
-    u: Mat<f64>,
-    v: Mat<f64>,
+    u: Mat<T>,
+    v: Mat<T>,
 }
 
 /// Solves the block with diagonal `d` (p entries) and superdiagonal `e` (p − 1 + w
 /// entries, `e[i]` at (i, i + 1)).
-fn solve(d: &[f64], e: &[f64], wide: bool, par: Par) -> Result<Part> {
+fn solve<T: Scalar>(d: &[f64], e: &[f64], wide: bool, par: Par) -> Result<Part<T>> {
     let p = d.len();
     if p <= LEAF {
         return leaf(d, e, wide);
@@ -80,14 +80,16 @@ fn solve(d: &[f64], e: &[f64], wide: bool, par: Par) -> Result<Part> {
 }
 
 /// A small block, densely by faer's SVD.
-fn leaf(d: &[f64], e: &[f64], wide: bool) -> Result<Part> {
+fn leaf<T: Scalar>(d: &[f64], e: &[f64], wide: bool) -> Result<Part<T>> {
     let p = d.len();
     let cols = p + usize::from(wide);
     if p == 0 {
         return Ok(Part {
             s: Vec::new(),
             u: Mat::zeros(0, 0),
-            v: Mat::identity(cols, cols),
+            v: Mat::from_fn(cols, cols, |i, j| {
+                T::from_f64(if i == j { 1.0 } else { 0.0 })
+            }),
         });
     }
     let b = Mat::<f64>::from_fn(p, cols, |r, c| {
@@ -100,10 +102,11 @@ fn leaf(d: &[f64], e: &[f64], wide: bool) -> Result<Part> {
         }
     });
     let (u, s, v) = crate::factors::raw_svd(b.as_ref(), ComputeSvdVectors::Full, Par::Seq)?;
+    let (u, v) = (u.expect("full U"), v.expect("full V"));
     Ok(Part {
         s,
-        u: u.expect("full U"),
-        v: v.expect("full V"),
+        u: Mat::from_fn(u.nrows(), u.ncols(), |i, j| T::from_f64(u[(i, j)])),
+        v: Mat::from_fn(v.nrows(), v.ncols(), |i, j| T::from_f64(v[(i, j)])),
     })
 }
 
@@ -125,7 +128,14 @@ impl Reach {
 }
 
 /// Merges the halves' SVDs through row k (`alpha` at column k, `beta` at column k + 1).
-fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -> Result<Part> {
+fn merge<T: Scalar>(
+    top: Part<T>,
+    alpha: f64,
+    beta: f64,
+    bottom: Part<T>,
+    wide: bool,
+    par: Par,
+) -> Result<Part<T>> {
     let p1 = top.s.len();
     let p2 = bottom.s.len();
     let p = p1 + 1 + p2;
@@ -134,8 +144,8 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
     // Ũ (p×p) and Ṽ (cols×cols) in the merged problem's order: index 0 is row k (for Ũ)
     // and the upper half's null vector (for Ṽ); 1..=p1 the upper half's components,
     // p1+1..p the lower half's; for a wide block, index p of Ṽ the lower half's null vector.
-    let mut ut = Mat::<f64>::zeros(p, p);
-    let mut vt = Mat::<f64>::zeros(cols, cols);
+    let mut ut = Mat::<T>::zeros(p, p);
+    let mut vt = Mat::<T>::zeros(cols, cols);
     let mut ureach = vec![
         Reach {
             top: false,
@@ -152,7 +162,7 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
     ];
     let mut dv = vec![0.0; p];
     let mut z = vec![0.0; cols];
-    ut[(k, 0)] = 1.0;
+    ut[(k, 0)] = T::from_f64(1.0);
     for c in 0..=p1 {
         // Ṽ index 0 is the upper half's column p1 (its null vector), 1..=p1 its columns 0..p1.
         let src = if c == 0 { p1 } else { c - 1 };
@@ -163,7 +173,7 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
             top: true,
             bottom: false,
         };
-        z[c] = alpha * top.v[(p1, src)];
+        z[c] = alpha * top.v[(p1, src)].to_f64();
     }
     for c in 1..=p1 {
         for r in 0..p1 {
@@ -185,7 +195,7 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
             top: false,
             bottom: true,
         };
-        z[c] = beta * bottom.v[(0, j)];
+        z[c] = beta * bottom.v[(0, j)].to_f64();
     }
     for j in 0..p2 {
         let c = p1 + 1 + j;
@@ -273,13 +283,13 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
     let dk: Vec<f64> = kept.iter().map(|&c| dv[c]).collect();
     let zk: Vec<f64> = kept.iter().map(|&c| z[c]).collect();
     let roots = secular_roots(&dk, &zk)?;
-    let (x, y) = vectors(&dk, &zk, &roots);
+    let (x, y) = vectors::<T>(&dk, &zk, &roots);
 
     // The new vectors: Ũ[:, kept] X and Ṽ[:, kept] Y, each half's rows from the columns
     // that reach them; the passed components' columns as they are.
     let kk = kept.len();
-    let mut u = Mat::<f64>::zeros(p, p);
-    let mut v = Mat::<f64>::zeros(cols, cols);
+    let mut u = Mat::<T>::zeros(p, p);
+    let mut v = Mat::<T>::zeros(cols, cols);
     // Row k of Ũ is e₀ᵀ: row k of U is row 0 of X.
     for i in 0..kk {
         u[(k, i)] = x[(0, i)];
@@ -312,14 +322,14 @@ fn merge(top: Part, alpha: f64, beta: f64, bottom: Part, wide: bool, par: Par) -
 /// `out[rows, 0..K] = Q[rows, kept∩reach] · W[kept∩reach, :]`: one product over the
 /// columns of `Q` that have entries in `rows`.
 #[allow(clippy::too_many_arguments)]
-fn product(
-    q: &Mat<f64>,
+fn product<T: Scalar>(
+    q: &Mat<T>,
     kept: &[usize],
     reach: &[Reach],
-    w: &Mat<f64>,
+    w: &Mat<T>,
     rows: std::ops::Range<usize>,
     within: impl Fn(Reach) -> bool,
-    out: &mut Mat<f64>,
+    out: &mut Mat<T>,
     par: Par,
 ) {
     let picked: Vec<usize> = (0..kept.len())
@@ -329,22 +339,23 @@ fn product(
         return;
     }
     let len = rows.len();
-    let a = Mat::<f64>::from_fn(len, picked.len(), |r, j| {
+    let a = Mat::<T>::from_fn(len, picked.len(), |r, j| {
         q[(rows.start + r, kept[picked[j]])]
     });
-    let b = Mat::<f64>::from_fn(picked.len(), w.ncols(), |j, c| w[(picked[j], c)]);
+    let b = Mat::<T>::from_fn(picked.len(), w.ncols(), |j, c| w[(picked[j], c)]);
     matmul(
         out.as_mut().submatrix_mut(rows.start, 0, len, w.ncols()),
         Accum::Replace,
         a.as_ref(),
         b.as_ref(),
-        1.0,
+        T::from_f64(1.0),
         par,
     );
 }
 
 /// Columns a and b of `q` ← (c·a + s·b, −s·a + c·b).
-fn rotate(q: &mut Mat<f64>, a: usize, b: usize, c: f64, s: f64) {
+fn rotate<T: Scalar>(q: &mut Mat<T>, a: usize, b: usize, c: f64, s: f64) {
+    let (c, s) = (T::from_f64(c), T::from_f64(s));
     for r in 0..q.nrows() {
         let (x, y) = (q[(r, a)], q[(r, b)]);
         q[(r, a)] = c * x + s * y;
@@ -484,7 +495,7 @@ fn secular_root(d: &[f64], zz: &[f64], norm2: f64, i: usize) -> Result<Root> {
 
 /// The left and right singular vectors of M (K×K each, by columns) for its roots, from
 /// the z recomputed by Löwner's formula.
-fn vectors(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<f64>, Mat<f64>) {
+fn vectors<T: Scalar>(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<T>, Mat<T>) {
     let k = d.len();
     let zhat: Vec<f64> = (0..k)
         .into_par_iter()
@@ -500,25 +511,19 @@ fn vectors(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<f64>, Mat<f64>) {
             prod.abs().sqrt().copysign(z[j])
         })
         .collect();
-    let mut x = Mat::<f64>::zeros(k, k);
-    let mut y = Mat::<f64>::zeros(k, k);
-    let column = |i: usize, mut xc: faer::ColMut<'_, f64>, mut yc: faer::ColMut<'_, f64>| {
+    let mut x = Mat::<T>::zeros(k, k);
+    let mut y = Mat::<T>::zeros(k, k);
+    let column = |i: usize, mut xc: faer::ColMut<'_, T>, mut yc: faer::ColMut<'_, T>| {
         let root = roots[i];
-        let (mut nx, mut ny) = (1.0, 0.0);
-        xc[0] = -1.0;
+        let t: Vec<f64> = (0..k).map(|j| zhat[j] / root.gap(d, j)).collect();
+        let ny = t.iter().map(|t| t * t).sum::<f64>().sqrt();
+        let nx = (1.0 + (1..k).map(|j| (d[j] * t[j]).powi(2)).sum::<f64>()).sqrt();
+        xc[0] = T::from_f64(-1.0 / nx);
         for j in 0..k {
-            let t = zhat[j] / root.gap(d, j);
-            yc[j] = t;
-            ny += t * t;
+            yc[j] = T::from_f64(t[j] / ny);
             if j > 0 {
-                xc[j] = d[j] * t;
-                nx += (d[j] * t).powi(2);
+                xc[j] = T::from_f64(d[j] * t[j] / nx);
             }
-        }
-        let (nx, ny) = (nx.sqrt(), ny.sqrt());
-        for j in 0..k {
-            xc[j] /= nx;
-            yc[j] /= ny;
         }
     };
     x.par_col_iter_mut()

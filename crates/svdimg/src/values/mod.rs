@@ -23,6 +23,18 @@ use faer::{Mat, MatRef, Par};
 
 use rayon::prelude::*;
 pub(crate) use top::leading;
+
+/// The thin SVD by the two-stage route, band width as [`singular_values`] chooses it:
+/// `(U, s, V)`, signs not yet fixed.
+#[allow(clippy::type_complexity)]
+pub(crate) fn thin<T: Scalar>(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+    top::thin(
+        a,
+        band_width(a.nrows().min(a.ncols())),
+        par,
+        &mut VectorTimes::default(),
+    )
+}
 pub use top::VectorTimes;
 
 pub use dqds::bidiagonal_singular_values;
@@ -168,7 +180,7 @@ pub fn bidiagonal_svd(d: &[f64], e: &[f64], par: Par) -> Result<(Vec<f64>, Mat<f
             "a bidiagonal needs one superdiagonal entry fewer than its diagonal",
         ));
     }
-    divide::bidiagonal_svd(d, e, par)
+    divide::bidiagonal_svd::<f64>(d, e, par)
 }
 
 fn is_finite<T: Scalar>(a: MatRef<'_, T>) -> bool {

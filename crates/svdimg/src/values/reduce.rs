@@ -239,7 +239,14 @@ fn apply_merged<T: Scalar>(
                     Par::Seq,
                 );
                 let mut gt = Mat::<T>::zeros(col, kb);
-                matmul(gt.as_mut(), Accum::Replace, gram.as_ref(), tb, one, Par::Seq);
+                matmul(
+                    gt.as_mut(),
+                    Accum::Replace,
+                    gram.as_ref(),
+                    tb,
+                    one,
+                    Par::Seq,
+                );
                 let (top, _) = t.as_mut().split_at_row_mut(col);
                 let (left, right) = top.split_at_col_mut(col);
                 matmul(

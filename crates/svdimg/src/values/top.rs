@@ -87,13 +87,10 @@ pub(crate) fn thin<T: Scalar>(
     let mut since = 0.0;
     let r = Reduced::new(a, b.max(1), par, times)?;
     since = clock.elapsed().as_secs_f64().max(since);
-    let (s, x, y) = divide::bidiagonal_svd(&r.d, &r.f, par)?;
-    let mut x = Mat::<T>::from_fn(n, n, |i, j| T::from_f64(x[(i, j)]));
-    let mut y = Mat::<T>::from_fn(n, n, |i, j| T::from_f64(y[(i, j)]));
+    let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
     lap(&mut times.divide, &mut since);
-    let g: usize = std::env::var("SVDIMG_G").ok().and_then(|v| v.parse().ok()).unwrap_or(BLOCK_SWEEPS);
-    Blocks::new(&r.chased.left, g).apply(x.as_mut(), par);
-    Blocks::new(&r.chased.right, g).apply(y.as_mut(), par);
+    Blocks::new(&r.chased.left, BLOCK_SWEEPS).apply(x.as_mut(), par);
+    Blocks::new(&r.chased.right, BLOCK_SWEEPS).apply(y.as_mut(), par);
     lap(&mut times.chase_back, &mut since);
     let (u, v) = r.through_panels(x, y, m, par);
     lap(&mut times.panels_back, &mut since);
@@ -116,7 +113,8 @@ pub struct VectorTimes {
 }
 
 /// Sweeps per block of the bulge chasing's reflectors in [`thin`]: more makes the blocks'
-/// products wider but adds flops ((b + g − 1)/b of the unblocked count).
+/// products wider but adds flops ((b + g − 1)/b of the unblocked count). At 2000×3000,
+/// 16 beat 8 and 32 by 5–25%.
 const BLOCK_SWEEPS: usize = 16;
 
 /// A tall matrix reduced to bidiagonal form, with every reflector kept:

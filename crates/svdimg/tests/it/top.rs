@@ -279,18 +279,40 @@ fn shared_photos_two_stage_svd() {
                 let (f, _) = two_stage_svd(p64.matrix(i), 32, Par::rayon(0)).unwrap();
                 let (back, orth) = backward_and_orthogonality(p64.matrix(i), &f);
                 let eps = f64::EPSILON;
-                assert!(back <= 30.0 * eps * n.sqrt(), "{image} {name} f64: backward {:.1} ε", back / eps);
-                assert!(orth <= 30.0 * eps * n, "{image} {name} f64: orthogonality {:.1} ε", orth / eps);
+                assert!(
+                    back <= 30.0 * eps * n.sqrt(),
+                    "{image} {name} f64: backward {:.1} ε",
+                    back / eps
+                );
+                assert!(
+                    orth <= 30.0 * eps * n,
+                    "{image} {name} f64: orthogonality {:.1} ε",
+                    orth / eps
+                );
                 for (got, want) in f.singular_values().iter().zip(&expected) {
-                    assert!((got - want).abs() <= 1e-10 * expected[0], "{image} {name}: {got} vs {want}");
+                    assert!(
+                        (got - want).abs() <= 1e-10 * expected[0],
+                        "{image} {name}: {got} vs {want}"
+                    );
                 }
                 let (f, _) = two_stage_svd(p32.matrix(i), 32, Par::rayon(0)).unwrap();
                 let (back, orth) = backward_and_orthogonality(p32.matrix(i), &f);
                 let eps = f32::EPSILON as f64;
-                assert!(back <= 30.0 * eps * n.sqrt(), "{image} {name} f32: backward {:.1} ε", back / eps);
-                assert!(orth <= 30.0 * eps * n, "{image} {name} f32: orthogonality {:.1} ε", orth / eps);
+                assert!(
+                    back <= 30.0 * eps * n.sqrt(),
+                    "{image} {name} f32: backward {:.1} ε",
+                    back / eps
+                );
+                assert!(
+                    orth <= 30.0 * eps * n,
+                    "{image} {name} f32: orthogonality {:.1} ε",
+                    orth / eps
+                );
                 for (got, want) in f.singular_values().iter().zip(&expected) {
-                    assert!((*got as f64 - want).abs() <= 1e-5 * expected[0], "{image} {name} f32");
+                    assert!(
+                        (*got as f64 - want).abs() <= 1e-5 * expected[0],
+                        "{image} {name} f32"
+                    );
                 }
                 checked += 1;
             }
@@ -311,7 +333,13 @@ fn hard_spectra_two_stage_svd() {
     };
     let clustered = |r: usize| -> Vec<f64> {
         (0..r)
-            .map(|i| if i < r / 2 { 1.0 + 1e-10 * i as f64 } else { 1e-3 * (1.0 + 1e-10 * i as f64) })
+            .map(|i| {
+                if i < r / 2 {
+                    1.0 + 1e-10 * i as f64
+                } else {
+                    1e-3 * (1.0 + 1e-10 * i as f64)
+                }
+            })
             .collect()
     };
     let repeated =
@@ -332,11 +360,23 @@ fn hard_spectra_two_stage_svd() {
             for band in [1, 2, 5, 16, 32] {
                 let case = format!("{kind} {m}x{n} band {band}");
                 let (f, _) = two_stage_svd(a.as_ref(), band, Par::Seq).unwrap();
-                assert_eq!((f.u().nrows(), f.u().ncols(), f.v().nrows()), (m, r, n), "{case}");
+                assert_eq!(
+                    (f.u().nrows(), f.u().ncols(), f.v().nrows()),
+                    (m, r, n),
+                    "{case}"
+                );
                 let (back, orth) = backward_and_orthogonality(a.as_ref(), &f);
                 let eps = f64::EPSILON;
-                assert!(back <= 30.0 * eps * (r as f64).sqrt(), "{case}: backward {:.1} ε", back / eps);
-                assert!(orth <= 30.0 * eps * r as f64, "{case}: orthogonality {:.1} ε", orth / eps);
+                assert!(
+                    back <= 30.0 * eps * (r as f64).sqrt(),
+                    "{case}: backward {:.1} ε",
+                    back / eps
+                );
+                assert!(
+                    orth <= 30.0 * eps * r as f64,
+                    "{case}: orthogonality {:.1} ε",
+                    orth / eps
+                );
                 // Weyl: a backward error E moves each value by at most ‖E‖.
                 for (j, (x, y)) in f.singular_values().iter().zip(&s).enumerate() {
                     let bound = 30.0 * eps * (r as f64).sqrt() * s[0];
