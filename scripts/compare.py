@@ -3,6 +3,7 @@
 
 Run: python3 scripts/compare.py [--repeats N] [--e2e-thin] [--skip-e2e]
      python3 scripts/compare.py --values [--sizes 768x1024,2000x3000,4000x6000] [--repeats N]
+     python3 scripts/compare.py --vectors [--sizes 2000x3000,4000x6000] [--repeats N]
 
 Creates its own virtual environment (.venv-bench) with numpy, scipy, scikit-learn,
 threadpoolctl and pillow on first use. Runs every case on the same matrices, interleaved
@@ -19,6 +20,13 @@ SVD, in f64 and f32, at each size (coffee.png, gray, resized); beside them LAPAC
 ?lasq1 through NumPy's OpenBLAS (scripts/gebrd_timing.py); and, when scripts/test.sh has made
 .venv-py, the tutorial's svd(img_gray, compute_uv=False) through svdimg's Python drop-in
 against NumPy at 768x1024, both in that one process.
+
+With --vectors it times the exact SVD with vectors (thin): NumPy's svd(full_matrices=False)
+against svdimg's Factors::compute_with (the two-stage route from the sizes where it is
+faster), faer's one-stage SVD and the two-stage route with the seconds of each stage, beside
+LAPACK's ?gebrd, ?bdsdc and ?ormbr (for U and for V) through NumPy's OpenBLAS; the exact first
+50 components (Factors::compute_top) against NumPy's full SVD; and full_matrices=True at the
+first size.
 
 NumPy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (for this process only), and
 the BLAS it uses is printed.
@@ -60,9 +68,14 @@ def parse_args():
     parser.add_argument("--skip-e2e", action="store_true", help="leave out the end-to-end 24-megapixel case")
     parser.add_argument("--values", action="store_true",
                         help="time singular values alone (no vectors) instead of the default cases")
-    parser.add_argument("--sizes", default="768x1024,2000x3000,4000x6000", metavar="MxN,...",
-                        help="matrix sizes for --values (default 768x1024,2000x3000,4000x6000)")
+    parser.add_argument("--vectors", action="store_true",
+                        help="time the exact SVD with vectors, stage by stage, instead of the default cases")
+    parser.add_argument("--sizes", default=None, metavar="MxN,...",
+                        help="matrix sizes for --values (default 768x1024,2000x3000,4000x6000) or "
+                             "--vectors (default 2000x3000,4000x6000)")
     args = parser.parse_args()
+    if args.sizes is None:
+        args.sizes = "2000x3000,4000x6000" if args.vectors else "768x1024,2000x3000,4000x6000"
     try:
         args.sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
         if any(len(size) != 2 or min(size) < 1 for size in args.sizes):
@@ -175,6 +188,63 @@ def values_section(bench, repeats):
           f"{r['svdimg_s1']:.10f}")
 
 
+def vectors_section(bench, repeats):
+    """The exact SVD with vectors, at each size, in f64 and f32: NumPy against svdimg's routes,
+    stage by stage beside LAPACK's; the first 50 components; full_matrices=True."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from gebrd_timing import vector_stages
+
+    tmp = Path(tempfile.mkdtemp(prefix="svdimg-vectors-"))
+    print(f"\n### The exact SVD with vectors (thin), coffee.png gray resized, best of {repeats}\n")
+    print("| shape | dtype | NumPy (s) | svdimg (s) | NumPy / svdimg | faer one-stage (s) | two-stage (s) "
+          "| band | bulge | divide | chase back | panels back | LAPACK ?gebrd | ?bdsdc | ?ormbr U | ?ormbr V "
+          "| top-50 (s) | NumPy / top-50 |")
+    print("|---|---|" + "---:|" * 16)
+    full_line = None
+    for index, (m, n) in enumerate(ARGS.sizes):
+        img = shared_image("coffee.png").convert("L").resize((n, m), Image.BICUBIC)
+        a = np.asarray(img, dtype=np.float64) / 255.0
+        raw = tmp / f"{m}x{n}.f64"
+        a.astype("<f8").tofile(raw)
+        for dtype, tag in ((np.float64, "f64"), (np.float32, "f32")):
+            x = a.astype(dtype)
+            best, stage_times, lapack = {}, {}, None
+
+            def keep(name, seconds):
+                best[name] = min(best.get(name, float("inf")), seconds)
+
+            for _ in range(repeats):
+                keep("numpy", timed(lambda: np.linalg.svd(x, full_matrices=False))[0])
+                for mode in (f"exact-{tag}", f"onestage-{tag}", f"twostage-{tag}", f"top-{tag}"):
+                    out = subprocess.run([str(bench), str(raw), str(m), str(n), mode, "50"],
+                                         capture_output=True, text=True, check=True)
+                    r = json.loads(out.stdout)
+                    if mode.startswith("twostage") and r["seconds"] < best.get(mode, float("inf")):
+                        stage_times = r
+                    keep(mode, r["seconds"])
+                stages = vector_stages(x)
+                if lapack is None or sum(stages) < sum(lapack):
+                    lapack = stages
+            st = stage_times
+            ours = best[f"exact-{tag}"]
+            print(f"| {m}x{n} | {tag} | {best['numpy']:.2f} | {ours:.2f} | {best['numpy'] / ours:.2f}x "
+                  f"| {best[f'onestage-{tag}']:.2f} | {best[f'twostage-{tag}']:.2f} | {st['band']:.2f} "
+                  f"| {st['bulge']:.2f} | {st['divide']:.2f} | {st['chase_back']:.2f} | {st['panels_back']:.2f} "
+                  f"| {lapack[0]:.2f} | {lapack[1]:.2f} | {lapack[2]:.2f} | {lapack[3]:.2f} "
+                  f"| {best[f'top-{tag}']:.2f} | {best['numpy'] / best[f'top-{tag}']:.2f}x |", flush=True)
+            if index == 0 and tag == "f64":
+                t_np = min(timed(lambda: np.linalg.svd(x, full_matrices=True))[0] for _ in range(repeats))
+                t_ours = float("inf")
+                for _ in range(repeats):
+                    out = subprocess.run([str(bench), str(raw), str(m), str(n), "full-f64", "0"],
+                                         capture_output=True, text=True, check=True)
+                    t_ours = min(t_ours, json.loads(out.stdout)["seconds"])
+                full_line = (f"\nfull_matrices=True at {m}x{n} f64: NumPy {t_np:.2f} s, svdimg "
+                             f"Factors::compute_full {t_ours:.2f} s ({t_np / t_ours:.2f}x)")
+    if full_line:
+        print(full_line)
+
+
 def main():
     repeats = ARGS.repeats
     svdimg, bench = cargo_build()
@@ -185,6 +255,9 @@ def main():
     print(f"numpy {np.__version__}, scipy {scipy.__version__}, cores {os.cpu_count()}")
     if ARGS.values:
         values_section(bench, repeats)
+        return
+    if ARGS.vectors:
+        vectors_section(bench, repeats)
         return
 
     img = shared_image("coffee.png").convert("L").resize((3000, 2000), Image.BICUBIC)

@@ -1,7 +1,10 @@
 //! Times svdimg's SVDs on a matrix given as raw little-endian f64 (row-major), for
 //! `scripts/compare.py`. Prints one JSON object per line.
 //!
-//! `bench_svd FILE M N MODE K` with MODE one of `exact-f64`, `exact-f32`, `top-f64`,
+//! `bench_svd FILE M N MODE K` with MODE one of `exact-f64`, `exact-f32`
+//! (`Factors::compute_with`), `onestage-f64`, `onestage-f32` (faer's one-stage SVD),
+//! `twostage-f64`, `twostage-f32` (the two-stage route whatever the size, with the seconds
+//! of each stage), `full-f64`, `full-f32` (`Factors::compute_full`), `top-f64`,
 //! `top-f32` (the exact first K components, `Factors::compute_top`), `randomized-f32`,
 //! `randomized-f64`, `values-f64`, `values-f32` (the two-stage singular values, with the
 //! seconds of each stage) or `onestage-values-f64`, `onestage-values-f32` (faer's
@@ -29,6 +32,10 @@ fn main() {
     match mode {
         "exact-f64" => run::<f64>(&data, m, n, k, Route::Exact, par),
         "exact-f32" => run::<f32>(&data, m, n, k, Route::Exact, par),
+        "onestage-f64" => run::<f64>(&data, m, n, k, Route::OneStage, par),
+        "onestage-f32" => run::<f32>(&data, m, n, k, Route::OneStage, par),
+        "full-f64" => full::<f64>(&data, m, n, par),
+        "full-f32" => full::<f32>(&data, m, n, par),
         "twostage-f64" => run::<f64>(&data, m, n, k, Route::TwoStage, par),
         "twostage-f32" => run::<f32>(&data, m, n, k, Route::TwoStage, par),
         "top-f64" => run::<f64>(&data, m, n, k, Route::Top, par),
@@ -46,6 +53,7 @@ fn main() {
 #[derive(PartialEq)]
 enum Route {
     Exact,
+    OneStage,
     TwoStage,
     Top,
     Randomized,
@@ -55,16 +63,21 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, route: Route, par:
     let a: Vec<T> = data.iter().map(|&x| T::from_f64(x)).collect();
     let a = MatRef::from_row_major_slice(&a, m, n);
     let start = Instant::now();
+    let mut stages = String::new();
     let f = match route {
         Route::Randomized => {
             Factors::compute_randomized(a, k, &Randomized::default(), par).unwrap()
         }
         Route::Top => Factors::compute_top(a, k, par).unwrap(),
         Route::Exact => Factors::compute_with(a, par).unwrap(),
+        Route::OneStage => Factors::compute_one_stage(a, par).unwrap(),
         Route::TwoStage => {
             let b = if m.min(n) >= 3000 { 48 } else { 32 };
             let (f, t) = svdimg::two_stage_svd(a, b, par).unwrap();
-            eprintln!("{t:?}");
+            stages = format!(
+                ",\"band\":{},\"bulge\":{},\"divide\":{},\"chase_back\":{},\"panels_back\":{}",
+                t.band, t.bulge, t.divide, t.chase_back, t.panels_back
+            );
             f
         }
     };
@@ -101,11 +114,12 @@ fn run<T: Scalar>(data: &[f64], m: usize, n: usize, k: usize, route: Route, par:
         String::new()
     };
     println!(
-        "{{\"mode\":\"{}-{}\",\"k\":{k},\"seconds\":{seconds},\"error\":{},\"s_top\":{}{sketch}}}",
+        "{{\"mode\":\"{}-{}\",\"k\":{k},\"seconds\":{seconds},\"error\":{},\"s_top\":{}{sketch}{stages}}}",
         match route {
             Route::Randomized => "randomized",
             Route::Top => "top",
             Route::Exact => "exact",
+            Route::OneStage => "onestage",
             Route::TwoStage => "twostage",
         },
         T::PRECISION.as_str(),
@@ -134,6 +148,22 @@ fn values<T: Scalar>(data: &[f64], m: usize, n: usize, one_stage: bool, par: Par
         "{{\"seconds\":{seconds},\"s_top\":{},\"s_min\":{}{stages}}}",
         s[0].to_f64(),
         s[s.len() - 1].to_f64()
+    );
+}
+
+/// `Factors::compute_full` (NumPy's `full_matrices=True`): the seconds and the largest
+/// deviation of `UᵀU` from the identity over its first column.
+fn full<T: Scalar>(data: &[f64], m: usize, n: usize, par: Par) {
+    let a: Vec<T> = data.iter().map(|&x| T::from_f64(x)).collect();
+    let a = MatRef::from_row_major_slice(&a, m, n);
+    let start = Instant::now();
+    let (u, s, v) = Factors::compute_full(a, par).unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!((u.nrows(), u.ncols(), v.nrows(), v.ncols()), (m, m, n, n));
+    println!(
+        "{{\"mode\":\"full-{}\",\"seconds\":{seconds},\"s_top\":{}}}",
+        T::PRECISION.as_str(),
+        s[0].to_f64()
     );
 }
 

@@ -95,6 +95,16 @@ impl<T: Scalar> Factors<T> {
     /// The full SVD, as NumPy's `svd(a, full_matrices=True)`: `U` m×m, the min(m, n)
     /// singular values, and `V` n×n (so `Vᵀ` is n×n), with the same sign convention.
     pub fn compute_full(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+        if a.nrows().min(a.ncols()) >= two_stage_from::<T>() {
+            match crate::values::full(a, par) {
+                Ok((mut u, s, mut v)) => {
+                    fix_signs(u.as_mut(), v.as_mut(), s.len());
+                    return Ok((u, s, v));
+                }
+                Err(e) if e.kind() == ErrorKind::Numerical => {}
+                Err(e) => return Err(e),
+            }
+        }
         let (u, s, v) = run_svd(a, ComputeSvdVectors::Full, par)?;
         Ok((u.expect("full U"), s, v.expect("full V")))
     }
@@ -224,8 +234,12 @@ fn two_stage_from<T: Scalar>() -> usize {
     }
 }
 
-/// [`Factors::compute_top`] takes the two-stage route from this short side...
-const TOP_MIN: usize = 128;
+/// [`Factors::compute_top`] takes the two-stage route from this short side... Below it
+/// the full SVD costs well under a second anyway, and taking the same route as
+/// [`Factors::compute_with`] keeps `approx --method exact` pixel for pixel equal to the
+/// explorer's rendering of the same rank (the two routes agree to rounding, which can move
+/// a pixel by one level).
+const TOP_MIN: usize = 1000;
 /// ...for k up to this fraction of it (1/8): beyond, the back-transformation of k columns
 /// and the inverse iteration's orthogonalisation cost more than the full SVD saves.
 const TOP_FRACTION: usize = 8;
@@ -333,7 +347,7 @@ const QR_FIRST_MIN_SHORT_SIDE: usize = 1800;
 
 /// Makes the largest-magnitude entry of each of the first `r` columns of `u` positive,
 /// flipping the matching column of `v` with it.
-fn fix_signs<T: Scalar>(mut u: MatMut<'_, T>, mut v: MatMut<'_, T>, r: usize) {
+pub(crate) fn fix_signs<T: Scalar>(mut u: MatMut<'_, T>, mut v: MatMut<'_, T>, r: usize) {
     let zero = T::from_f64(0.0);
     for j in 0..r {
         let mut best = zero;

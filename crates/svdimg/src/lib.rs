@@ -118,8 +118,8 @@ pub use transcode::{
 pub use truncation::Truncation;
 pub use values::{
     bidiagonal_singular_values, bidiagonal_svd, plane_singular_values, singular_values,
-    singular_values_timed, two_stage_leading, two_stage_singular_values, two_stage_svd, StageTimes,
-    VectorTimes,
+    singular_values_timed, two_stage_full_svd, two_stage_leading, two_stage_singular_values,
+    two_stage_svd, StageTimes, VectorTimes,
 };
 
 pub(crate) use format::ycbcr_to_rgb;

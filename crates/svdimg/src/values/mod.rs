@@ -24,6 +24,12 @@ use faer::{Mat, MatRef, Par};
 use rayon::prelude::*;
 pub(crate) use top::leading;
 
+/// The full SVD by the two-stage route (`U` m×m, `V` n×n), signs not yet fixed.
+#[allow(clippy::type_complexity)]
+pub(crate) fn full<T: Scalar>(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+    top::full(a, band_width(a.nrows().min(a.ncols())), par)
+}
+
 /// The thin SVD by the two-stage route, band width as [`singular_values`] chooses it:
 /// `(U, s, V)`, signs not yet fixed.
 #[allow(clippy::type_complexity)]
@@ -167,6 +173,20 @@ pub fn two_stage_svd<T: Scalar>(
     let mut f = Factors::from_parts(u, s, v);
     f.fix_signs();
     Ok((f, times))
+}
+
+/// The full SVD by the two-stage route with band width `band` (`U` m×m, `V` n×n), signs
+/// of the first min(m, n) columns fixed: for tests.
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn two_stage_full_svd<T: Scalar>(
+    a: MatRef<'_, T>,
+    band: usize,
+    par: Par,
+) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+    let (mut u, s, mut v) = top::full(a, band, par)?;
+    crate::factors::fix_signs(u.as_mut(), v.as_mut(), s.len());
+    Ok((u, s, v))
 }
 
 /// The SVD of the n×n upper bidiagonal with diagonal `d` and superdiagonal `e` (n − 1

@@ -78,23 +78,67 @@ pub(crate) fn thin<T: Scalar>(
         let (u, s, v) = thin(a.transpose(), b, par, times)?;
         return Ok((v, s, u));
     }
+    let (r, s, x, y) = solved(a, b, par, times)?;
     let clock = std::time::Instant::now();
-    let lap = |t: &mut f64, since: &mut f64| {
-        let now = clock.elapsed().as_secs_f64();
-        *t = now - *since;
-        *since = now;
+    let (u, v) = r.through_panels(x, y, m, par);
+    times.panels_back = clock.elapsed().as_secs_f64();
+    Ok((u, s, v))
+}
+
+/// The full SVD by the two-stage route, as NumPy's `full_matrices=True`: `(U m×m, s,
+/// V n×n)`, signs not yet fixed. The columns of `U` (or `V`) past min(m, n) are the
+/// reflectors' product applied to the identity's last columns.
+#[allow(clippy::type_complexity)]
+pub(crate) fn full<T: Scalar>(
+    a: MatRef<'_, T>,
+    b: usize,
+    par: Par,
+) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
+    let (m, n) = a.shape();
+    if m < n {
+        let (u, s, v) = full(a.transpose(), b, par)?;
+        return Ok((v, s, u));
+    }
+    let (r, s, x, mut y) = solved(a, b, par, &mut VectorTimes::default())?;
+    let one = T::from_f64(1.0);
+    let embed = |x: &Mat<T>, rows: usize| {
+        let mut u = Mat::<T>::zeros(rows, rows);
+        u.as_mut().submatrix_mut(0, 0, n, n).copy_from(x.as_ref());
+        for i in n..rows {
+            u[(i, i)] = one;
+        }
+        u
     };
-    let mut since = 0.0;
+    let mut u = embed(&x, if r.qr.is_empty() { m } else { n });
+    drop(x);
+    reduce::apply_left(&r.panels, u.as_mut(), par);
+    if !r.qr.is_empty() {
+        u = embed(&u, m);
+        reduce::apply_left(&r.qr, u.as_mut(), par);
+    }
+    reduce::apply_right(&r.panels, y.as_mut(), par);
+    Ok((u, s, y))
+}
+
+/// The reduction of a tall `a` and the bidiagonal's SVD, its vectors through the bulge
+/// chasing's reflectors: `(reduction, s, Q₂X, P₂Y)`.
+#[allow(clippy::type_complexity)]
+fn solved<T: Scalar>(
+    a: MatRef<'_, T>,
+    b: usize,
+    par: Par,
+    times: &mut VectorTimes,
+) -> Result<(Reduced<T>, Vec<T>, Mat<T>, Mat<T>)> {
+    let clock = std::time::Instant::now();
     let r = Reduced::new(a, b.max(1), par, times)?;
-    since = clock.elapsed().as_secs_f64().max(since);
+    let start = clock.elapsed().as_secs_f64();
     let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
-    lap(&mut times.divide, &mut since);
+    let mid = clock.elapsed().as_secs_f64();
+    times.divide = mid - start;
     Blocks::new(&r.chased.left, BLOCK_SWEEPS).apply(x.as_mut(), par);
     Blocks::new(&r.chased.right, BLOCK_SWEEPS).apply(y.as_mut(), par);
-    lap(&mut times.chase_back, &mut since);
-    let (u, v) = r.through_panels(x, y, m, par);
-    lap(&mut times.panels_back, &mut since);
-    Ok((u, s.into_iter().map(T::from_f64).collect(), v))
+    times.chase_back = clock.elapsed().as_secs_f64() - mid;
+    Ok((r, s.into_iter().map(T::from_f64).collect(), x, y))
 }
 
 /// Seconds in each stage of [`thin`], for benchmarks.

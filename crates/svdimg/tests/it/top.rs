@@ -3,7 +3,9 @@
 //! built to be hard, through many band widths, tall, wide and square.
 
 use faer::{Mat, MatRef, Par};
-use svdimg::{two_stage_leading, two_stage_svd, Factors, Limits, Picture, Scalar};
+use svdimg::{
+    two_stage_full_svd, two_stage_leading, two_stage_svd, Factors, Limits, Picture, Scalar,
+};
 
 use crate::shared_dir;
 use crate::values::{with_spectrum, Rng};
@@ -384,5 +386,111 @@ fn hard_spectra_two_stage_svd() {
                 }
             }
         }
+    }
+}
+
+/// The full SVD by the two-stage route (NumPy's `full_matrices=True`): square orthogonal
+/// U and V whose extra columns span the null spaces, tall, wide and far from square.
+#[test]
+fn full_matrices_two_stage() {
+    let mut rng = Rng(10);
+    for (m, n) in [(150, 150), (200, 90), (90, 200), (400, 140), (131, 140)] {
+        let r = m.min(n);
+        let s: Vec<f64> = (0..r).map(|i| 1.0 / (1.0 + i as f64).powi(2)).collect();
+        let a = with_spectrum(m, n, &s, &mut rng);
+        for band in [1, 5, 32] {
+            let case = format!("{m}x{n} band {band}");
+            let (u, got, v) = two_stage_full_svd(a.as_ref(), band, Par::Seq).unwrap();
+            assert_eq!(
+                (u.nrows(), u.ncols(), v.nrows(), v.ncols()),
+                (m, m, n, n),
+                "{case}"
+            );
+            let eps = f64::EPSILON;
+            for (name, q) in [("U", &u), ("V", &v)] {
+                let g = q.transpose() * q;
+                let k = q.ncols();
+                let mut worst = 0.0f64;
+                for i in 0..k {
+                    for j in 0..k {
+                        worst = worst.max((g[(i, j)] - if i == j { 1.0 } else { 0.0 }).abs());
+                    }
+                }
+                assert!(
+                    worst <= 30.0 * eps * k as f64,
+                    "{case}: {name} off by {:.1} ε",
+                    worst / eps
+                );
+            }
+            // Uᵀ A V = [diag(s) 0] (or its transpose): every entry off the diagonal is
+            // rounding, and the diagonal holds the values.
+            let core = u.transpose() * &a * &v;
+            let mut off = 0.0f64;
+            for i in 0..m {
+                for j in 0..n {
+                    let want = if i == j { got[i] } else { 0.0 };
+                    off = off.max((core[(i, j)] - want).abs());
+                }
+            }
+            assert!(
+                off <= 30.0 * eps * (r as f64).sqrt() * s[0],
+                "{case}: UᵀAV off by {:.1} ε",
+                off / eps
+            );
+            for (x, y) in got.iter().zip(&s) {
+                assert!(
+                    (x - y).abs() <= 30.0 * eps * (r as f64).sqrt(),
+                    "{case}: {x} vs {y}"
+                );
+            }
+            // The same first columns as the thin SVD.
+            let (thin, _) = two_stage_svd(a.as_ref(), band, Par::Seq).unwrap();
+            for j in 0..r {
+                for i in 0..m {
+                    assert!(
+                        (thin.u()[(i, j)] - u[(i, j)]).abs() <= 1e-10,
+                        "{case}: U column {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// At the size where `Factors::compute_with` takes the two-stage route (short side 2000
+/// in f64), its factors meet the same bounds and agree with faer's one-stage SVD.
+#[test]
+fn compute_with_at_the_two_stage_size() {
+    let (m, n) = (2000, 2100);
+    let mut state = 7u64;
+    let a = Mat::<f64>::from_fn(m, n, |i, j| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let noise = (state >> 11) as f64 / (1u64 << 53) as f64;
+        0.5 + 0.3 * ((i as f64) * 0.01).sin() * ((j as f64) * 0.013).cos() + 0.2 * noise
+    });
+    let f = Factors::compute_with(a.as_ref(), Par::rayon(0)).unwrap();
+    let reference = Factors::compute_one_stage(a.as_ref(), Par::rayon(0)).unwrap();
+    let (back, orth) = backward_and_orthogonality(a.as_ref(), &f);
+    let eps = f64::EPSILON;
+    assert!(
+        back <= 30.0 * eps * (m as f64).sqrt(),
+        "backward {:.1} ε",
+        back / eps
+    );
+    assert!(
+        orth <= 30.0 * eps * m as f64,
+        "orthogonality {:.1} ε",
+        orth / eps
+    );
+    let s1 = reference.singular_values()[0];
+    for (x, y) in f.singular_values().iter().zip(reference.singular_values()) {
+        assert!((x - y).abs() <= 1e-12 * s1, "{x} vs {y}");
+    }
+    // The leading components are well separated: the same vectors, the same signs.
+    for j in 0..10 {
+        let dot: f64 = (0..m).map(|i| f.u()[(i, j)] * reference.u()[(i, j)]).sum();
+        assert!(dot > 1.0 - 1e-9, "component {j}: {dot}");
     }
 }
