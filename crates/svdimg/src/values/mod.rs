@@ -1,4 +1,4 @@
-//! Singular values without vectors, by a two-stage reduction.
+//! The two-stage SVD: singular values, the first k components, or all of them.
 //!
 //! LAPACK's `gesdd` and faer both reduce a matrix to bidiagonal form in one stage, and half
 //! of that work is matrix-vector products that stream the whole trailing matrix through
@@ -9,6 +9,14 @@
 //! 2. band to bidiagonal ([`bulge`]): bulge chasing on the narrow band, which stays in
 //!    cache;
 //! 3. the bidiagonal's singular values by dqds ([`dqds`]), to high relative accuracy.
+//!
+//! With vectors, both stages keep their reflectors and a third step follows:
+//! - all of them ([`Factors::compute_with`] on large matrices, [`top::thin`]): the
+//!   bidiagonal's SVD by divide and conquer ([`divide`]), then its vectors through the bulge
+//!   chasing's reflectors gathered into blocks ([`bulge::Blocks`]) and through the panels'
+//!   block reflectors, all as matrix products;
+//! - the first k ([`Factors::compute_top`], [`top::leading`]): the bidiagonal's k vectors
+//!   by inverse iteration ([`inverse`]), and the reflectors applied to k columns only.
 //!
 //! A far-from-square matrix is first replaced by the R of its QR factorisation.
 
