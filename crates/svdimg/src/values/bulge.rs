@@ -288,8 +288,11 @@ impl<T: Scalar> Sequence<T> {
 /// and comes before it belongs to a `B_j'` with j' > j.
 pub(crate) struct Blocks<T> {
     /// Per group, first to last: its blocks, step 0 first, as (first row, V, T).
-    groups: Vec<Vec<(usize, faer::Mat<T>, faer::Mat<T>)>>,
+    groups: Vec<Vec<Block<T>>>,
 }
+
+/// One block reflector `I − V T Vᵀ` acting from row `first`: (first, V, T).
+type Block<T> = (usize, faer::Mat<T>, faer::Mat<T>);
 
 impl<T: Scalar> Blocks<T> {
     pub(crate) fn new(seq: &Sequence<T>, group: usize) -> Self {

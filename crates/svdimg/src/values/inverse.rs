@@ -40,7 +40,7 @@ pub(super) fn leading_vectors(
         return Some((Vec::new(), Vec::new()));
     }
     let top = sigma[0];
-    if !(top > 0.0) || sigma[k - 1] < SMALLEST * top || k > n {
+    if top.is_nan() || top <= 0.0 || sigma[k - 1] < SMALLEST * top || k > n {
         return None;
     }
     let off: Vec<f64> = (0..2 * n - 1)
@@ -126,7 +126,7 @@ fn check(d: &[f64], f: &[f64], sigma: &[f64], u: &[f64], v: &[f64], tolerance: f
             for b in a..k {
                 let dot: f64 = (0..n).map(|i| x[i * k + a] * x[i * k + b]).sum();
                 let want = if a == b { 1.0 } else { 0.0 };
-                if !((dot - want).abs() <= tolerance) {
+                if (dot - want).abs() > tolerance || dot.is_nan() {
                     return false;
                 }
             }

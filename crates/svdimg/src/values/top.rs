@@ -141,7 +141,8 @@ fn solved<T: Scalar>(
     Ok((r, s.into_iter().map(T::from_f64).collect(), x, y))
 }
 
-/// Seconds in each stage of [`thin`], for benchmarks.
+/// Seconds in each stage of the two-stage SVD with vectors ([`crate::two_stage_svd`]), for
+/// benchmarks.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VectorTimes {
     /// QR (when one comes first) and dense to band, keeping the reflectors.
