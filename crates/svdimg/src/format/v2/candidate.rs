@@ -32,6 +32,7 @@ pub(super) enum Shape {
 }
 
 /// One plane ready to quantise.
+#[derive(Clone)]
 pub(super) struct Plane<'a> {
     /// The grid of tiles over what is stored: the plane, or its patch matrix.
     pub(super) grid: Grid,
@@ -72,13 +73,16 @@ pub(super) struct Quantised {
 
 impl<'a> Candidate<'a> {
     /// The factored layout; `None` when `probe` is set, the layout is global and the
-    /// first plane alone shows that it cannot reach the PSNR target.
+    /// first plane alone shows that it cannot reach the PSNR target. `luma`, the first
+    /// plane of another candidate of the same shape (the other chroma size), is taken as
+    /// it is: the first plane does not depend on the chroma's size.
     pub(super) fn new(
         input: &'a Input,
         shape: Shape,
         half: bool,
         options: &CompressOptions,
         probe: bool,
+        luma: Option<&Plane<'a>>,
     ) -> Result<Option<Self>> {
         let (m, n) = (input.m, input.n);
         let weights = input.color.weights();
@@ -90,6 +94,10 @@ impl<'a> Candidate<'a> {
         let mut halving = 0.0;
         let mut planes = Vec::with_capacity(input.stored.len());
         for (p, data) in input.stored.iter().enumerate() {
+            if let (0, Some(luma)) = (p, luma) {
+                planes.push(luma.clone());
+                continue;
+            }
             let half_plane = half && p > 0;
             let (data, pm, pn, weight) = if half_plane {
                 let small = halve(data, m, n);

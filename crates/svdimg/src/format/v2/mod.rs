@@ -78,10 +78,17 @@ fn smallest(
     margin: f64,
 ) -> Result<Option<Made>> {
     let mut best: Option<Made> = None;
+    // The last candidate's first plane, factored: the next candidate of the same shape
+    // (the other chroma size) takes it as it is.
+    let mut luma: Option<(Shape, candidate::Plane<'_>)> = None;
     for &(shape, half) in candidates {
-        let Some(c) = Candidate::new(input, shape, half, options, probe)? else {
+        let reuse = luma.as_ref().filter(|(s, _)| *s == shape).map(|(_, p)| p);
+        let Some(c) = Candidate::new(input, shape, half, options, probe, reuse)? else {
             continue;
         };
+        if luma.as_ref().is_none_or(|(s, _)| *s != shape) {
+            luma = Some((shape, c.planes[0].clone()));
+        }
         let found = match options.target {
             Target::Psnr(db) => {
                 // A layout whose first measurement predicts a file far larger than the best
