@@ -407,7 +407,7 @@ impl<T: Scalar> pulp::WithSimd for ApplyRows<'_, T> {
 /// `Σ xᵢ yᵢ` with eight running sums, so that the loop vectorises (one sum would wait on
 /// each addition in turn).
 #[inline(always)]
-pub(super) fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
+pub(crate) fn dot<T: Scalar>(x: &[T], y: &[T]) -> T {
     let zero = T::from_f64(0.0);
     let mut sums = [zero; 8];
     let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));

@@ -13,6 +13,11 @@
 //! declines, as it does when its own check of residuals and orthogonality fails, and the
 //! caller computes all vectors instead.
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Par};
+
+use super::bulge::dot;
+
 /// Values closer than this fraction of σ₁ are one cluster (LAPACK's `?stein` uses 10⁻³).
 const CLUSTER: f64 = 1e-3;
 
@@ -68,7 +73,7 @@ pub(super) fn leading_vectors(
         for _ in 0..STEPS {
             lu.solve(&mut q);
             for p in &cluster {
-                let c: f64 = q.iter().zip(p).map(|(a, b)| a * b).sum();
+                let c = dot(&q, p);
                 for (a, b) in q.iter_mut().zip(p) {
                     *a -= c * b;
                 }
@@ -122,11 +127,21 @@ fn check(d: &[f64], f: &[f64], sigma: &[f64], u: &[f64], v: &[f64], tolerance: f
         }
     }
     for x in [u, v] {
+        let x = faer::MatRef::from_row_major_slice(x, n, k);
+        let mut gram = faer::Mat::<f64>::zeros(k, k);
+        matmul(
+            gram.as_mut(),
+            Accum::Replace,
+            x.transpose(),
+            x,
+            1.0,
+            Par::rayon(0),
+        );
         for a in 0..k {
-            for b in a..k {
-                let dot: f64 = (0..n).map(|i| x[i * k + a] * x[i * k + b]).sum();
+            for b in 0..k {
                 let want = if a == b { 1.0 } else { 0.0 };
-                if (dot - want).abs() > tolerance || dot.is_nan() {
+                let g = gram[(a, b)];
+                if (g - want).abs() > tolerance || g.is_nan() {
                     return false;
                 }
             }
