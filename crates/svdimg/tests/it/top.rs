@@ -8,7 +8,7 @@ use svdimg::{
 };
 
 use crate::shared_dir;
-use crate::values::{with_spectrum, Rng};
+use crate::values::{hard_spectra, numpy_values, photo_and_reference, with_spectrum, Rng};
 
 /// The worst of `max ‖A vᵢ − σᵢ uᵢ‖ / σ₁` and `max ‖Aᵀ uᵢ − σᵢ vᵢ‖ / σ₁` (each
 /// singular pair), and of `max |UᵀU − I|`, `max |VᵀV − I|`, in f64.
@@ -253,6 +253,39 @@ fn backward_and_orthogonality<T: Scalar>(a: MatRef<'_, T>, f: &Factors<T>) -> (f
     ((diff / norm.max(f64::MIN_POSITIVE)).sqrt(), orth)
 }
 
+/// The two-stage route on one photo plane: the bounds on backward error and
+/// orthogonality (in ε of `T`), and the values within `values` σ₁ of NumPy's; returns the
+/// backward error and orthogonality in units of ε.
+fn check_photo<T: Scalar>(
+    case: &str,
+    a: MatRef<'_, T>,
+    expected: &[f64],
+    values: f64,
+) -> (f64, f64) {
+    let (f, _) = two_stage_svd(a, 32, Par::rayon(0)).unwrap();
+    let (back, orth) = backward_and_orthogonality(a, &f);
+    let (eps, n) = (T::EPSILON, a.nrows().min(a.ncols()) as f64);
+    let prec = T::PRECISION.as_str();
+    assert!(
+        back <= 30.0 * eps * n.sqrt(),
+        "{case} {prec}: backward {:.1} ε",
+        back / eps
+    );
+    assert!(
+        orth <= 30.0 * eps * n,
+        "{case} {prec}: orthogonality {:.1} ε",
+        orth / eps
+    );
+    for (got, want) in f.singular_values().iter().zip(expected) {
+        let got = got.to_f64();
+        assert!(
+            (got - want).abs() <= values * expected[0],
+            "{case} {prec}: {got} vs {want}"
+        );
+    }
+    (back / eps, orth / eps)
+}
+
 /// The whole thin SVD by the two-stage route (divide and conquer, blocked
 /// back-transformation): every shared photo, gray and per channel, f64 and f32, against
 /// NumPy's values, with the bounds on backward error and orthogonality.
@@ -263,70 +296,25 @@ fn shared_photos_two_stage_svd() {
     // The worst backward error and orthogonality seen, in units of ε, f64 and f32.
     let mut worst = [0.0f64; 6];
     for image in ["astronaut", "camera", "chelsea", "coffee", "text"] {
-        let bytes = std::fs::read(dir.join("images").join(format!("{image}.png"))).unwrap();
-        let picture = Picture::decode(&bytes, &Limits::default()).unwrap();
-        let text =
-            std::fs::read_to_string(dir.join("reference").join(format!("{image}.json"))).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let (picture, json) = photo_and_reference(&dir, image);
         for gray in [true, false] {
             let p64 = picture.planes::<f64>(gray);
             let p32 = picture.planes::<f32>(gray);
             for i in 0..p64.color.len() {
                 let name = p64.color[i].name.as_str();
-                let expected: Vec<f64> = json["planes"][name]["singular_values"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap())
-                    .collect();
-                let n = p64.width.min(p64.height) as f64;
-                let (f, _) = two_stage_svd(p64.matrix(i), 32, Par::rayon(0)).unwrap();
-                let (back, orth) = backward_and_orthogonality(p64.matrix(i), &f);
-                let eps = f64::EPSILON;
-                worst[0] = worst[0].max(back / eps);
-                worst[1] = worst[1].max(orth / eps);
+                let expected = numpy_values(&json, name);
+                let case = format!("{image} {name}");
+                let (back, orth) = check_photo(&case, p64.matrix(i), &expected, 1e-10);
+                worst[0] = worst[0].max(back);
+                worst[1] = worst[1].max(orth);
                 // faer's one-stage SVD on the same plane, for comparison.
                 let one = Factors::compute_one_stage(p64.matrix(i), Par::rayon(0)).unwrap();
                 let (b1, o1) = backward_and_orthogonality(p64.matrix(i), &one);
-                worst[4] = worst[4].max(b1 / eps);
-                worst[5] = worst[5].max(o1 / eps);
-                assert!(
-                    back <= 30.0 * eps * n.sqrt(),
-                    "{image} {name} f64: backward {:.1} ε",
-                    back / eps
-                );
-                assert!(
-                    orth <= 30.0 * eps * n,
-                    "{image} {name} f64: orthogonality {:.1} ε",
-                    orth / eps
-                );
-                for (got, want) in f.singular_values().iter().zip(&expected) {
-                    assert!(
-                        (got - want).abs() <= 1e-10 * expected[0],
-                        "{image} {name}: {got} vs {want}"
-                    );
-                }
-                let (f, _) = two_stage_svd(p32.matrix(i), 32, Par::rayon(0)).unwrap();
-                let (back, orth) = backward_and_orthogonality(p32.matrix(i), &f);
-                let eps = f32::EPSILON as f64;
-                worst[2] = worst[2].max(back / eps);
-                worst[3] = worst[3].max(orth / eps);
-                assert!(
-                    back <= 30.0 * eps * n.sqrt(),
-                    "{image} {name} f32: backward {:.1} ε",
-                    back / eps
-                );
-                assert!(
-                    orth <= 30.0 * eps * n,
-                    "{image} {name} f32: orthogonality {:.1} ε",
-                    orth / eps
-                );
-                for (got, want) in f.singular_values().iter().zip(&expected) {
-                    assert!(
-                        (*got as f64 - want).abs() <= 1e-5 * expected[0],
-                        "{image} {name} f32"
-                    );
-                }
+                worst[4] = worst[4].max(b1 / f64::EPSILON);
+                worst[5] = worst[5].max(o1 / f64::EPSILON);
+                let (back, orth) = check_photo(&case, p32.matrix(i), &expected, 1e-5);
+                worst[2] = worst[2].max(back);
+                worst[3] = worst[3].max(orth);
                 checked += 1;
             }
         }
@@ -343,33 +331,9 @@ fn shared_photos_two_stage_svd() {
 #[test]
 fn hard_spectra_two_stage_svd() {
     let mut rng = Rng(8);
-    let graded = |r: usize| -> Vec<f64> {
-        (0..r)
-            .map(|i| 10f64.powf(-12.0 * i as f64 / (r - 1) as f64))
-            .collect()
-    };
-    let clustered = |r: usize| -> Vec<f64> {
-        (0..r)
-            .map(|i| {
-                if i < r / 2 {
-                    1.0 + 1e-10 * i as f64
-                } else {
-                    1e-3 * (1.0 + 1e-10 * i as f64)
-                }
-            })
-            .collect()
-    };
-    let repeated =
-        |r: usize| -> Vec<f64> { (0..r).map(|i| [3.0, 2.0, 2.0, 2.0, 0.5][i % 5]).collect() };
-    let deficient = |r: usize| -> Vec<f64> { (0..r / 3).map(|i| 1.0 / (1.0 + i as f64)).collect() };
     for (m, n) in [(150, 150), (200, 90), (90, 200), (400, 140), (131, 140)] {
         let r = m.min(n);
-        for (kind, s) in [
-            ("graded", graded(r)),
-            ("clustered", clustered(r)),
-            ("repeated", repeated(r)),
-            ("rank-deficient", deficient(r)),
-        ] {
+        for (kind, s) in hard_spectra(r) {
             let a = with_spectrum(m, n, &s, &mut rng);
             let mut s = s;
             s.sort_by(|x, y| y.total_cmp(x));

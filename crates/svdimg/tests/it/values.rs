@@ -82,6 +82,25 @@ fn to_f64<T: Scalar>(s: Vec<T>) -> Vec<f64> {
     s.into_iter().map(|x| x.to_f64()).collect()
 }
 
+/// A shared photo, decoded, and its reference JSON (NumPy's values and errors).
+pub(crate) fn photo_and_reference(dir: &std::path::Path, image: &str) -> (Picture, Value) {
+    let bytes = std::fs::read(dir.join("images").join(format!("{image}.png"))).unwrap();
+    let picture = Picture::decode(&bytes, &Limits::default()).unwrap();
+    let text =
+        std::fs::read_to_string(dir.join("reference").join(format!("{image}.json"))).unwrap();
+    (picture, serde_json::from_str(&text).unwrap())
+}
+
+/// NumPy's singular values of one plane (`gray`, `r`, `g` or `b`) from a reference JSON.
+pub(crate) fn numpy_values(json: &Value, plane: &str) -> Vec<f64> {
+    json["planes"][plane]["singular_values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
 /// Every shared photo's singular values, gray and per channel, in f64 and f32, against
 /// NumPy's (LAPACK's) in `../shared/reference/`.
 #[test]
@@ -89,22 +108,13 @@ fn shared_photos_match_numpy() {
     let Some(dir) = shared_dir() else { return };
     let mut checked = 0;
     for image in ["astronaut", "camera", "chelsea", "coffee", "text"] {
-        let bytes = std::fs::read(dir.join("images").join(format!("{image}.png"))).unwrap();
-        let picture = Picture::decode(&bytes, &Limits::default()).unwrap();
-        let text =
-            std::fs::read_to_string(dir.join("reference").join(format!("{image}.json"))).unwrap();
-        let json: Value = serde_json::from_str(&text).unwrap();
+        let (picture, json) = photo_and_reference(&dir, image);
         for gray in [true, false] {
             let p64 = picture.planes::<f64>(gray);
             let p32 = picture.planes::<f32>(gray);
             for i in 0..p64.color.len() {
                 let name = p64.color[i].name.as_str();
-                let expected: Vec<f64> = json["planes"][name]["singular_values"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap())
-                    .collect();
+                let expected = numpy_values(&json, name);
                 let s1 = expected[0];
                 let s = to_f64(singular_values(p64.matrix(i), Par::rayon(0)).unwrap());
                 let worst = worst_difference(&s, &expected);
@@ -127,39 +137,40 @@ fn shared_photos_match_numpy() {
     assert_eq!(checked, 16);
 }
 
+/// The spectra a solver gets wrong first, for a matrix of rank up to r: graded over 12
+/// decades, two clusters 1e-10 apart within, repeated values, and rank r/3.
+pub(crate) fn hard_spectra(r: usize) -> [(&'static str, Vec<f64>); 4] {
+    let graded = (0..r)
+        .map(|i| 10f64.powf(-12.0 * i as f64 / (r - 1) as f64))
+        .collect();
+    let clustered = (0..r)
+        .map(|i| {
+            if i < r / 2 {
+                1.0 + 1e-10 * i as f64
+            } else {
+                1e-3 * (1.0 + 1e-10 * i as f64)
+            }
+        })
+        .collect();
+    let repeated = (0..r).map(|i| [3.0, 2.0, 2.0, 2.0, 0.5][i % 5]).collect();
+    let deficient = (0..r / 3).map(|i| 1.0 / (1.0 + i as f64)).collect();
+    [
+        ("graded", graded),
+        ("clustered", clustered),
+        ("repeated", repeated),
+        ("rank-deficient", deficient),
+    ]
+}
+
 /// The spectra a solver gets wrong first, on tall, wide and square matrices, through the
 /// two-stage path with band widths that do and do not divide the size.
 #[test]
 fn known_spectra() {
     let mut rng = Rng(1);
-    let graded = |r: usize| -> Vec<f64> {
-        (0..r)
-            .map(|i| 10f64.powf(-12.0 * i as f64 / (r - 1) as f64))
-            .collect()
-    };
-    let clustered = |r: usize| -> Vec<f64> {
-        (0..r)
-            .map(|i| {
-                if i < r / 2 {
-                    1.0 + 1e-10 * i as f64
-                } else {
-                    1e-3 * (1.0 + 1e-10 * i as f64)
-                }
-            })
-            .collect()
-    };
-    let repeated =
-        |r: usize| -> Vec<f64> { (0..r).map(|i| [3.0, 2.0, 2.0, 2.0, 0.5][i % 5]).collect() };
-    let deficient = |r: usize| -> Vec<f64> { (0..r / 3).map(|i| 1.0 / (1.0 + i as f64)).collect() };
     let shapes = [(150, 150), (200, 90), (90, 200), (300, 131), (131, 140)];
     for (m, n) in shapes {
         let r = m.min(n);
-        for (kind, s) in [
-            ("graded", graded(r)),
-            ("clustered", clustered(r)),
-            ("repeated", repeated(r)),
-            ("rank-deficient", deficient(r)),
-        ] {
+        for (kind, s) in hard_spectra(r) {
             let a = with_spectrum(m, n, &s, &mut rng);
             for band in [1, 2, 5, 16, 32] {
                 let got = two_stage_singular_values(a.as_ref(), band, Par::Seq).unwrap();
