@@ -29,17 +29,10 @@ impl<T: Scalar> Factors<T> {
     ///
     /// Never builds a full m×m or n×n matrix. An empty matrix gives empty factors.
     pub fn compute_with(a: MatRef<'_, T>, par: Par) -> Result<Self> {
-        if a.nrows().min(a.ncols()) >= two_stage_from::<T>() {
-            match crate::values::thin(a, par) {
-                Ok((u, s, v)) => {
-                    let mut f = Factors { u, s, v };
-                    f.fix_signs();
-                    return Ok(f);
-                }
-                // A NaN or an infinity: faer's message below says so as before.
-                Err(e) if e.kind() == ErrorKind::Numerical => {}
-                Err(e) => return Err(e),
-            }
+        if let Some((u, s, v)) = two_stage(a, || crate::values::thin(a, par))? {
+            let mut f = Factors { u, s, v };
+            f.fix_signs();
+            return Ok(f);
         }
         Self::compute_one_stage(a, par)
     }
@@ -95,15 +88,9 @@ impl<T: Scalar> Factors<T> {
     /// The full SVD, as NumPy's `svd(a, full_matrices=True)`: `U` m×m, the min(m, n)
     /// singular values, and `V` n×n (so `Vᵀ` is n×n), with the same sign convention.
     pub fn compute_full(a: MatRef<'_, T>, par: Par) -> Result<(Mat<T>, Vec<T>, Mat<T>)> {
-        if a.nrows().min(a.ncols()) >= two_stage_from::<T>() {
-            match crate::values::full(a, par) {
-                Ok((mut u, s, mut v)) => {
-                    fix_signs(u.as_mut(), v.as_mut(), s.len());
-                    return Ok((u, s, v));
-                }
-                Err(e) if e.kind() == ErrorKind::Numerical => {}
-                Err(e) => return Err(e),
-            }
+        if let Some((mut u, s, mut v)) = two_stage(a, || crate::values::full(a, par))? {
+            fix_signs(u.as_mut(), v.as_mut(), s.len());
+            return Ok((u, s, v));
         }
         let (u, s, v) = run_svd(a, ComputeSvdVectors::Full, par)?;
         Ok((u.expect("full U"), s, v.expect("full V")))
@@ -225,12 +212,29 @@ impl<T: Scalar> Factors<T> {
 /// band → bidiagonal, divide and conquer, blocked back-transformation) instead of faer's
 /// one-stage SVD. Measured side by side with `examples/bench_svd.rs` on coffee.png
 /// resized (docs/BENCHMARKS.md): in f64 the two-stage route is 0.9× faer's at 1500×2000,
-/// 1.1× at 2000×3000 and 1.13× at 4000×6000; in f32 0.8× at 2000×3000 and 1.16× at
-/// 3000×4000, where faer's one-stage reduction moves half the bytes of f64.
+/// 1.1× at 2000×3000 and 1.1–1.6× at 4000×6000; in f32 0.8× at 2000×3000, 1.16× at
+/// 3000×4000 and 1.4× at 4000×6000 (faer's one-stage reduction moves half the bytes in f32).
 fn two_stage_from<T: Scalar>() -> usize {
     match T::PRECISION {
         crate::Precision::F64 => 2000,
         crate::Precision::F32 => 3000,
+    }
+}
+
+/// `route`'s result where `a` is large enough for the two-stage route
+/// ([`two_stage_from`]); `None` below, or where it failed numerically (a NaN or an
+/// infinity: faer's one-stage SVD then reports it as before).
+fn two_stage<T: Scalar, R>(
+    a: MatRef<'_, T>,
+    route: impl FnOnce() -> Result<R>,
+) -> Result<Option<R>> {
+    if a.nrows().min(a.ncols()) < two_stage_from::<T>() {
+        return Ok(None);
+    }
+    match route() {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.kind() == ErrorKind::Numerical => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
