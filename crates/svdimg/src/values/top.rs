@@ -1,12 +1,15 @@
-//! The first k singular triplets, exactly, through the two-stage reduction.
+//! The two-stage routes with vectors: the first k singular triplets, or all of them.
 //!
 //! The reduction of [`super::singular_values`] is run keeping its reflectors: the panels'
 //! block reflectors (`A = Q₁ Bb P₁ᵀ`, and the QR's when one comes first) and the bulge
-//! chasing's (`Bb = Q₂ Bd P₂ᵀ`). dqds gives all the values; inverse iteration
-//! ([`super::inverse`]) the bidiagonal's first k vectors `X`, `Y`; then `U = Q₁ Q₂ X` and
-//! `V = P₁ P₂ Y`, the reflectors applied to k columns only. Everything but the reduction
-//! itself is O(n²k), so the first 50 components of a 24 MP photo cost little more than its
-//! singular values.
+//! chasing's (`Bb = Q₂ Bd P₂ᵀ`). Then, with `X`, `Y` the bidiagonal's vectors,
+//! `U = Q₁ Q₂ X` and `V = P₁ P₂ Y`:
+//! - the first k ([`leading`]): dqds gives all the values, inverse iteration
+//!   ([`super::inverse`]) the first k columns of `X` and `Y`, and the reflectors are applied
+//!   to k columns only. Everything but the reduction itself is O(n²k), so the first 50
+//!   components of a 24 MP photo cost little more than its singular values;
+//! - all ([`thin`], [`full`]): divide and conquer ([`super::divide`]) gives `X` and `Y`,
+//!   and the reflectors are applied as matrix products.
 
 use faer::{Mat, MatRef, Par};
 
@@ -41,7 +44,7 @@ pub(crate) fn leading_with<T: Scalar>(
         // Aᵀ = U Σ Vᵀ gives A = V Σ Uᵀ.
         return Ok(leading_with(a.transpose(), k, b, par)?.map(|(u, s, v)| (v, s, u)));
     }
-    let b = b.max(1);
+    let (b, k) = (b.max(1), k.min(n));
     let r = Reduced::new(a, b, par, &mut VectorTimes::default())?;
     let all = bidiagonal_singular_values(&r.d, &r.f)?;
     // A tolerance of a few hundred ε of the caller's precision, scaled with √n as the
