@@ -212,9 +212,10 @@ impl DecodeArgs {
 /// How the SVD is computed.
 #[derive(Debug, Args)]
 pub struct SvdArgs {
-    /// SVD algorithm: `exact` computes every component; `randomized` only the first k
-    /// (fast on large images, error within 1% of the optimum); `auto` picks randomized
-    /// when the short side is at least 300 pixels and k at most a fifth of it.
+    /// SVD algorithm: `exact` computes the exact first k components (on large images
+    /// without the others); `randomized` approximates them (fastest on large images, error
+    /// within 1% of the optimum); `auto` picks randomized when the short side is at least
+    /// 300 pixels and k at most a fifth of it.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
     /// Seed of the randomized SVD's test matrix (same seed, same result).
@@ -243,7 +244,7 @@ impl SvdArgs {
 pub enum MethodArg {
     /// Randomized for large images at small k, else exact.
     Auto,
-    /// Every component, to working precision.
+    /// The exact components, to working precision (on large images only the first k).
     Exact,
     /// Only the first k components, by randomized subspace iteration.
     Randomized,
