@@ -30,6 +30,18 @@ def _ptr(x):
     return x.ctypes.data_as(ctypes.c_void_p)
 
 
+def _timed_with_query(call, dtype, info):
+    """Seconds for `call(work, lwork)` after its workspace query (`lwork = -1`)."""
+    query = np.empty(1, dtype)
+    call(query, -1)
+    work = np.empty(int(query[0]), dtype)
+    start = time.perf_counter()
+    call(work, len(work))
+    seconds = time.perf_counter() - start
+    assert info.value == 0, info.value
+    return seconds
+
+
 def gebrd(a, keep=False):
     """Seconds for ?gebrd on a copy of `a` (column-major), after a workspace query, and the
     bidiagonal it leaves (diagonal, off-diagonal); with `keep`, also the reflectors
@@ -46,13 +58,7 @@ def gebrd(a, keep=False):
         fn(ctypes.byref(_I(m)), ctypes.byref(_I(n)), _ptr(a), ctypes.byref(_I(m)), _ptr(d), _ptr(e),
            _ptr(tq), _ptr(tp), _ptr(work), ctypes.byref(_I(lwork)), ctypes.byref(info))
 
-    query = np.empty(1, dtype)
-    call(query, -1)
-    work = np.empty(int(query[0]), dtype)
-    start = time.perf_counter()
-    call(work, len(work))
-    seconds = time.perf_counter() - start
-    assert info.value == 0, info.value
+    seconds = _timed_with_query(call, dtype, info)
     if keep:
         return seconds, d, e[: k - 1], (a, tq, tp)
     return seconds, d, e[: k - 1]
@@ -105,13 +111,7 @@ def ormbr(vect, a, tau, c, m):
            _ptr(tau), _ptr(cc), ctypes.byref(_I(cm)), _ptr(work), ctypes.byref(_I(lwork)), ctypes.byref(info),
            ctypes.c_size_t(1), ctypes.c_size_t(1), ctypes.c_size_t(1))
 
-    query = np.empty(1, dtype)
-    call(query, -1)
-    work = np.empty(int(query[0]), dtype)
-    start = time.perf_counter()
-    call(work, len(work))
-    seconds = time.perf_counter() - start
-    assert info.value == 0, info.value
+    seconds = _timed_with_query(call, dtype, info)
     return seconds, cc
 
 

@@ -253,6 +253,22 @@ fn backward_and_orthogonality<T: Scalar>(a: MatRef<'_, T>, f: &Factors<T>) -> (f
     ((diff / norm.max(f64::MIN_POSITIVE)).sqrt(), orth)
 }
 
+/// The bounds: backward error ≤ 30ε√n and orthogonality ≤ 30εn, for ε of the
+/// precision the factors are in.
+fn assert_bounds(case: &str, back: f64, orth: f64, n: usize, eps: f64) {
+    let n = n as f64;
+    assert!(
+        back <= 30.0 * eps * n.sqrt(),
+        "{case}: backward {:.1} ε",
+        back / eps
+    );
+    assert!(
+        orth <= 30.0 * eps * n,
+        "{case}: orthogonality {:.1} ε",
+        orth / eps
+    );
+}
+
 /// The two-stage route on one photo plane: the bounds on backward error and
 /// orthogonality (in ε of `T`), and the values within `values` σ₁ of NumPy's; returns the
 /// backward error and orthogonality in units of ε.
@@ -264,18 +280,9 @@ fn check_photo<T: Scalar>(
 ) -> (f64, f64) {
     let (f, _) = two_stage_svd(a, 32, Par::rayon(0)).unwrap();
     let (back, orth) = backward_and_orthogonality(a, &f);
-    let (eps, n) = (T::EPSILON, a.nrows().min(a.ncols()) as f64);
+    let (eps, n) = (T::EPSILON, a.nrows().min(a.ncols()));
     let prec = T::PRECISION.as_str();
-    assert!(
-        back <= 30.0 * eps * n.sqrt(),
-        "{case} {prec}: backward {:.1} ε",
-        back / eps
-    );
-    assert!(
-        orth <= 30.0 * eps * n,
-        "{case} {prec}: orthogonality {:.1} ε",
-        orth / eps
-    );
+    assert_bounds(&format!("{case} {prec}"), back, orth, n, eps);
     for (got, want) in f.singular_values().iter().zip(expected) {
         let got = got.to_f64();
         assert!(
@@ -348,16 +355,7 @@ fn hard_spectra_two_stage_svd() {
                 );
                 let (back, orth) = backward_and_orthogonality(a.as_ref(), &f);
                 let eps = f64::EPSILON;
-                assert!(
-                    back <= 30.0 * eps * (r as f64).sqrt(),
-                    "{case}: backward {:.1} ε",
-                    back / eps
-                );
-                assert!(
-                    orth <= 30.0 * eps * r as f64,
-                    "{case}: orthogonality {:.1} ε",
-                    orth / eps
-                );
+                assert_bounds(&case, back, orth, r, eps);
                 // Weyl: a backward error E moves each value by at most ‖E‖.
                 for (j, (x, y)) in f.singular_values().iter().zip(&s).enumerate() {
                     let bound = 30.0 * eps * (r as f64).sqrt() * s[0];
@@ -452,17 +450,7 @@ fn compute_with_at_the_two_stage_size() {
     let f = Factors::compute_with(a.as_ref(), Par::rayon(0)).unwrap();
     let reference = Factors::compute_one_stage(a.as_ref(), Par::rayon(0)).unwrap();
     let (back, orth) = backward_and_orthogonality(a.as_ref(), &f);
-    let eps = f64::EPSILON;
-    assert!(
-        back <= 30.0 * eps * (m as f64).sqrt(),
-        "backward {:.1} ε",
-        back / eps
-    );
-    assert!(
-        orth <= 30.0 * eps * m as f64,
-        "orthogonality {:.1} ε",
-        orth / eps
-    );
+    assert_bounds("2000x2100", back, orth, m, f64::EPSILON);
     let s1 = reference.singular_values()[0];
     for (x, y) in f.singular_values().iter().zip(reference.singular_values()) {
         assert!((x - y).abs() <= 1e-12 * s1, "{x} vs {y}");
