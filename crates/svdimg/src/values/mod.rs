@@ -29,6 +29,7 @@ mod top;
 
 use faer::{Mat, MatRef, Par};
 
+pub(crate) use bulge::dot;
 use rayon::prelude::*;
 pub(crate) use top::leading;
 

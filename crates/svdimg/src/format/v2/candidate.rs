@@ -311,11 +311,13 @@ impl<'a> Candidate<'a> {
             None if !tiled => &[0],
             None => &STRENGTHS,
         };
-        // Strengths are compared on every fourth band of tiles when there are many.
-        let sample = if strengths.len() > 1 && self.planes[0].grid.rows >= 16 {
-            4
-        } else {
-            1
+        // Strengths are compared on every fourth band of tiles when there are many, every
+        // second when there are some.
+        let rows = self.planes[0].grid.rows;
+        let sample = match (strengths.len() > 1, rows) {
+            (true, 16..) => 4,
+            (true, 8..) => 2,
+            _ => 1,
         };
         let (strength, mut psnr) = strengths
             .iter()

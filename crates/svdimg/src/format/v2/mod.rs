@@ -12,6 +12,7 @@ pub(crate) mod codec;
 mod dct;
 mod deblock;
 mod entropy;
+mod gram;
 pub(crate) mod header;
 mod input;
 mod patches;
@@ -69,21 +70,30 @@ impl Made {
 
 /// The best file of `candidates` (shape, half chroma): the smallest for a PSNR, the best
 /// PSNR for a byte budget. For a PSNR a later candidate must be smaller by the share
-/// `margin` to win (0 for real files; see [`CROP_MARGIN`]).
+/// `margin` to win (0 for real files; see [`CROP_MARGIN`]). `made`, the bytes of a file
+/// another call already made, lets a layout far behind it stop early, as a better file
+/// among `candidates` does.
 fn smallest(
     input: &Input,
     options: &CompressOptions,
     candidates: &[(Shape, bool)],
     probe: bool,
     margin: f64,
+    made: Option<usize>,
 ) -> Result<Option<Made>> {
     let mut best: Option<Made> = None;
+    // The global probe judges the first plane alone: once it refuses, it refuses again.
+    let mut refused: Option<Shape> = None;
     // The last candidate's first plane, factored: the next candidate of the same shape
     // (the other chroma size) takes it as it is.
     let mut luma: Option<(Shape, candidate::Plane<'_>)> = None;
     for &(shape, half) in candidates {
+        if refused == Some(shape) {
+            continue;
+        }
         let reuse = luma.as_ref().filter(|(s, _)| *s == shape).map(|(_, p)| p);
         let Some(c) = Candidate::new(input, shape, half, options, probe, reuse)? else {
+            refused = Some(shape);
             continue;
         };
         if luma.as_ref().is_none_or(|(s, _)| *s != shape) {
@@ -93,7 +103,7 @@ fn smallest(
             Target::Psnr(db) => {
                 // A layout whose first measurement predicts a file far larger than the best
                 // so far stops there (measured: the same files, 0.3-0.6 s less at 2 MP).
-                let beat = best.as_ref().map(|b| b.bytes.len());
+                let beat = best.as_ref().map(|b| b.bytes.len()).or(made);
                 search_psnr(&c, input, db, beat)?.map(|(_, q)| q)
             }
             Target::MaxBytes(budget) => search_bytes(&c, input, budget)?,
@@ -157,7 +167,7 @@ fn best_on_crop(
         bit_depth: input.bit_depth,
         alpha: None,
     };
-    let best = smallest(&crop, options, candidates, false, CROP_MARGIN)?;
+    let best = smallest(&crop, options, candidates, false, CROP_MARGIN, None)?;
     Ok(best.map(|b| (b.shape, b.half)))
 }
 
@@ -209,7 +219,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         // the others only when those miss.
         let winner = best_on_crop(&input, options, &local)?;
         let first: Vec<_> = winner.into_iter().chain(globals.iter().copied()).collect();
-        match smallest(&input, options, &first, probe, 0.0)? {
+        match smallest(&input, options, &first, probe, 0.0, None)? {
             Some(found) => Some(found),
             None => {
                 let rest: Vec<_> = local
@@ -217,12 +227,12 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
                     .copied()
                     .filter(|c| Some(*c) != winner)
                     .collect();
-                smallest(&input, options, &rest, probe, 0.0)?
+                smallest(&input, options, &rest, probe, 0.0, None)?
             }
         }
     } else if halves.len() == 2 && local.len() > 2 {
         // The chroma size is chosen on the first local layout, then kept for the others.
-        let first = smallest(&input, options, &local[..2], probe, 0.0)?;
+        let first = smallest(&input, options, &local[..2], probe, 0.0, None)?;
         let half = first.as_ref().is_some_and(|f| f.half);
         // The global layout tries both (its probe stops it early on photos).
         let rest: Vec<_> = local[2..]
@@ -231,14 +241,15 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             .filter(|c| c.1 == half)
             .chain(globals.iter().copied())
             .collect();
-        let second = smallest(&input, options, &rest, probe, 0.0)?;
+        let made = first.as_ref().map(|f| f.bytes.len());
+        let second = smallest(&input, options, &rest, probe, 0.0, made)?;
         match (first, second) {
             (Some(a), Some(b)) => Some(if b.beats(&a, options.target) { b } else { a }),
             (a, b) => a.or(b),
         }
     } else {
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
-        smallest(&input, options, &all, probe, 0.0)?
+        smallest(&input, options, &all, probe, 0.0, None)?
     };
     // Free the stored planes for the decode.
     input.stored = Vec::new();

@@ -95,18 +95,19 @@ fn copy_tile(plane: &[f32], n: usize, (y, h, x, w): (usize, usize, usize, usize)
 
 /// The triplets of `f` with σ ≥ `floor`, and the energy the rest carries.
 fn keep(f: &Factors<f32>, total: f64, floor: f32) -> TileSvd {
-    let k = f
-        .singular_values()
-        .iter()
-        .take_while(|&&s| s > 0.0 && s >= floor)
-        .count();
-    let kept: f64 = f.singular_values()[..k]
-        .iter()
-        .map(|&s| f64::from(s).powi(2))
-        .sum();
+    let u: Vec<f32> = (0..f.rank())
+        .flat_map(|i| f.u().col(i).iter().copied())
+        .collect();
+    keep_flat(f.singular_values(), &u, f.nrows(), total, floor)
+}
+
+/// [`keep`] of σ (descending) and u (one vector of length `h` after another).
+fn keep_flat(s: &[f32], u: &[f32], h: usize, total: f64, floor: f32) -> TileSvd {
+    let k = s.iter().take_while(|&&s| s > 0.0 && s >= floor).count();
+    let kept: f64 = s[..k].iter().map(|&s| f64::from(s).powi(2)).sum();
     TileSvd {
-        s: f.singular_values()[..k].to_vec(),
-        u: (0..k).flat_map(|i| f.u().col(i).iter().copied()).collect(),
+        s: s[..k].to_vec(),
+        u: u[..k * h].to_vec(),
         tail: (total - kept).max(0.0),
         truncated: false,
     }
@@ -116,7 +117,7 @@ fn energy(a: &[f32]) -> f64 {
     a.iter().map(|&x| f64::from(x).powi(2)).sum()
 }
 
-/// The exact SVD of every tile of `plane` (row-major m×n), keeping the components with
+/// The exact σ and u of every tile of `plane` (row-major m×n), keeping the components with
 /// σ ≥ `floor`, tiles in parallel.
 pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileSvd>> {
     (0..grid.len())
@@ -124,9 +125,16 @@ pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileS
         .map(|t| {
             let rect = grid.rect(t);
             let a = copy_tile(plane, grid.n, rect);
-            let f =
-                Factors::compute_with(MatRef::from_row_major_slice(&a, rect.1, rect.3), Par::Seq)?;
-            Ok(keep(&f, energy(&a), floor))
+            let (h, w) = (rect.1, rect.3);
+            Ok(match super::gram::left_factors(&a, h, w) {
+                Ok((s, u)) => keep_flat(&s, &u, h, energy(&a), floor),
+                // faer's SVD, should the small solver not converge.
+                Err(_) => {
+                    let f =
+                        Factors::compute_with(MatRef::from_row_major_slice(&a, h, w), Par::Seq)?;
+                    keep(&f, energy(&a), floor)
+                }
+            })
         })
         .collect()
 }

@@ -1,0 +1,297 @@
+//! The left factors of a small tile (σ and u, no v) from the eigendecomposition of its Gram
+//! matrix `A Aᵀ`, in f64.
+//!
+//! The quantiser refits v, so only u is needed. For tiles of 32 to 64 rows a solver written
+//! for that size takes about half the time of faer's SVD (45 against 75-100 µs for a 32×32
+//! tile, on one core): Householder reduction to
+//! tridiagonal form, then the implicit symmetric QR algorithm with Wilkinson shifts, both
+//! keeping the eigenvectors as rows so that every update runs over contiguous memory.
+//!
+//! Accuracy: σᵢ² has an absolute error near 10⁻¹⁶ σ₁² (σᵢ to about 10⁻⁸ σ₁ at worst), far
+//! below the floor under which the encoder drops a tile's components.
+
+use crate::{Error, ErrorKind, Result};
+
+/// QR sweeps allowed per eigenvalue before the solver gives up.
+const SWEEPS: usize = 30;
+
+/// σ (descending, min(h, w) of them) and u (one vector of length h after another) of an h×w
+/// row-major tile. Each u has the SVD's sign convention: its largest entry is positive.
+pub(super) fn left_factors(a: &[f32], h: usize, w: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+    assert_eq!(a.len(), h * w);
+    let rows: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
+    let mut gram = vec![0.0; h * h];
+    for i in 0..h {
+        for j in 0..=i {
+            let g = crate::values::dot(&rows[i * w..(i + 1) * w], &rows[j * w..(j + 1) * w]);
+            gram[i * h + j] = g;
+            gram[j * h + i] = g;
+        }
+    }
+    let (values, vectors) = symmetric_eigen(gram, h)?;
+    let mut order: Vec<usize> = (0..h).collect();
+    order.sort_by(|&i, &j| values[j].total_cmp(&values[i]));
+    let r = h.min(w);
+    let mut sigma = Vec::with_capacity(r);
+    let mut u = Vec::with_capacity(r * h);
+    for &j in &order[..r] {
+        sigma.push(values[j].max(0.0).sqrt() as f32);
+        let row = &vectors[j * h..(j + 1) * h];
+        let (mut best, mut sign) = (-1.0, 1.0);
+        for &x in row {
+            if x.abs() > best {
+                (best, sign) = (x.abs(), x.signum());
+            }
+        }
+        u.extend(row.iter().map(|&x| (sign * x) as f32));
+    }
+    Ok((sigma, u))
+}
+
+/// The eigenvalues (unordered) and eigenvectors (row j for value j) of the symmetric n×n
+/// matrix `a` (row-major, both triangles).
+pub(super) fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mut d, mut e, mut w) = tridiagonalize(&mut a, n);
+    implicit_qr(&mut d, &mut e, &mut w, n)?;
+    Ok((d, w))
+}
+
+/// Reduces `a` to tridiagonal form `T = Qᵀ A Q` by Householder reflections: returns the
+/// diagonal, the off-diagonal and `Qᵀ` (row-major; its rows are the columns of Q).
+fn tridiagonalize(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut d = vec![0.0; n];
+    let mut e = vec![0.0; n.saturating_sub(1)];
+    let mut qt = vec![0.0; n * n];
+    for i in 0..n {
+        qt[i * n + i] = 1.0;
+    }
+    let mut v = vec![0.0; n];
+    let mut p = vec![0.0; n];
+    let mut t = vec![0.0; n];
+    for k in 0..n.saturating_sub(1) {
+        d[k] = a[k * n + k];
+        let m = n - k - 1;
+        // x = A[k+1.., k], reflected onto α e₁ by H = I − β v vᵀ with v = x − α e₁.
+        let x0 = a[(k + 1) * n + k];
+        let rest: f64 = (k + 2..n).map(|i| a[i * n + k].powi(2)).sum();
+        if rest == 0.0 {
+            e[k] = x0;
+            continue;
+        }
+        let norm = (x0 * x0 + rest).sqrt();
+        let alpha = if x0 >= 0.0 { -norm } else { norm };
+        e[k] = alpha;
+        let v = &mut v[..m];
+        v[0] = x0 - alpha;
+        for (i, vi) in v.iter_mut().enumerate().skip(1) {
+            *vi = a[(k + 1 + i) * n + k];
+        }
+        let beta = 2.0 / (v[0] * v[0] + rest);
+        // S = A[k+1.., k+1..] becomes H S H = S − v wᵀ − w vᵀ, with p = β S v and
+        // w = p − (β/2)(pᵀv) v.
+        let p = &mut p[..m];
+        for (i, pi) in p.iter_mut().enumerate() {
+            let row = &a[(k + 1 + i) * n + k + 1..(k + 2 + i) * n];
+            *pi = beta * crate::values::dot(row, v);
+        }
+        let half = 0.5 * beta * crate::values::dot(p, v);
+        p.iter_mut()
+            .zip(v.iter())
+            .for_each(|(p, &v)| *p -= half * v);
+        for i in 0..m {
+            let (vi, wi) = (v[i], p[i]);
+            let row = &mut a[(k + 1 + i) * n + k + 1..(k + 2 + i) * n];
+            for ((x, &vj), &wj) in row.iter_mut().zip(v.iter()).zip(p.iter()) {
+                *x -= vi * wj + wi * vj;
+            }
+        }
+        // Qᵀ becomes H Qᵀ: rows k+1.. less β v (vᵀ Qᵀ[k+1..]).
+        let t = &mut t[..];
+        t.iter_mut().for_each(|x| *x = 0.0);
+        for (i, &vi) in v.iter().enumerate() {
+            let row = &qt[(k + 1 + i) * n..(k + 2 + i) * n];
+            t.iter_mut().zip(row).for_each(|(t, &q)| *t += vi * q);
+        }
+        for (i, &vi) in v.iter().enumerate() {
+            let c = beta * vi;
+            let row = &mut qt[(k + 1 + i) * n..(k + 2 + i) * n];
+            row.iter_mut().zip(t.iter()).for_each(|(q, &t)| *q -= c * t);
+        }
+    }
+    if n > 0 {
+        d[n - 1] = a[(n - 1) * n + n - 1];
+    }
+    (d, e, qt)
+}
+
+/// Diagonalises the symmetric tridiagonal (d, e) by implicit QR steps with Wilkinson
+/// shifts, applying each rotation to the rows of `w`.
+fn implicit_qr(d: &mut [f64], e: &mut [f64], w: &mut [f64], n: usize) -> Result<()> {
+    let negligible = |e: f64, a: f64, b: f64| e.abs() <= f64::EPSILON * (a.abs() + b.abs());
+    let mut hi = n.saturating_sub(1);
+    let mut steps = 0;
+    while hi > 0 {
+        if negligible(e[hi - 1], d[hi - 1], d[hi]) || e[hi - 1].abs() < f64::MIN_POSITIVE {
+            e[hi - 1] = 0.0;
+            hi -= 1;
+            continue;
+        }
+        steps += 1;
+        if steps > SWEEPS * n {
+            return Err(Error::new(
+                ErrorKind::Numerical,
+                "the eigenvalues of a tile's Gram matrix did not converge",
+            ));
+        }
+        let mut lo = hi - 1;
+        while lo > 0 && !negligible(e[lo - 1], d[lo - 1], d[lo]) {
+            lo -= 1;
+        }
+        // The Wilkinson shift: the eigenvalue of the trailing 2×2 nearer d[hi].
+        let delta = 0.5 * (d[hi - 1] - d[hi]);
+        let b = e[hi - 1];
+        let sign = if delta >= 0.0 { 1.0 } else { -1.0 };
+        let mu = d[hi] - b * b / (delta + sign * (delta * delta + b * b).sqrt());
+        let (mut x, mut z) = (d[lo] - mu, e[lo]);
+        for k in lo..hi {
+            let r = (x * x + z * z).sqrt();
+            let (c, s) = if r == 0.0 { (1.0, 0.0) } else { (x / r, z / r) };
+            if k > lo {
+                e[k - 1] = r;
+            }
+            let (a, b, f) = (d[k], e[k], d[k + 1]);
+            d[k] = c * c * a + 2.0 * c * s * b + s * s * f;
+            d[k + 1] = s * s * a - 2.0 * c * s * b + c * c * f;
+            e[k] = c * s * (f - a) + (c * c - s * s) * b;
+            if k + 1 < hi {
+                x = e[k];
+                z = s * e[k + 1];
+                e[k + 1] *= c;
+            }
+            let (top, bottom) = w[k * n..(k + 2) * n].split_at_mut(n);
+            for (p, q) in top.iter_mut().zip(bottom.iter_mut()) {
+                let (wp, wq) = (*p, *q);
+                *p = c * wp + s * wq;
+                *q = c * wq - s * wp;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reproducible pseudo-random sequence in [−1, 1).
+    fn noise(seed: u64, len: usize) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+            })
+            .collect()
+    }
+
+    /// max |A − Wᵀ Λ W| / ‖A‖ and max |W Wᵀ − I|.
+    fn errors(a: &[f64], n: usize) -> (f64, f64) {
+        let (values, w) = symmetric_eigen(a.to_vec(), n).unwrap();
+        let scale = a
+            .iter()
+            .fold(0.0f64, |m, x| m.max(x.abs()))
+            .max(f64::MIN_POSITIVE);
+        let (mut back, mut orth) = (0.0f64, 0.0f64);
+        for i in 0..n {
+            for j in 0..n {
+                let rebuilt: f64 = (0..n)
+                    .map(|k| w[k * n + i] * values[k] * w[k * n + j])
+                    .sum();
+                back = back.max((rebuilt - a[i * n + j]).abs() / scale);
+                let gram: f64 = (0..n).map(|k| w[i * n + k] * w[j * n + k]).sum();
+                orth = orth.max((gram - f64::from(u8::from(i == j))).abs());
+            }
+        }
+        (back, orth)
+    }
+
+    #[test]
+    fn symmetric_eigen_rebuilds_random_graded_and_degenerate_matrices() {
+        for n in [1, 2, 3, 7, 32, 33, 64] {
+            let x = noise(n as u64, n * n);
+            let random: Vec<f64> = (0..n * n)
+                .map(|k| x[(k / n) * n + k % n] + x[(k % n) * n + k / n])
+                .collect();
+            // Graded over 12 decades, an exact repeat, and rank one.
+            let graded: Vec<f64> = (0..n * n)
+                .map(|k| {
+                    if k / n == k % n {
+                        10f64.powi(-((12 * (k / n)) as i32) / n.max(1) as i32)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let repeated: Vec<f64> = (0..n * n)
+                .map(|k| if k / n == k % n { 2.0 } else { 0.0 })
+                .collect();
+            let rank_one: Vec<f64> = (0..n * n).map(|k| x[k / n] * x[k % n]).collect();
+            for (name, a) in [
+                ("random", random),
+                ("graded", graded),
+                ("repeated", repeated),
+                ("rank one", rank_one),
+            ] {
+                let (back, orth) = errors(&a, n);
+                let bound = 30.0 * f64::EPSILON * n as f64;
+                assert!(
+                    back <= bound && orth <= bound,
+                    "{name} n={n}: {back:e} {orth:e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn left_factors_agree_with_the_svd() {
+        for (h, w) in [
+            (32, 32),
+            (33, 31),
+            (31, 33),
+            (8, 64),
+            (64, 8),
+            (1, 5),
+            (5, 1),
+        ] {
+            let a: Vec<f32> = noise((h * 100 + w) as u64, h * w)
+                .iter()
+                .map(|&x| x as f32)
+                .collect();
+            let (sigma, u) = left_factors(&a, h, w).unwrap();
+            let f = crate::Factors::compute_with(
+                faer::MatRef::from_row_major_slice(&a, h, w),
+                faer::Par::Seq,
+            )
+            .unwrap();
+            assert_eq!(sigma.len(), h.min(w));
+            for (i, (&s, &t)) in sigma.iter().zip(f.singular_values()).enumerate() {
+                assert!(
+                    (s - t).abs() <= 1e-5 * f.singular_values()[0],
+                    "{h}x{w} σ{i}: {s} {t}"
+                );
+                // Vectors of well separated values agree, signs included.
+                let apart =
+                    |j: usize| j >= sigma.len() || (f.singular_values()[j] - t).abs() > 1e-2;
+                if (i == 0 || apart(i - 1)) && apart(i + 1) {
+                    let col = f.u().col(i);
+                    let diff = (0..h)
+                        .map(|r| (u[i * h + r] - col[r]).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(diff < 1e-4, "{h}x{w} u{i}: {diff}");
+                }
+            }
+        }
+    }
+}
