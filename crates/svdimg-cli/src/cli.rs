@@ -392,7 +392,7 @@ pub struct CodecArgs {
     #[arg(long = "svdz-version", value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u8).range(1..=2))]
     pub version: u8,
-    /// Version 2's layout: `auto` writes the smallest of tiled (32 and 64), patches and
+    /// Version 2's layout: `auto` writes the smallest of tiled (16, 32 and 64), patches and
     /// global.
     #[arg(long, value_enum, default_value_t = LayoutArg::Auto)]
     pub layout: LayoutArg,

@@ -191,7 +191,7 @@ pub const DEFAULT_TILE: usize = 32;
 /// How a version 2 file arranges each plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// The smallest of tiles of 32 and of 64 pixels and global, per image. Default.
+    /// The smallest of tiles of 16, 32 and 64 pixels, patches and global, per image. Default.
     #[default]
     Auto,
     /// The whole plane as one tile: one global rank-k basis per plane.

@@ -2,7 +2,7 @@
 //!
 //! Each plane is cut into tiles with a rank per tile under one global threshold, kept whole
 //! ("global", one tile), or stored as its matrix of 8×8 patches; Cb and Cr optionally at
-//! half size (4:2:0). The encoder tries tiles of 32 and 64 and patches, and the global
+//! half size (4:2:0). The encoder tries tiles of 32, 16 and 64 and patches, and the global
 //! layout when a randomized SVD of the first plane predicts the target (axis-aligned and
 //! synthetic content); the smallest file wins. Each layout is a [`Candidate`], searched by
 //! [`threshold`].
@@ -35,8 +35,10 @@ use tiles::TileCode;
 /// The side of the patches the encoder tries.
 const PATCH: usize = 8;
 
-/// The tile sides the encoder tries.
-const TILE_SIZES: [usize; 2] = [32, 64];
+/// The tile sides the encoder tries, the likeliest first (it makes the file that prunes the
+/// others). 16 joined on 2026-12-04: on 23 photos at 30/35/40 dB it made the smallest file 18
+/// times of 69, 2.4% smaller on average and up to 24% (silhouettes, logos, sharp edges).
+const TILE_SIZES: [usize; 3] = [32, 16, 64];
 /// The side of that crop.
 const CROP: usize = 1024;
 /// On the crop, a candidate after the first (32-pixel tiles, full chroma) must make a file
