@@ -95,10 +95,10 @@ fn copy_tile(plane: &[f32], n: usize, (y, h, x, w): (usize, usize, usize, usize)
 
 /// The triplets of `f` with σ ≥ `floor`, and the energy the rest carries.
 fn keep(f: &Factors<f32>, total: f64, floor: f32) -> TileSvd {
-    let u: Vec<f32> = (0..f.rank())
-        .flat_map(|i| f.u().col(i).iter().copied())
-        .collect();
-    keep_flat(f.singular_values(), &u, f.nrows(), total, floor)
+    let s = f.singular_values();
+    let k = s.iter().take_while(|&&s| s > 0.0 && s >= floor).count();
+    let u: Vec<f32> = (0..k).flat_map(|i| f.u().col(i).iter().copied()).collect();
+    keep_flat(&s[..k], &u, f.nrows(), total, floor)
 }
 
 /// [`keep`] of σ (descending) and u (one vector of length `h` after another).
@@ -138,7 +138,7 @@ pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileS
             };
             Ok(match small {
                 Some((s, u)) => keep_flat(&s, &u, h, energy(&a), floor),
-                // faer's SVD, should the small solver not converge.
+                // Larger tiles, or one the small solver did not converge on: faer's SVD.
                 None => {
                     let f =
                         Factors::compute_with(MatRef::from_row_major_slice(&a, h, w), Par::Seq)?;
