@@ -5,6 +5,7 @@
 use faer::{Mat, Par};
 use svdimg::{bidiagonal_singular_values, bidiagonal_svd};
 
+use crate::top::assert_bounds;
 use crate::values::{bisection, Rng};
 
 /// `(‖B − U diag(s) Vᵀ‖_max / ‖B‖, max |UᵀU − I|, max |VᵀV − I|)`.
@@ -54,21 +55,7 @@ fn check(case: &str, d: &[f64], e: &[f64]) {
     let (back, ou, ov) = errors(d, e, &s, &u, &v);
     let eps = f64::EPSILON;
     let nf = n as f64;
-    assert!(
-        back <= 30.0 * eps * nf.sqrt(),
-        "{case}: backward error {:.1} ε",
-        back / eps
-    );
-    assert!(
-        ou <= 30.0 * eps * nf,
-        "{case}: UᵀU off by {:.1} ε",
-        ou / eps
-    );
-    assert!(
-        ov <= 30.0 * eps * nf,
-        "{case}: VᵀV off by {:.1} ε",
-        ov / eps
-    );
+    assert_bounds(case, back, ou.max(ov), n, eps);
     // The values, against bisection (relative accuracy there) and dqds, to ε‖B‖ here.
     let norm = s[0].max(f64::MIN_POSITIVE);
     let exact = bisection(d, e);

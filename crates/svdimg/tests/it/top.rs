@@ -255,7 +255,7 @@ fn backward_and_orthogonality<T: Scalar>(a: MatRef<'_, T>, f: &Factors<T>) -> (f
 
 /// The bounds: backward error ≤ 30ε√n and orthogonality ≤ 30εn, for ε of the
 /// precision the factors are in.
-fn assert_bounds(case: &str, back: f64, orth: f64, n: usize, eps: f64) {
+pub(crate) fn assert_bounds(case: &str, back: f64, orth: f64, n: usize, eps: f64) {
     let n = n as f64;
     assert!(
         back <= 30.0 * eps * n.sqrt(),
