@@ -5,7 +5,7 @@
 //! Parsing validates every field against [`Limits`] before anything sized by the file is
 //! allocated, and checks that the table accounts for every byte of the file.
 
-use super::entropy::{class, Decoder, Encoder, Ints};
+use super::entropy::{class, Adapt, Decoder, Encoder, Ints};
 use super::tiles::{Grid, MAX_CODE};
 use crate::format::color::StoredColor;
 use crate::format::container::{self, BlockEntry, Reader, MAGIC};
@@ -18,6 +18,9 @@ pub(crate) const MIN_TILE: u32 = 8;
 pub(crate) const RANGE: u8 = 0;
 /// A block of varints compressed with zstd, as in version 1.
 pub(crate) const ZSTD: u8 = 1;
+/// A block range-coded as [`RANGE`] with the two-speed model ([`Adapt::Dual`]): what the
+/// encoder writes since 2026-12-04; [`RANGE`] blocks still decode.
+pub(crate) const RANGE2: u8 = 2;
 /// Bytes of one block-table entry: coding, stored length, inflated length, CRC-32.
 pub(crate) const ENTRY: u64 = 13;
 /// Contexts of the side block's ranks: the class of the rank of the tile to the left.
@@ -314,11 +317,11 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
             let e = entry(&mut r)?;
             let components = (u64::from(k) - b * bs).min(bs);
             match coding {
-                RANGE if e.raw == 0 => {}
+                RANGE | RANGE2 if e.raw == 0 => {}
                 ZSTD if u64::from(e.raw) <= raw_bound(components, side_len) => {
                     largest = largest.max(u64::from(e.raw));
                 }
-                RANGE | ZSTD => {
+                RANGE | RANGE2 | ZSTD => {
                     return Err(corrupt(format!(
                         "a block claims {} bytes inflated, more than its components take",
                         e.raw
@@ -401,7 +404,7 @@ fn plane_grid(height: u32, width: u32, tile: u32, half: bool, patches: bool, p: 
 /// rank (in the context of the left tile's), then the first code and the non-negative
 /// drops from each code to the next.
 pub(crate) fn encode_side(side: &Side) -> Vec<u8> {
-    let mut e = Encoder::default();
+    let mut e = Encoder::new(Adapt::Single);
     let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
     for plane in side {
         let mut left = 0;
@@ -421,7 +424,7 @@ pub(crate) fn encode_side(side: &Side) -> Vec<u8> {
 /// total against the header.
 pub(crate) fn decode_side(bytes: &[u8], header: &Header) -> Result<Side> {
     let bad = |what: String| Error::input(format!("corrupt .svdz side block: {what}"));
-    let mut d = Decoder::new(bytes);
+    let mut d = Decoder::new(bytes, Adapt::Single);
     let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
     let mut side = Vec::with_capacity(header.counts.len());
     for (p, &count) in header.counts.iter().enumerate() {

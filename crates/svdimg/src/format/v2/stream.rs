@@ -10,8 +10,8 @@
 //! magnitude of the previous symbol in the vector.
 
 use super::entropy::cost;
-use super::entropy::{class, Bit, Decoder, Encoder, Ints};
-use super::header::{RANGE, ZSTD};
+use super::entropy::{class, Adapt, Bit, Decoder, Encoder, Ints};
+use super::header::{RANGE, RANGE2, ZSTD};
 use super::tiles::{deltas, CODE_STEPS};
 use crate::format::container::{self, BlockEntry};
 use crate::format::vectors;
@@ -91,7 +91,7 @@ fn context(mode: usize, e: usize, prev: i32) -> usize {
 
 fn range_code(vectors: &[Vector]) -> Vec<u8> {
     let mut models = Models::new();
-    let mut e = Encoder::default();
+    let mut e = Encoder::new(Adapt::Dual);
     for v in vectors {
         let ex = expected(v.g, v.q.len());
         e.bit(&mut models.dct[ex], v.dct);
@@ -144,7 +144,7 @@ pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
         }
     }
     let entry = BlockEntry::of(&ranged, 0);
-    (ranged, RANGE, entry)
+    (ranged, RANGE2, entry)
 }
 
 /// Decodes a block into `out`: the vectors of `shape` (each vector's length, code and row
@@ -192,8 +192,13 @@ pub(crate) fn decode(
         }
         return Ok(());
     }
+    let adapt = if coding == RANGE {
+        Adapt::Single
+    } else {
+        Adapt::Dual
+    };
     let mut models = Models::new();
-    let mut d = Decoder::new(bytes);
+    let mut d = Decoder::new(bytes, adapt);
     for &(len, g, stride) in shape {
         let start = out.len();
         let vector = range_vector(&mut d, &mut models, len, g, stride, out);

