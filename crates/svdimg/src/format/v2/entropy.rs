@@ -60,11 +60,11 @@ impl Bit {
     #[inline]
     fn p(&self, adapt: Adapt) -> (u32, u32) {
         match adapt {
-            Adapt::Single => (SINGLE_BITS, u32::from(self.fast >> (PROB_BITS - SINGLE_BITS))),
-            Adapt::Dual => (
-                PROB_BITS,
-                (u32::from(self.fast) + u32::from(self.slow)) / 2,
+            Adapt::Single => (
+                SINGLE_BITS,
+                u32::from(self.fast >> (PROB_BITS - SINGLE_BITS)),
             ),
+            Adapt::Dual => (PROB_BITS, (u32::from(self.fast) + u32::from(self.slow)) / 2),
         }
     }
 
@@ -390,7 +390,11 @@ mod tests {
             let mut ints = Ints::new(3);
             let mut d = Decoder::new(&bytes, adapt);
             for (i, &x) in xs.iter().enumerate() {
-                assert_eq!(ints.decode(&mut d, i % 3).unwrap(), x, "{adapt:?} entry {i}");
+                assert_eq!(
+                    ints.decode(&mut d, i % 3).unwrap(),
+                    x,
+                    "{adapt:?} entry {i}"
+                );
                 assert_eq!(d.bypass(), i % 2 == 0);
             }
         }

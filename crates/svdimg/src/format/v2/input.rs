@@ -18,5 +18,5 @@ pub(crate) struct Input<'a> {
     pub alpha: Option<(Vec<u8>, BlockEntry)>,
 }
 
-/// Images above this many pixels choose their tiling and chroma size on a centre crop.
+/// Images above this many pixels choose their tiling and chroma size on a crop of four pieces.
 pub(super) const CROP_FROM: usize = 1 << 21;
