@@ -24,7 +24,8 @@ const SLOW_RATE: u32 = 7;
 /// Below this the range is renormalised by a byte.
 const TOP: u32 = 1 << 24;
 
-/// How a block's probabilities adapt (its coding byte says which).
+/// How a block's probabilities adapt (its coding byte says which; the contexts of
+/// `super::stream` follow the same choice).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Adapt {
     /// Version 2's first model (coding 0): one 11-bit estimate, moved 1/16 of the way
@@ -208,6 +209,11 @@ impl<'a> Decoder<'a> {
                 0
             }
         }
+    }
+
+    /// How this block's probabilities adapt.
+    pub(crate) fn adapt(&self) -> Adapt {
+        self.adapt
     }
 
     /// Whether the decoder has read past the end of its input. Until it has, every bit it

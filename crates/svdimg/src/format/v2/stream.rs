@@ -7,7 +7,9 @@
 //! quantiser), or else the entries themselves or each minus the one before it (whichever
 //! the encoder finds shorter). Each symbol is coded in a context made of the mode, the
 //! magnitude the component's code predicts for its entries (`2^(g/4) / √len`) and the
-//! magnitude of the previous symbol in the vector.
+//! magnitude of the symbols before it in the vector. Coding 2 (what the encoder writes)
+//! adapts its probabilities at two speeds and has finer contexts than coding 0, which still
+//! decodes.
 
 use super::entropy::cost;
 use super::entropy::{class, Adapt, Bit, Decoder, Encoder, Ints};
@@ -52,15 +54,41 @@ fn neighbours(q: &[i32], j: usize, stride: usize) -> i32 {
     left.saturating_add(up).min(i32::MAX as u32) as i32
 }
 
-/// Symbol modes: entries, differences, and DCT coefficients in three frequency bands.
-const MODES: usize = 5;
+/// Symbol modes: entries, differences, and DCT coefficients in up to six frequency bands.
+const MODES: usize = 8;
 
-/// The mode of symbol `j` of `len` in a DCT vector: its frequency band.
-fn dct_mode(j: usize, len: usize) -> usize {
-    2 + match 8 * j / len.max(1) {
-        0 => 0,
-        1..=2 => 1,
-        _ => 2,
+/// The mode of symbol `j` of `len` in a DCT vector: its frequency band. Coding 2 uses six,
+/// octaves of `32 j / len` (measured: 0.7% smaller files than three); coding 0 three.
+fn dct_mode(j: usize, len: usize, adapt: Adapt) -> usize {
+    let len = len.max(1);
+    2 + match adapt {
+        Adapt::Dual => match 32 * j / len {
+            0 => 0,
+            1 => 1,
+            2..=3 => 2,
+            4..=7 => 3,
+            8..=15 => 4,
+            _ => 5,
+        },
+        Adapt::Single => match 8 * j / len {
+            0 => 0,
+            1..=2 => 1,
+            _ => 2,
+        },
+    }
+}
+
+/// What conditions a difference or a coefficient: in coding 2 the larger magnitude of the
+/// two symbols before it (measured: 1.1% smaller files than the one before it alone, which
+/// coding 0 uses).
+#[inline]
+fn recent(p1: i32, p2: i32, adapt: Adapt) -> i32 {
+    match adapt {
+        Adapt::Dual => p1
+            .unsigned_abs()
+            .max(p2.unsigned_abs())
+            .min(i32::MAX as u32) as i32,
+        Adapt::Single => p1,
     }
 }
 
@@ -89,9 +117,10 @@ fn context(mode: usize, e: usize, prev: i32) -> usize {
     (mode * EXPECTED + e) * PREVIOUS + class(prev.unsigned_abs(), PREVIOUS)
 }
 
-fn range_code(vectors: &[Vector]) -> Vec<u8> {
+/// Range-codes `vectors` as a block of coding 2 (`Dual`) or, for the tests, 0 (`Single`).
+fn range_code(vectors: &[Vector], adapt: Adapt) -> Vec<u8> {
     let mut models = Models::new();
-    let mut e = Encoder::new(Adapt::Dual);
+    let mut e = Encoder::new(adapt);
     for v in vectors {
         let ex = expected(v.g, v.q.len());
         e.bit(&mut models.dct[ex], v.dct);
@@ -102,11 +131,14 @@ fn range_code(vectors: &[Vector]) -> Vec<u8> {
         let mode = usize::from(delta);
         let len = v.q.len();
         if delta || v.dct {
-            let mut prev = 0;
+            let (mut prev, mut prev2) = (0, 0);
             let mut j = 0;
             let mut code = |x: i32| {
-                let mode = if v.dct { dct_mode(j, len) } else { mode };
-                models.ints.encode(&mut e, context(mode, ex, prev), x);
+                let mode = if v.dct { dct_mode(j, len, adapt) } else { mode };
+                models
+                    .ints
+                    .encode(&mut e, context(mode, ex, recent(prev, prev2, adapt)), x);
+                prev2 = prev;
                 prev = x;
                 j += 1;
             };
@@ -127,7 +159,7 @@ fn range_code(vectors: &[Vector]) -> Vec<u8> {
 
 /// Codes a block, returning its bytes and table entry (coding, lengths, CRC-32).
 pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
-    let ranged = range_code(vectors);
+    let ranged = range_code(vectors, Adapt::Dual);
     let mut raw = Vec::new();
     for v in vectors {
         raw.push(u8::from(v.dct));
@@ -201,7 +233,7 @@ pub(crate) fn decode(
     let mut d = Decoder::new(bytes, adapt);
     for &(len, g, stride) in shape {
         let start = out.len();
-        let vector = range_vector(&mut d, &mut models, len, g, stride, out);
+        let vector = range_vector(&mut d, &mut models, (len, g, stride), out);
         if cut && d.overran() {
             // This vector (or the bytes the decoder looked ahead at) runs past the cut.
             out.truncate(start);
@@ -231,17 +263,16 @@ fn zstd_vector(input: &mut &[u8], len: usize, out: &mut Vec<i32>) -> Result<bool
 fn range_vector(
     d: &mut Decoder,
     models: &mut Models,
-    len: usize,
-    g: u8,
-    stride: usize,
+    (len, g, stride): (usize, u8, usize),
     out: &mut Vec<i32>,
 ) -> Result<bool> {
+    let adapt = d.adapt();
     let ex = expected(g, len);
     let dct = d.bit(&mut models.dct[ex]);
     let delta = !dct && d.bit(&mut models.delta[ex]);
     let mode = usize::from(delta);
     let start = out.len();
-    let (mut prev, mut value) = (0i32, 0i32);
+    let (mut prev, mut value, mut prev2) = (0i32, 0i32, 0i32);
     for j in 0..len {
         if !dct && !delta {
             let near = neighbours(&out[start..], j, stride);
@@ -249,8 +280,11 @@ fn range_vector(
             out.push(x);
             continue;
         }
-        let mode = if dct { dct_mode(j, len) } else { mode };
-        let x = models.ints.decode(d, context(mode, ex, prev))?;
+        let mode = if dct { dct_mode(j, len, adapt) } else { mode };
+        let x = models
+            .ints
+            .decode(d, context(mode, ex, recent(prev, prev2, adapt)))?;
+        prev2 = prev;
         prev = x;
         value = if delta { value.wrapping_add(x) } else { x };
         out.push(value);
@@ -297,5 +331,75 @@ mod tests {
             assert_eq!(out, [&a[..], &b[..]].concat());
             assert_eq!(kinds, [false, true]);
         }
+    }
+
+    /// A block of coding 0, as the encoder of 2026-12-03 (commit bf64f36) wrote it for
+    /// [`golden_vectors`].
+    const CODING_0: [u8; 102] = [
+        0, 111, 145, 178, 188, 217, 104, 207, 165, 111, 222, 46, 23, 49, 79, 20, 32, 35, 240, 84,
+        72, 43, 130, 165, 126, 195, 3, 2, 206, 32, 6, 140, 204, 122, 183, 22, 113, 12, 151, 64,
+        203, 88, 202, 37, 195, 157, 96, 15, 252, 94, 82, 142, 205, 59, 139, 62, 8, 208, 174, 6,
+        236, 241, 99, 185, 166, 83, 14, 167, 59, 219, 233, 172, 252, 18, 242, 47, 138, 152, 129,
+        196, 214, 165, 6, 102, 125, 105, 46, 222, 164, 121, 253, 149, 0, 129, 11, 23, 132, 191, 46,
+        148, 74, 112,
+    ];
+
+    /// Plain entries (smooth, and patch-like with a row length), DCT coefficients, noise.
+    fn golden_vectors() -> (Vec<i32>, Vec<i32>, Vec<i32>) {
+        let smooth: Vec<i32> = (0..64).map(|i| 40 - i).collect();
+        let noisy: Vec<i32> = (0..64).map(|i| (i * 7919 % 13) - 6).collect();
+        let coeffs: Vec<i32> = (0..32)
+            .map(|i| if i < 6 { 30 - 5 * i } else { (i * 37 % 7) - 3 })
+            .collect();
+        (smooth, noisy, coeffs)
+    }
+
+    #[test]
+    fn blocks_of_both_range_codings_decode() {
+        let (smooth, noisy, coeffs) = golden_vectors();
+        let vs = [
+            Vector {
+                q: &smooth,
+                g: 40,
+                dct: false,
+                stride: 0,
+            },
+            Vector {
+                q: &noisy,
+                g: 20,
+                dct: false,
+                stride: 8,
+            },
+            Vector {
+                q: &coeffs,
+                g: 30,
+                dct: true,
+                stride: 0,
+            },
+            Vector {
+                q: &noisy,
+                g: 25,
+                dct: false,
+                stride: 0,
+            },
+        ];
+        let shape = [(64, 40, 0), (64, 20, 8), (32, 30, 0), (64, 25, 0)];
+        let want = [&smooth[..], &noisy, &coeffs, &noisy].concat();
+        // The old encoder's bytes, and what this one writes with the old model, agree.
+        assert_eq!(range_code(&vs, Adapt::Single), CODING_0);
+        let dual = range_code(&vs, Adapt::Dual);
+        for (coding, bytes) in [(RANGE, &CODING_0[..]), (RANGE2, &dual[..])] {
+            let (mut out, mut kinds) = (Vec::new(), Vec::new());
+            let entry = BlockEntry::of(bytes, 0);
+            decode(bytes, coding, entry, &shape, &mut out, &mut kinds, false).unwrap();
+            assert_eq!(out, want, "coding {coding}");
+            assert_eq!(kinds, [false, false, true, false]);
+        }
+        // Each coding's bytes read with the other's rules give other numbers (or an error):
+        // the coding byte matters.
+        let (mut out, mut kinds) = (Vec::new(), Vec::new());
+        let entry = BlockEntry::of(&dual, 0);
+        let crossed = decode(&dual, RANGE, entry, &shape, &mut out, &mut kinds, false);
+        assert!(crossed.is_err() || out != want);
     }
 }
