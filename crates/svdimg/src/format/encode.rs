@@ -2,13 +2,11 @@
 
 use std::borrow::Cow;
 
-use rayon::prelude::*;
-
 use super::color::{from_input, resolve_color, StoredColor};
 use super::container::alpha_block;
+use super::measure::LevelPlane;
 use super::options::{CompressOptions, Compressed, Target};
 use super::{v1, v2};
-use crate::picture::quantize;
 use crate::{Error, Factors, Planes, Result};
 
 /// Compresses `planes` (gray or RGB, with optional alpha, on the [0, 1] scale) to an
@@ -127,10 +125,7 @@ fn compress_planes(
                 .map(|p| Cow::Borrowed(&p.data[..]))
                 .collect()
         };
-        let levels: Vec<Vec<u16>> = reference
-            .iter()
-            .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
-            .collect();
+        let levels: Vec<LevelPlane> = reference.iter().map(|r| LevelPlane::of(r, max)).collect();
         let input = v2::Input {
             color,
             stored: stored_planes,

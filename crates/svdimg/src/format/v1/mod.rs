@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::format::color::{to_output, StoredColor};
 use crate::format::container::{self};
+use crate::format::measure::LevelPlane;
 use crate::format::options::{CompressOptions, Compressed, Target};
 use crate::format::vectors;
 use crate::picture::quantize;
@@ -44,10 +45,7 @@ pub(super) fn compress(
     } else {
         planes.color.iter().map(|p| &p.data[..]).collect()
     };
-    let levels: Vec<Vec<u16>> = reference
-        .iter()
-        .map(|r| r.par_iter().map(|&y| quantize(y, max) as u16).collect())
-        .collect();
+    let levels: Vec<LevelPlane> = reference.iter().map(|r| LevelPlane::of(r, max)).collect();
     let totals: Vec<f64> = stored_planes
         .iter()
         .map(|p| metrics::frobenius_norm(p).powi(2))

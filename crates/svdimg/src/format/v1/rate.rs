@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use super::stored::{Stored, MAX_ENTRY};
 use crate::format::color::{to_output, StoredColor};
-use crate::format::measure::{level_psnr, squared_level_error};
+use crate::format::measure::{level_psnr, LevelPlane};
 use crate::{metrics, Error, Factors, Result};
 
 /// With a given rank, the share of the truncation error's energy that quantisation may add.
@@ -41,7 +41,7 @@ pub(super) struct Search<'a> {
     /// its gray plane when a colour image is stored as gray.
     pub(super) reference: Vec<&'a [f32]>,
     /// The reference rounded to the output depth's levels (integers 0..=max).
-    pub(super) levels: &'a [Vec<u16>],
+    pub(super) levels: &'a [LevelPlane],
     pub(super) m: usize,
     pub(super) n: usize,
     pub(super) max: f64,
@@ -180,13 +180,7 @@ impl Search<'_> {
             sum += d
                 .par_chunks(n)
                 .enumerate()
-                .map(|(i, row)| {
-                    let l = &levels[i * step * n..(i * step + 1) * n];
-                    pulp::Arch::new().dispatch(
-                        #[inline(always)]
-                        || squared_level_error(row, l, max),
-                    )
-                })
+                .map(|(i, row)| levels.chunk_error(row, i * step * n, max))
                 .sum::<f64>();
         }
         let rows = self.m.div_ceil(step);

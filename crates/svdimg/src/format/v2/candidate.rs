@@ -419,12 +419,7 @@ impl<'a> Candidate<'a> {
                     .collect();
                 let out = to_output(bands, input.color);
                 let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
-                let l: Vec<&[u16]> = input
-                    .levels
-                    .iter()
-                    .map(|l| &l[y0 * n..(y0 + h) * n])
-                    .collect();
-                level_error(&d, &l, input.max)
+                level_error(&d, input.levels, y0 * n, input.max)
             })
             .sum();
         let channels = input.levels.len();

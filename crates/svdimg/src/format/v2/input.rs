@@ -4,12 +4,13 @@ use std::borrow::Cow;
 
 use crate::format::color::StoredColor;
 use crate::format::container::BlockEntry;
+use crate::format::measure::LevelPlane;
 
 /// What the encoder needs of the input, prepared once.
 pub(crate) struct Input<'a> {
     pub color: StoredColor,
     pub stored: Vec<Vec<f32>>,
-    pub levels: &'a [Vec<u16>],
+    pub levels: &'a [LevelPlane],
     pub reference: Vec<Cow<'a, [f32]>>,
     pub m: usize,
     pub n: usize,

@@ -23,7 +23,7 @@ mod tiles;
 use rayon::prelude::*;
 
 use crate::format::color::StoredColor;
-use crate::format::measure::level_psnr;
+use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::{Chroma, CompressOptions, Compressed, Layout, Target};
 use crate::{metrics, Error, Result};
 use candidate::{Candidate, Quantised, Shape};
@@ -185,10 +185,13 @@ fn best_on_crop(
         .iter()
         .map(|p| gather(p, input.n, &rows, &cols))
         .collect();
-    let levels: Vec<Vec<u16>> = input
+    let levels: Vec<LevelPlane> = input
         .levels
         .iter()
-        .map(|l| gather(l, input.n, &rows, &cols))
+        .map(|l| match l {
+            LevelPlane::Eight(l) => LevelPlane::Eight(gather(l, input.n, &rows, &cols)),
+            LevelPlane::Sixteen(l) => LevelPlane::Sixteen(gather(l, input.n, &rows, &cols)),
+        })
         .collect();
     let crop = Input {
         color: input.color,
