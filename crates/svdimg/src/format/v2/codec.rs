@@ -5,6 +5,7 @@ use rayon::prelude::*;
 
 use super::candidate::{rebuild, Candidate, Quantised};
 use super::dct::Dct;
+use super::entropy::Adapt;
 use super::header::{self, Block, Header, Side};
 use super::input::Input;
 use super::stream::{self, Vector};
@@ -29,7 +30,7 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         .iter()
         .map(|plane| plane.iter().map(|t| t.g.clone()).collect())
         .collect();
-    let side_bytes = header::encode_side(&side);
+    let side_bytes = header::encode_side(&side, Adapt::Dual);
     let mut header = Header {
         color: input.color,
         alpha: input.alpha.is_some(),
@@ -52,6 +53,7 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
             .collect(),
         side: BlockEntry::of(&side_bytes, 0),
         interleaved: true,
+        side_dual: true,
         blocks: Vec::new(),
         alpha_block: input.alpha.as_ref().map(|a| a.1),
     };

@@ -59,6 +59,9 @@ pub(crate) struct Header {
     /// Whether the components of all planes form one stream, strongest first (flag bit 3);
     /// otherwise each plane is a stream of its own.
     pub interleaved: bool,
+    /// Whether the side block is coded with the two-speed model of coding 2 (flag bit 4);
+    /// otherwise with coding 0's.
+    pub side_dual: bool,
     /// Per stream ([`stream_counts`]), ⌈count / block_size⌉ blocks.
     pub blocks: Vec<Vec<Block>>,
     pub alpha_block: Option<BlockEntry>,
@@ -124,7 +127,8 @@ impl Header {
             u8::from(self.alpha)
                 | (u8::from(self.half_chroma) << 1)
                 | (u8::from(self.patches) << 2)
-                | (u8::from(self.interleaved) << 3),
+                | (u8::from(self.interleaved) << 3)
+                | (u8::from(self.side_dual) << 4),
         );
         out.push(self.bit_depth);
         for x in [self.width, self.height, self.tile] {
@@ -211,11 +215,11 @@ pub(crate) fn header_len(bytes: &[u8], planes: usize) -> std::result::Result<u64
 pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
     let flags = r.u8()?;
-    if flags & !15 != 0 {
+    if flags & !31 != 0 {
         return Err(corrupt(format!("unknown flags {flags:#04x}")));
     }
     let (alpha, half_chroma, patches) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
-    let interleaved = flags & 8 != 0;
+    let (interleaved, side_dual) = (flags & 8 != 0, flags & 16 != 0);
     if half_chroma && color != StoredColor::YCbCr {
         return Err(corrupt("half-size chroma without YCbCr"));
     }
@@ -366,6 +370,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         counts,
         side,
         interleaved,
+        side_dual,
         blocks,
         alpha_block,
     };
@@ -403,8 +408,8 @@ fn plane_grid(height: u32, width: u32, tile: u32, half: bool, patches: bool, p: 
 /// Codes every tile's rank and component codes: per plane, per tile in raster order, the
 /// rank (in the context of the left tile's), then the first code and the non-negative
 /// drops from each code to the next.
-pub(crate) fn encode_side(side: &Side) -> Vec<u8> {
-    let mut e = Encoder::new(Adapt::Single);
+pub(crate) fn encode_side(side: &Side, adapt: Adapt) -> Vec<u8> {
+    let mut e = Encoder::new(adapt);
     let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
     for plane in side {
         let mut left = 0;
@@ -424,7 +429,12 @@ pub(crate) fn encode_side(side: &Side) -> Vec<u8> {
 /// total against the header.
 pub(crate) fn decode_side(bytes: &[u8], header: &Header) -> Result<Side> {
     let bad = |what: String| Error::input(format!("corrupt .svdz side block: {what}"));
-    let mut d = Decoder::new(bytes, Adapt::Single);
+    let adapt = if header.side_dual {
+        Adapt::Dual
+    } else {
+        Adapt::Single
+    };
+    let mut d = Decoder::new(bytes, adapt);
     let (mut ranks, mut codes) = (Ints::new(RANK_CONTEXTS), Ints::new(2));
     let mut side = Vec::with_capacity(header.counts.len());
     for (p, &count) in header.counts.iter().enumerate() {
@@ -563,4 +573,50 @@ pub(crate) fn component_order(plane: &[Vec<u8>]) -> Vec<(u32, u32)> {
 /// Parses a file of this version that its own writer made, to check what it wrote.
 pub(crate) fn parse_written(bytes: &[u8]) -> Result<Parsed> {
     container::parse_written(bytes, VERSION, parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn side_blocks_of_either_model_decode_by_the_flag() {
+        // A gray 40×24 picture in 16-pixel tiles: 3 × 2 tiles, ranks up to 8 or 16.
+        let side: Side = vec![vec![
+            vec![40, 31, 30, 22],
+            vec![],
+            vec![55, 54, 12, 11, 9, 3, 0],
+            vec![18],
+            vec![61, 60, 60, 20],
+            vec![7, 2],
+        ]];
+        let count = side[0].iter().map(Vec::len).sum::<usize>() as u32;
+        let mut header = Header {
+            color: StoredColor::Gray,
+            alpha: false,
+            half_chroma: false,
+            patches: false,
+            bit_depth: 8,
+            width: 40,
+            height: 24,
+            tile: 16,
+            block_size: 64,
+            deblock: 0,
+            deltas: vec![0.01],
+            counts: vec![count],
+            side: BlockEntry::of(&[], 0),
+            interleaved: true,
+            side_dual: false,
+            blocks: Vec::new(),
+            alpha_block: None,
+        };
+        for adapt in [Adapt::Single, Adapt::Dual] {
+            let bytes = encode_side(&side, adapt);
+            header.side_dual = adapt == Adapt::Dual;
+            assert_eq!(decode_side(&bytes, &header).unwrap(), side, "{adapt:?}");
+            // Read with the other model, the bytes give other codes or an error.
+            header.side_dual = !header.side_dual;
+            assert!(decode_side(&bytes, &header).map_or(true, |s| s != side));
+        }
+    }
 }
