@@ -45,6 +45,8 @@ pub(super) struct Plane<'a> {
     pub(super) prefix: Vec<f64>,
     /// The energy of every tile beyond its kept components.
     pub(super) tail: f64,
+    /// The σ below which the tiles' u are not formed yet (0 when all are).
+    pub(super) limit: f32,
 }
 
 /// One layout of the image, factored.
@@ -92,10 +94,12 @@ impl<'a> Candidate<'a> {
             Shape::Global => m.max(n),
         };
         let mut halving = 0.0;
-        let mut planes = Vec::with_capacity(input.stored.len());
+        // Each plane as it is stored, before factoring: its data, grid and weight.
+        let mut prepared = Vec::with_capacity(input.stored.len());
+        let mut probed = None;
         for (p, data) in input.stored.iter().enumerate() {
-            if let (0, Some(luma)) = (p, luma) {
-                planes.push(luma.clone());
+            if let (0, Some(_)) = (p, luma) {
+                prepared.push(None);
                 continue;
             }
             let half_plane = half && p > 0;
@@ -119,7 +123,6 @@ impl<'a> Candidate<'a> {
                 (Cow::Borrowed(&data[..]), m, n, weights[p])
             };
             // The probe's factors serve again when it took them of this very plane.
-            let mut probed = None;
             if global && probe && p == 0 {
                 match global_may_reach(input, &data, weight, options)? {
                     Reach::No => return Ok(None),
@@ -134,6 +137,34 @@ impl<'a> Candidate<'a> {
                 }
                 _ => (Grid::new(pm, pn, side), data),
             };
+            prepared.push(Some(Prepared {
+                grid,
+                data,
+                weight,
+                pm,
+                pn,
+            }));
+        }
+        // Tiles form u only for the σ a threshold near the target may keep.
+        let limits = match (shape, options.target) {
+            (Shape::Tiles(_), Target::Psnr(db)) => {
+                vector_limits(&prepared, luma, halving, input, options, db)
+            }
+            _ => vec![0.0; prepared.len()],
+        };
+        let mut planes = Vec::with_capacity(prepared.len());
+        for (p, prepared) in prepared.into_iter().enumerate() {
+            let Some(Prepared {
+                grid,
+                data,
+                weight,
+                pm,
+                pn,
+            }) = prepared
+            else {
+                planes.push(luma.expect("the first plane is given").clone());
+                continue;
+            };
             let svds = if let Shape::Patches(_) = shape {
                 let (rows, cols) = (grid.m, grid.n);
                 let exact = rows.min(cols);
@@ -145,7 +176,7 @@ impl<'a> Candidate<'a> {
                     &options.randomized,
                     options.par,
                 )?]
-            } else if let Some(svd) = probed {
+            } else if let (0, Some(svd)) = (p, probed.take()) {
                 vec![svd]
             } else if global {
                 let rank = global_rank(options.layout, pm, pn);
@@ -158,34 +189,11 @@ impl<'a> Candidate<'a> {
                     options.par,
                 )?]
             } else {
-                // Components far below the 8-bit rounding noise never matter.
-                let floor = 0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt();
-                tiles::factor(&data, &grid, floor as f32)?
+                tiles::factor(&data, &grid, tile_floor(input, &grid), limits[p])?
             };
-            let mut sorted: Vec<f32> = svds.iter().flat_map(|s| s.s.iter().copied()).collect();
-            sorted.sort_unstable_by(f32::total_cmp);
-            let mut prefix = Vec::with_capacity(sorted.len() + 1);
-            prefix.push(0.0);
-            for &s in &sorted {
-                prefix.push(prefix.last().unwrap() + f64::from(s).powi(2));
-            }
-            let tail = svds.iter().map(|s| s.tail).sum();
-            planes.push(Plane {
-                grid,
-                data,
-                svds,
-                weight,
-                sorted,
-                prefix,
-                tail,
-            });
+            planes.push(Plane::new(grid, data, svds, weight, limits[p]));
         }
-        let norm = (m * n) as f64
-            * if input.color == StoredColor::Rgb {
-                3.0
-            } else {
-                1.0
-            };
+        let norm = norm(input);
         let dct = Dct::new(planes.iter().flat_map(|p| p.grid.lengths()));
         Ok(Some(Candidate {
             shape,
@@ -232,6 +240,34 @@ impl<'a> Candidate<'a> {
             sse += plane.weight * (plane.tail + plane.prefix[dropped] + noise);
         }
         metrics::psnr_from_squared_error(sse, 1).min(200.0) + 10.0 * self.norm.log10()
+    }
+
+    /// Forms the tiles' u that threshold `t` keeps and that are not formed yet (those far
+    /// below the estimate [`vector_limits`] made), with the margin again below `t`.
+    pub(super) fn ensure(&mut self, input: &Input, t: f64) -> Result<()> {
+        for plane in &mut self.planes {
+            let tau = (t / plane.weight.sqrt()) as f32;
+            if tau >= plane.limit {
+                continue;
+            }
+            let limit = tau / VECTOR_MARGIN;
+            let floor = tile_floor(input, &plane.grid);
+            let (grid, data) = (plane.grid, &plane.data);
+            plane
+                .svds
+                .par_iter_mut()
+                .enumerate()
+                .filter(|(i, svd)| {
+                    let h = grid.rect(*i).1.max(1);
+                    svd.s.get(svd.u.len() / h).is_some_and(|&s| s >= tau)
+                })
+                .try_for_each(|(i, svd)| -> Result<()> {
+                    *svd = tiles::factor_tile(data, &grid, i, floor, limit)?;
+                    Ok(())
+                })?;
+            plane.limit = limit;
+        }
+        Ok(())
     }
 
     /// The largest kept σ, weighted: above it nothing is stored.
@@ -311,10 +347,13 @@ impl<'a> Candidate<'a> {
             None if !tiled => &[0],
             None => &STRENGTHS,
         };
-        // Strengths are compared on every fourth band of tiles when there are many, every
-        // second when there are some.
+        // Strengths are compared on every second band of tiles when there are some, every
+        // fourth when there are many, and on 16 to 31 bands when there are more than 64 (a
+        // 6000×4000 photo's 125 bands of 32-pixel tiles: 90 band measurements for the five
+        // strengths instead of 160, and the same strength chosen).
         let rows = self.planes[0].grid.rows;
         let sample = match (strengths.len() > 1, rows) {
+            (true, 64..) => rows / 16,
             (true, 16..) => 4,
             (true, 8..) => 2,
             _ => 1,
@@ -468,6 +507,112 @@ pub(super) fn rebuild(
     to_output(planes, color)
 }
 
+impl<'a> Plane<'a> {
+    /// A factored plane: its σ sorted, with the prefix sums and tail the model needs.
+    /// `limit`: the σ below which its tiles' u are not formed yet.
+    fn new(grid: Grid, data: Cow<'a, [f32]>, svds: Vec<TileSvd>, weight: f64, limit: f32) -> Self {
+        let mut sorted: Vec<f32> = svds.iter().flat_map(|s| s.s.iter().copied()).collect();
+        sorted.sort_unstable_by(f32::total_cmp);
+        let mut prefix = Vec::with_capacity(sorted.len() + 1);
+        prefix.push(0.0);
+        for &s in &sorted {
+            prefix.push(prefix.last().unwrap() + f64::from(s).powi(2));
+        }
+        let tail = svds.iter().map(|s| s.tail).sum();
+        Plane {
+            grid,
+            data,
+            svds,
+            weight,
+            sorted,
+            prefix,
+            tail,
+            limit,
+        }
+    }
+}
+
+/// A plane as it is stored, before factoring: its grid over the data (the plane, at half
+/// size for 4:2:0 chroma, or its patch matrix), its weight, and its size.
+struct Prepared<'a> {
+    grid: Grid,
+    data: Cow<'a, [f32]>,
+    weight: f64,
+    pm: usize,
+    pn: usize,
+}
+
+/// The tiles' components far below the 8-bit rounding noise never matter.
+fn tile_floor(input: &Input, grid: &Grid) -> f32 {
+    (0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt()) as f32
+}
+
+/// Every how many tiles the estimate of the threshold factors one.
+const SAMPLE: usize = 8;
+/// How far below the estimated threshold (as a factor on σ) the tiles' u are formed: the
+/// search's thresholds stay within it but rarely (see [`Candidate::ensure`]).
+const VECTOR_MARGIN: f32 = 2.0;
+
+/// Per plane, the σ below which u is not formed: the threshold at which a model of the σ of
+/// every `SAMPLE`-th tile (each counted `SAMPLE` times) predicts the target, with a margin.
+/// The first plane, when given factored, keeps its own limit.
+fn vector_limits(
+    prepared: &[Option<Prepared<'_>>],
+    luma: Option<&Plane<'_>>,
+    halving: f64,
+    input: &Input,
+    options: &CompressOptions,
+    db: f64,
+) -> Vec<f32> {
+    let planes: Vec<Plane<'_>> = prepared
+        .iter()
+        .map(|p| match p {
+            Some(Prepared {
+                grid, data, weight, ..
+            }) => {
+                let floor = tile_floor(input, grid);
+                let mut svds = tiles::sample_values(data, grid, SAMPLE, floor);
+                for svd in &mut svds {
+                    svd.s = svd.s.iter().flat_map(|&s| [s; SAMPLE]).collect();
+                    svd.tail *= SAMPLE as f64;
+                }
+                Plane::new(*grid, Cow::Borrowed(&[][..]), svds, *weight, 0.0)
+            }
+            None => luma.expect("the first plane is given").clone(),
+        })
+        .collect();
+    let model = Candidate {
+        shape: Shape::Global,
+        tile: 0,
+        half: false,
+        planes,
+        halving,
+        norm: norm(input),
+        step_factor: options.tile_step_factor,
+        dct: Dct::new(std::iter::empty()),
+    };
+    let t = model.solve(db + super::threshold::CLOSE / 2.0);
+    model
+        .planes
+        .iter()
+        .zip(prepared)
+        .map(|(plane, p)| match p {
+            Some(_) => (t / plane.weight.sqrt()) as f32 / VECTOR_MARGIN,
+            None => plane.limit,
+        })
+        .collect()
+}
+
+/// Divides the weighted squared error into the PSNR's mean: pixels, times 3 for RGB.
+fn norm(input: &Input) -> f64 {
+    (input.m * input.n) as f64
+        * if input.color == StoredColor::Rgb {
+            3.0
+        } else {
+            1.0
+        }
+}
+
 /// Components of a global layout: `GLOBAL_RANK` when the encoder tries it on its own
 /// (`Auto`); when asked for, the exact SVD up to 4 megapixels and 256 above.
 fn global_rank(layout: Layout, m: usize, n: usize) -> usize {
@@ -531,4 +676,89 @@ enum Reach {
     /// It may be reached; with the plane's factors when the probe took them of the plane
     /// itself.
     Yes(Option<TileSvd>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::measure::LevelPlane;
+
+    /// A gray image of smooth shading, edges and noise, `m`×`n`, on [0, 1].
+    fn picture(m: usize, n: usize) -> Vec<f32> {
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        (0..m * n)
+            .map(|k| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let (y, x) = ((k / n) as f32, (k % n) as f32);
+                let shade = 0.5 + 0.3 * (x / 17.0).sin() * (y / 23.0).cos();
+                let edge = if (x - 1.5 * y).abs() < 20.0 { 0.2 } else { 0.0 };
+                (shade + edge + 0.03 * ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5))
+                    .clamp(0.0, 1.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vectors_formed_later_quantise_as_those_formed_at_once() {
+        let (m, n) = (160, 224);
+        let plane = picture(m, n);
+        let levels = [LevelPlane::of(&plane, 255.0)];
+        let input = Input {
+            color: StoredColor::Gray,
+            stored: vec![plane.clone()],
+            levels: &levels,
+            reference: vec![Cow::Borrowed(&plane[..])],
+            m,
+            n,
+            max: 255.0,
+            bit_depth: 8,
+            alpha: None,
+        };
+        let at = |target| CompressOptions {
+            target,
+            ..CompressOptions::default()
+        };
+        // For 30 dB the tiles form u only near that threshold; for a byte budget, all.
+        let mut lazy = Candidate::new(
+            &input,
+            Shape::Tiles(32),
+            false,
+            &at(Target::Psnr(30.0)),
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        let whole = Candidate::new(
+            &input,
+            Shape::Tiles(32),
+            false,
+            &at(Target::MaxBytes(1 << 20)),
+            false,
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        let formed = |c: &Candidate| c.planes[0].svds.iter().map(|s| s.u.len()).sum::<usize>();
+        assert!(lazy.planes[0].limit > 0.0 && formed(&lazy) < formed(&whole));
+        assert_eq!(lazy.planes[0].sorted, whole.planes[0].sorted);
+        // A threshold far below the estimate (about 45 dB): the vectors it keeps are formed
+        // first, and the file is the one the whole factors give.
+        let t = lazy.solve(45.0);
+        assert!(((t / lazy.planes[0].weight.sqrt()) as f32) < lazy.planes[0].limit);
+        lazy.ensure(&input, t).unwrap();
+        for (i, svd) in lazy.planes[0].svds.iter().enumerate() {
+            let h = lazy.planes[0].grid.rect(i).1;
+            let kept = svd.s.iter().filter(|&&s| f64::from(s) >= t).count();
+            assert!(svd.u.len() >= kept * h, "tile {i}");
+        }
+        let (a, b) = (
+            lazy.quantise(&input, t, Some(0)),
+            whole.quantise(&input, t, Some(0)),
+        );
+        assert_eq!(a.codes, b.codes);
+        assert!(a.psnr > 40.0 && a.psnr == b.psnr, "{} {}", a.psnr, b.psnr);
+    }
 }

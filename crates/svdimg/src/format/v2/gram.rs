@@ -15,28 +15,43 @@ use crate::{Error, ErrorKind, Result};
 /// QR sweeps allowed per eigenvalue before the solver gives up.
 const SWEEPS: usize = 30;
 
-/// σ (descending, min(h, w) of them) and u (one vector of length h after another) of an h×w
-/// row-major tile. Each u has the SVD's sign convention: its largest entry is positive.
-pub(super) fn left_factors(a: &[f32], h: usize, w: usize) -> Result<(Vec<f32>, Vec<f32>)> {
+/// σ (descending, min(h, w) of them) and u for the leading σ ≥ `limit` (one vector of
+/// length h after another) of an h×w row-major tile. Each u has the SVD's sign convention:
+/// its largest entry is positive.
+///
+/// The vectors cost most of the work when all are formed (the QR steps' rotations applied to
+/// every row of an n×n matrix), so only those asked for are: the rotations are logged and
+/// replayed backwards on the wanted unit vectors alone, then the Householder reflections.
+/// A tile of a photo keeps a few of its 32 components at usual targets.
+pub(super) fn left_factors(
+    a: &[f32],
+    h: usize,
+    w: usize,
+    limit: f32,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    // The widest SIMD the CPU has (AVX2 and FMA on most x86-64), chosen at run time.
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || left_factors_simd(a, h, w, limit),
+    )
+}
+
+#[inline(always)]
+fn left_factors_simd(a: &[f32], h: usize, w: usize, limit: f32) -> Result<(Vec<f32>, Vec<f32>)> {
     assert_eq!(a.len(), h * w);
     let rows: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
-    let mut gram = vec![0.0; h * h];
-    for i in 0..h {
-        for j in 0..=i {
-            let g = crate::values::dot(&rows[i * w..(i + 1) * w], &rows[j * w..(j + 1) * w]);
-            gram[i * h + j] = g;
-            gram[j * h + i] = g;
-        }
-    }
-    let (values, vectors) = symmetric_eigen(gram, h)?;
-    let mut order: Vec<usize> = (0..h).collect();
-    order.sort_by(|&i, &j| values[j].total_cmp(&values[i]));
+    let gram = gram(&rows, h, w);
     let r = h.min(w);
-    let mut sigma = Vec::with_capacity(r);
-    let mut u = Vec::with_capacity(r * h);
-    for &j in &order[..r] {
-        sigma.push(values[j].max(0.0).sqrt() as f32);
-        let row = &vectors[j * h..(j + 1) * h];
+    let eigen = Eigen::new(gram, h, limit.is_finite())?;
+    let order = eigen.descending();
+    let sigma: Vec<f32> = order[..r]
+        .iter()
+        .map(|&j| eigen.values[j].max(0.0).sqrt() as f32)
+        .collect();
+    let k = sigma.iter().take_while(|&&s| s >= limit).count();
+    let vectors = eigen.vectors(&order[..k]);
+    let mut u = Vec::with_capacity(k * h);
+    for row in vectors.chunks_exact(h.max(1)).take(k) {
         let (mut best, mut sign) = (-1.0, 1.0);
         for &x in row {
             if x.abs() > best {
@@ -48,26 +63,128 @@ pub(super) fn left_factors(a: &[f32], h: usize, w: usize) -> Result<(Vec<f32>, V
     Ok((sigma, u))
 }
 
-/// The eigenvalues (unordered) and eigenvectors (row j for value j) of the symmetric n×n
-/// matrix `a` (row-major, both triangles).
-pub(super) fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-    let (mut d, mut e, mut w) = tridiagonalize(&mut a, n);
-    implicit_qr(&mut d, &mut e, &mut w, n)?;
-    Ok((d, w))
+/// `A Aᵀ` of the h×w row-major `a`, both triangles.
+#[inline(always)]
+fn gram(a: &[f64], h: usize, w: usize) -> Vec<f64> {
+    let mut g = vec![0.0; h * h];
+    for i in 0..h {
+        for j in 0..=i {
+            let v = crate::values::dot(&a[i * w..(i + 1) * w], &a[j * w..(j + 1) * w]);
+            g[i * h + j] = v;
+            g[j * h + i] = v;
+        }
+    }
+    g
 }
 
-/// Reduces `a` to tridiagonal form `T = Qᵀ A Q` by Householder reflections: returns the
-/// diagonal, the off-diagonal and `Qᵀ` (row-major; its rows are the columns of Q).
+/// The eigenvalues (unordered) and eigenvectors (row j for value j) of the symmetric n×n
+/// matrix `a` (row-major, both triangles).
+#[cfg(test)]
+pub(super) fn symmetric_eigen(a: Vec<f64>, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    let eigen = Eigen::new(a, n, true)?;
+    let all: Vec<usize> = (0..n).collect();
+    let vectors = eigen.vectors(&all);
+    Ok((eigen.values, vectors))
+}
+
+/// A symmetric matrix diagonalised: its eigenvalues, with what forms any of its
+/// eigenvectors afterwards (the reflections and the logged rotations).
+struct Eigen {
+    n: usize,
+    values: Vec<f64>,
+    /// The reduced matrix: column k below the subdiagonal holds reflection k's vector.
+    reflectors: Vec<f64>,
+    betas: Vec<f64>,
+    /// Every rotation of the QR steps, in order: the row pair (k, k+1), c and s.
+    rotations: Vec<(usize, f64, f64)>,
+}
+
+impl Eigen {
+    /// Diagonalises `a`; the rotations are kept only when `vectors` is set.
+    #[inline(always)]
+    fn new(mut a: Vec<f64>, n: usize, vectors: bool) -> Result<Eigen> {
+        let (mut d, mut e, betas) = tridiagonalize(&mut a, n);
+        let mut rotations = Vec::new();
+        implicit_qr(&mut d, &mut e, n, vectors.then_some(&mut rotations))?;
+        Ok(Eigen {
+            n,
+            values: d,
+            reflectors: a,
+            betas,
+            rotations,
+        })
+    }
+
+    /// The positions of the values, largest first.
+    fn descending(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.n).collect();
+        order.sort_by(|&i, &j| self.values[j].total_cmp(&self.values[i]));
+        order
+    }
+
+    /// The eigenvectors of the values at `which`, one row of n after another.
+    ///
+    /// The eigenvector matrix is `W = R_N ⋯ R_1 Qᵀ` (rows), so row j is `e_jᵀ R_N ⋯ R_1 Qᵀ`:
+    /// the rotations are applied transposed, last first, to the unit vectors, and then the
+    /// reflections, last first. The wanted vectors are the columns of one n×k block, so each
+    /// rotation updates two contiguous rows of k.
+    #[inline(always)]
+    fn vectors(&self, which: &[usize]) -> Vec<f64> {
+        let (n, k) = (self.n, which.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        let mut x = vec![0.0; n * k];
+        for (j, &i) in which.iter().enumerate() {
+            x[i * k + j] = 1.0;
+        }
+        for &(r, c, s) in self.rotations.iter().rev() {
+            let (top, bottom) = x[r * k..(r + 2) * k].split_at_mut(k);
+            for (p, q) in top.iter_mut().zip(bottom.iter_mut()) {
+                let (a, b) = (*p, *q);
+                *p = c * a - s * b;
+                *q = s * a + c * b;
+            }
+        }
+        let mut dots = vec![0.0; k];
+        for col in (0..n.saturating_sub(1)).rev() {
+            let beta = self.betas[col];
+            if beta == 0.0 {
+                continue;
+            }
+            dots.iter_mut().for_each(|d| *d = 0.0);
+            for i in col + 1..n {
+                let v = self.reflectors[i * n + col];
+                let row = &x[i * k..(i + 1) * k];
+                dots.iter_mut().zip(row).for_each(|(d, &x)| *d += v * x);
+            }
+            for i in col + 1..n {
+                let c = beta * self.reflectors[i * n + col];
+                let row = &mut x[i * k..(i + 1) * k];
+                row.iter_mut().zip(&dots).for_each(|(x, &d)| *x -= c * d);
+            }
+        }
+        // Columns to rows.
+        let mut rows = vec![0.0; k * n];
+        for i in 0..n {
+            for j in 0..k {
+                rows[j * n + i] = x[i * k + j];
+            }
+        }
+        rows
+    }
+}
+
+/// Reduces `a` to tridiagonal form `T = Qᵀ A Q` by Householder reflections `I − β v vᵀ`:
+/// returns the diagonal, the off-diagonal and the β. Reflection k's v (acting on rows
+/// k+1..) is left in column k of `a` below the subdiagonal.
+#[inline(always)]
 fn tridiagonalize(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut d = vec![0.0; n];
     let mut e = vec![0.0; n.saturating_sub(1)];
-    let mut qt = vec![0.0; n * n];
-    for i in 0..n {
-        qt[i * n + i] = 1.0;
-    }
+    let mut betas = vec![0.0; n.saturating_sub(1)];
     let mut v = vec![0.0; n];
     let mut p = vec![0.0; n];
-    let mut t = vec![0.0; n];
     for k in 0..n.saturating_sub(1) {
         d[k] = a[k * n + k];
         let m = n - k - 1;
@@ -83,10 +200,12 @@ fn tridiagonalize(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         e[k] = alpha;
         let v = &mut v[..m];
         v[0] = x0 - alpha;
+        a[(k + 1) * n + k] = v[0];
         for (i, vi) in v.iter_mut().enumerate().skip(1) {
             *vi = a[(k + 1 + i) * n + k];
         }
         let beta = 2.0 / (v[0] * v[0] + rest);
+        betas[k] = beta;
         // S = A[k+1.., k+1..] becomes H S H = S − v wᵀ − w vᵀ, with p = β S v and
         // w = p − (β/2)(pᵀv) v.
         let p = &mut p[..m];
@@ -105,28 +224,22 @@ fn tridiagonalize(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
                 *x -= vi * wj + wi * vj;
             }
         }
-        // Qᵀ becomes H Qᵀ: rows k+1.. less β v (vᵀ Qᵀ[k+1..]).
-        let t = &mut t[..];
-        t.iter_mut().for_each(|x| *x = 0.0);
-        for (i, &vi) in v.iter().enumerate() {
-            let row = &qt[(k + 1 + i) * n..(k + 2 + i) * n];
-            t.iter_mut().zip(row).for_each(|(t, &q)| *t += vi * q);
-        }
-        for (i, &vi) in v.iter().enumerate() {
-            let c = beta * vi;
-            let row = &mut qt[(k + 1 + i) * n..(k + 2 + i) * n];
-            row.iter_mut().zip(t.iter()).for_each(|(q, &t)| *q -= c * t);
-        }
     }
     if n > 0 {
         d[n - 1] = a[(n - 1) * n + n - 1];
     }
-    (d, e, qt)
+    (d, e, betas)
 }
 
 /// Diagonalises the symmetric tridiagonal (d, e) by implicit QR steps with Wilkinson
-/// shifts, applying each rotation to the rows of `w`.
-fn implicit_qr(d: &mut [f64], e: &mut [f64], w: &mut [f64], n: usize) -> Result<()> {
+/// shifts, logging each rotation in `log` when given.
+#[inline(always)]
+fn implicit_qr(
+    d: &mut [f64],
+    e: &mut [f64],
+    n: usize,
+    mut log: Option<&mut Vec<(usize, f64, f64)>>,
+) -> Result<()> {
     // An off-diagonal entry below ε‖T‖ changes no eigenvalue by more than the Gram matrix's
     // own rounding: the tiny eigenvalues of a smooth tile need no more accuracy than that
     // (a test relative to them alone took hundreds of steps per tile).
@@ -179,11 +292,8 @@ fn implicit_qr(d: &mut [f64], e: &mut [f64], w: &mut [f64], n: usize) -> Result<
                 z = s * e[k + 1];
                 e[k + 1] *= c;
             }
-            let (top, bottom) = w[k * n..(k + 2) * n].split_at_mut(n);
-            for (p, q) in top.iter_mut().zip(bottom.iter_mut()) {
-                let (wp, wq) = (*p, *q);
-                *p = c * wp + s * wq;
-                *q = c * wq - s * wp;
+            if let Some(log) = log.as_deref_mut() {
+                log.push((k, c, s));
             }
         }
     }
@@ -280,7 +390,7 @@ mod tests {
                 .iter()
                 .map(|&x| x as f32)
                 .collect();
-            let (sigma, u) = left_factors(&a, h, w).unwrap();
+            let (sigma, u) = left_factors(&a, h, w, 0.0).unwrap();
             let f = crate::Factors::compute_with(
                 faer::MatRef::from_row_major_slice(&a, h, w),
                 faer::Par::Seq,
@@ -303,6 +413,36 @@ mod tests {
                     assert!(diff < 1e-4, "{h}x{w} u{i}: {diff}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_limit_forms_the_leading_vectors_only_and_the_same_ones() {
+        let (h, w) = (32, 30);
+        // Graded columns: σ over about four decades.
+        let a: Vec<f32> = noise(7, h * w)
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| (x * 0.7f64.powi((k % w) as i32)) as f32)
+            .collect();
+        let (all_s, all_u) = left_factors(&a, h, w, 0.0).unwrap();
+        assert_eq!(all_u.len(), all_s.len() * h);
+        for limit in [
+            f32::INFINITY,
+            all_s[0] * 1.01,
+            all_s[3],
+            all_s[10] * 0.999,
+            1e-30,
+        ] {
+            let (s, u) = left_factors(&a, h, w, limit).unwrap();
+            assert_eq!(s, all_s, "the values do not depend on the limit");
+            let k = s.iter().filter(|&&s| s >= limit).count();
+            assert_eq!(u.len(), k * h, "limit {limit}");
+            let diff = u
+                .iter()
+                .zip(&all_u)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(diff < 1e-6, "limit {limit}: {diff}");
         }
     }
 }

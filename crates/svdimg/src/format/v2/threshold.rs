@@ -13,7 +13,7 @@ use crate::{metrics, Error, Result};
 /// Real evaluations of the PSNR search before it settles for the best found.
 const MAX_EVALS: usize = 8;
 /// How far above its target the PSNR search may stop, in dB.
-const CLOSE: f64 = 0.08;
+pub(super) const CLOSE: f64 = 0.08;
 /// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
 const BYTE_STEPS: usize = 16;
 /// How much larger than the best layout's file another layout's first measurement may
@@ -32,7 +32,7 @@ const DB_PER_DOUBLING: f64 = 5.0;
 /// its first measurement when this layout's file, scaled to the target PSNR, would be more
 /// than `PRUNE` times that.
 pub(super) fn search_psnr(
-    c: &Candidate<'_>,
+    c: &mut Candidate<'_>,
     input: &Input,
     db: f64,
     beat: Option<usize>,
@@ -83,6 +83,7 @@ pub(super) fn search_psnr(
         if c.short_at(t) {
             return Ok(None);
         }
+        c.ensure(input, t)?;
         let q = c.quantise(input, t, strength);
         strength = Some(q.deblock);
         if let (Some(beat), true) = (beat, seen.is_empty()) {

@@ -75,7 +75,8 @@ impl Grid {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TileSvd {
     pub s: Vec<f32>,
-    /// k × h. (v is not kept: the quantiser refits it.)
+    /// The leading σ's u, one after another (h each): for all of `s`, or only for those
+    /// a threshold may still keep (see [`factor`]). (v is not kept: the quantiser refits it.)
     pub u: Vec<f32>,
     /// ‖tile‖²_F minus Σ σᵢ² of the components kept: what leaving all of them out costs
     /// beyond them.
@@ -107,7 +108,7 @@ fn keep_flat(s: &[f32], u: &[f32], h: usize, total: f64, floor: f32) -> TileSvd 
     let kept: f64 = s[..k].iter().map(|&s| f64::from(s).powi(2)).sum();
     TileSvd {
         s: s[..k].to_vec(),
-        u: u[..k * h].to_vec(),
+        u: u[..(k * h).min(u.len())].to_vec(),
         tail: (total - kept).max(0.0),
         truncated: false,
     }
@@ -122,30 +123,48 @@ fn energy(a: &[f32]) -> f64 {
 /// 0.06 s; 64-pixel tiles of a 24 MP plane 1.2-1.4 s against 2.3 s).
 const GRAM_ROWS: usize = 48;
 
-/// The exact σ and u of every tile of `plane` (row-major m×n), keeping the components with
-/// σ ≥ `floor`, tiles in parallel.
-pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32) -> Result<Vec<TileSvd>> {
+/// The exact σ of every tile of `plane` (row-major m×n) down to `floor`, with u for the
+/// σ ≥ `limit` (all of them when `limit` is at most `floor`), tiles in parallel.
+pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32, limit: f32) -> Result<Vec<TileSvd>> {
     (0..grid.len())
         .into_par_iter()
-        .map(|t| {
-            let rect = grid.rect(t);
-            let a = copy_tile(plane, grid.n, rect);
-            let (h, w) = (rect.1, rect.3);
-            let small = if h <= GRAM_ROWS {
-                super::gram::left_factors(&a, h, w).ok()
-            } else {
-                None
-            };
-            Ok(match small {
-                Some((s, u)) => keep_flat(&s, &u, h, energy(&a), floor),
-                // Larger tiles, or one the small solver did not converge on: faer's SVD.
-                None => {
-                    let f =
-                        Factors::compute_with(MatRef::from_row_major_slice(&a, h, w), Par::Seq)?;
-                    keep(&f, energy(&a), floor)
-                }
-            })
-        })
+        .map(|t| factor_tile(plane, grid, t, floor, limit))
+        .collect()
+}
+
+/// Tile `t` of [`factor`].
+pub(crate) fn factor_tile(
+    plane: &[f32],
+    grid: &Grid,
+    t: usize,
+    floor: f32,
+    limit: f32,
+) -> Result<TileSvd> {
+    let rect = grid.rect(t);
+    let a = copy_tile(plane, grid.n, rect);
+    let (h, w) = (rect.1, rect.3);
+    let small = if h <= GRAM_ROWS {
+        super::gram::left_factors(&a, h, w, limit.max(floor)).ok()
+    } else {
+        None
+    };
+    Ok(match small {
+        Some((s, u)) => keep_flat(&s, &u, h, energy(&a), floor),
+        // Larger tiles, or one the small solver did not converge on: faer's SVD.
+        None => {
+            let f = Factors::compute_with(MatRef::from_row_major_slice(&a, h, w), Par::Seq)?;
+            keep(&f, energy(&a), floor)
+        }
+    })
+}
+
+/// The σ of every `stride`-th tile of `plane` (no vectors), and the energy beyond them.
+pub(crate) fn sample_values(plane: &[f32], grid: &Grid, stride: usize, floor: f32) -> Vec<TileSvd> {
+    (0..grid.len())
+        .step_by(stride)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter_map(|t| factor_tile(plane, grid, t, floor, f32::INFINITY).ok())
         .collect()
 }
 
@@ -268,8 +287,14 @@ pub(crate) fn quantize(
     let mut r = a.to_vec();
     let (mut target, mut x) = (vec![0f32; w], vec![0f32; h]);
     let (mut uf, mut vf, mut scratch) = (vec![0f32; h], vec![0f32; w], Vec::new());
+    let formed = svd.u.len() / h.max(1);
     for (i, &sigma) in svd.s.iter().enumerate() {
         if f64::from(sigma) < tau {
+            break;
+        }
+        if i >= formed {
+            // The encoder forms the vectors a threshold keeps before quantising at it.
+            debug_assert!(false, "tile vector {i} of {formed} not formed");
             break;
         }
         let g = (CODE_STEPS * (sigma / delta).log2())
@@ -458,7 +483,7 @@ mod tests {
             .map(|i| ((i % w) as f32 * 0.1).sin() * ((i / w) as f32 * 0.2).cos() + 0.5)
             .collect();
         let grid = Grid::new(h, w, 64);
-        let svd = factor(&a, &grid, 0.0).unwrap().remove(0);
+        let svd = factor(&a, &grid, 0.0, 0.0).unwrap().remove(0);
         let delta = 1e-3;
         let dct = Dct::new(grid.lengths());
         let code = quantize(&a, h, w, &svd, 0.0, delta, &dct);
