@@ -118,10 +118,12 @@ fn energy(a: &[f32]) -> f64 {
     a.iter().map(|&x| f64::from(x).powi(2)).sum()
 }
 
-/// Tiles up to this many rows take σ and u from [`super::gram`]; larger ones faer's SVD,
-/// faster there (measured, 2 threads: 32-pixel tiles of a 1 MP plane 0.035 s against
-/// 0.06 s; 64-pixel tiles of a 24 MP plane 1.2-1.4 s against 2.3 s).
-const GRAM_ROWS: usize = 48;
+/// Tiles up to this many rows take σ and u from [`super::gram`]; larger ones faer's SVD.
+/// Measured, 2 threads: 32-pixel tiles of a 1 MP plane 0.035 s against 0.06 s. At 64 rows
+/// faer's SVD was faster until the Gram solver formed only the vectors a threshold keeps:
+/// `compress --layout tiled --tile 64` of a 1200×900 photo then took 0.39 s against
+/// 0.65 s with faer's (median of 5, interleaved).
+const GRAM_ROWS: usize = 64;
 
 /// The exact σ of every tile of `plane` (row-major m×n) down to `floor`, with u for the
 /// σ ≥ `limit` (all of them when `limit` is at most `floor`), tiles in parallel.
