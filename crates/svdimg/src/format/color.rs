@@ -198,11 +198,19 @@ pub(super) fn halve(plane: &[f32], m: usize, n: usize) -> Vec<f32> {
 /// A half-size plane (from [`halve`]) back at m×n, by bilinear interpolation between the
 /// centres of the 2×2 cells, clamped at the edges.
 pub(super) fn double_chroma(small: &[f32], m: usize, n: usize) -> Vec<f32> {
-    double_rows(small, m, n, 0, m)
+    double_rows(small, 0, m, n, 0, m)
 }
 
-/// Rows `y0..y0 + h` of [`double_chroma`]'s output.
-pub(super) fn double_rows(small: &[f32], m: usize, n: usize, y0: usize, h: usize) -> Vec<f32> {
+/// Rows `y0..y0 + h` of [`double_chroma`]'s output, from the rows of the half-size plane
+/// that `small` holds, the first of them row `first` (it must hold every row they need).
+pub(super) fn double_rows(
+    small: &[f32],
+    first: usize,
+    m: usize,
+    n: usize,
+    y0: usize,
+    h: usize,
+) -> Vec<f32> {
     let (hm, hn) = (m.div_ceil(2), n.div_ceil(2));
     // Pixel x's centre lies at x/2 − 1/4 in cell units: between cells ⌊·⌋ and ⌊·⌋ + 1.
     let taps = |x: usize, len: usize| -> (usize, usize, f32) {
@@ -215,6 +223,7 @@ pub(super) fn double_rows(small: &[f32], m: usize, n: usize, y0: usize, h: usize
     let mut out = vec![0f32; h * n];
     out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
         let (r0, r1, fy) = taps(y0 + i, hm);
+        let (r0, r1) = (r0 - first, r1 - first);
         let (a, b) = (
             &small[r0 * hn..(r0 + 1) * hn],
             &small[r1 * hn..(r1 + 1) * hn],

@@ -408,12 +408,14 @@ impl<'a> Candidate<'a> {
             let d: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
             return level_psnr(&d, input.levels, input.max);
         }
+        // Half-size chroma is rebuilt whole once for a full measurement; for a sample, only
+        // the rows each band needs.
         let small: Vec<Option<Vec<f32>>> = self
             .planes
             .iter()
             .enumerate()
             .map(|(p, plane)| {
-                (self.half && p > 0).then(|| {
+                (self.half && p > 0 && sample == 1).then(|| {
                     let mut s =
                         tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX);
                     deblock::deblock(&mut s, 0, &plane.grid, deblock::alpha(strength, deltas[p]));
@@ -434,7 +436,29 @@ impl<'a> Candidate<'a> {
                     .iter()
                     .enumerate()
                     .map(|(p, plane)| match &small[p] {
-                        Some(s) => double_rows(s, m, n, y0, h),
+                        Some(s) => double_rows(s, 0, m, n, y0, h),
+                        None if self.half && p > 0 => {
+                            // The half-size rows the band's pixels lie between, with three
+                            // rows more each side for the deblocking filter.
+                            let hm = plane.grid.m;
+                            let sa = (y0 / 2).saturating_sub(4);
+                            let sb = ((y0 + h) / 2 + 5).min(hm);
+                            let mut rows = tiles::assemble_rows(
+                                &codes[p],
+                                &plane.grid,
+                                deltas[p],
+                                &self.dct,
+                                sa,
+                                sb,
+                            );
+                            deblock::deblock(
+                                &mut rows,
+                                sa,
+                                &plane.grid,
+                                deblock::alpha(strength, deltas[p]),
+                            );
+                            double_rows(&rows, sa, m, n, y0, h)
+                        }
                         None => {
                             let mut rows = tiles::assemble_rows(
                                 &codes[p],
@@ -682,6 +706,7 @@ enum Reach {
 mod tests {
     use super::*;
     use crate::format::measure::LevelPlane;
+    use crate::picture::PlaneName;
 
     /// A gray image of smooth shading, edges and noise, `m`×`n`, on [0, 1].
     fn picture(m: usize, n: usize) -> Vec<f32> {
@@ -760,5 +785,88 @@ mod tests {
         );
         assert_eq!(a.codes, b.codes);
         assert!(a.psnr > 40.0 && a.psnr == b.psnr, "{} {}", a.psnr, b.psnr);
+    }
+
+    #[test]
+    fn a_sampled_measure_counts_the_bands_a_whole_rebuild_gives() {
+        // An RGB image whose chroma is stored at half size: odd sides, tiles of 16 (so there
+        // are 8 to 15 bands and every second one is measured).
+        let (m, n) = (203, 161);
+        let rgb: Vec<Vec<f32>> = (0..3)
+            .map(|c| {
+                let p = picture(m + c, n);
+                p[c * n..].to_vec()
+            })
+            .collect();
+        let planes = crate::Planes {
+            width: n,
+            height: m,
+            bit_depth: 8,
+            color: rgb
+                .iter()
+                .zip([PlaneName::R, PlaneName::G, PlaneName::B])
+                .map(|(d, name)| crate::picture::Plane {
+                    name,
+                    data: d.clone(),
+                })
+                .collect(),
+            alpha: None,
+        };
+        let levels: Vec<LevelPlane> = rgb.iter().map(|d| LevelPlane::of(d, 255.0)).collect();
+        let input = Input {
+            color: StoredColor::YCbCr,
+            stored: crate::format::color::from_input(&planes, StoredColor::YCbCr),
+            levels: &levels,
+            reference: rgb.iter().map(|d| Cow::Borrowed(&d[..])).collect(),
+            m,
+            n,
+            max: 255.0,
+            bit_depth: 8,
+            alpha: None,
+        };
+        let options = CompressOptions {
+            target: Target::MaxBytes(1 << 20),
+            ..CompressOptions::default()
+        };
+        let c = Candidate::new(&input, Shape::Tiles(16), true, &options, false, None)
+            .unwrap()
+            .unwrap();
+        let g0 = c.planes[0].grid;
+        assert!((8..16).contains(&g0.rows));
+        let t = c.solve(33.0);
+        let (deltas, codes) = c.codes_at(t);
+        let grids: Vec<Grid> = c.planes.iter().map(|p| p.grid).collect();
+        for strength in STRENGTHS {
+            let whole = rebuild(
+                &codes,
+                &grids,
+                &deltas,
+                true,
+                strength,
+                None,
+                input.color,
+                m,
+                n,
+                usize::MAX,
+            );
+            let (mut sum, mut pixels) = (0.0, 0);
+            for row in (0..g0.rows).step_by(2) {
+                let (y0, h, _, _) = g0.rect(row * g0.cols);
+                let band: Vec<&[f32]> = whole.iter().map(|p| &p[y0 * n..(y0 + h) * n]).collect();
+                sum += level_error(&band, input.levels, y0 * n, input.max);
+                pixels += h * n;
+            }
+            let want = metrics::psnr_from_squared_error(sum / (255.0 * 255.0), pixels * 3);
+            assert_eq!(
+                c.psnr(&codes, &deltas, strength, &input, 2),
+                want,
+                "strength {strength}"
+            );
+            let all: Vec<&[f32]> = whole.iter().map(|p| &p[..]).collect();
+            assert_eq!(
+                c.psnr(&codes, &deltas, strength, &input, 1),
+                level_psnr(&all, input.levels, input.max)
+            );
+        }
     }
 }
