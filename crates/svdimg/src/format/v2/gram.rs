@@ -126,49 +126,49 @@ impl Eigen {
     ///
     /// The eigenvector matrix is `W = R_N ⋯ R_1 Qᵀ` (rows), so row j is `e_jᵀ R_N ⋯ R_1 Qᵀ`:
     /// the rotations are applied transposed, last first, to the unit vectors, and then the
-    /// reflections, last first. The wanted vectors are the columns of one n×k block, so each
-    /// rotation updates two contiguous rows of k.
+    /// reflections, last first. The wanted vectors are the columns of n×4 blocks, so each
+    /// rotation updates two rows of four lanes per block.
     #[inline(always)]
     fn vectors(&self, which: &[usize]) -> Vec<f64> {
-        let (n, k) = (self.n, which.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        let mut x = vec![0.0; n * k];
-        for (j, &i) in which.iter().enumerate() {
-            x[i * k + j] = 1.0;
-        }
-        for &(r, c, s) in self.rotations.iter().rev() {
-            let (top, bottom) = x[r * k..(r + 2) * k].split_at_mut(k);
-            for (p, q) in top.iter_mut().zip(bottom.iter_mut()) {
-                let (a, b) = (*p, *q);
-                *p = c * a - s * b;
-                *q = s * a + c * b;
+        let n = self.n;
+        let mut blocks: Vec<Vec<[f64; 4]>> = which
+            .chunks(4)
+            .map(|group| {
+                let mut x = vec![[0.0; 4]; n];
+                for (j, &i) in group.iter().enumerate() {
+                    x[i][j] = 1.0;
+                }
+                x
+            })
+            .collect();
+        for x in &mut blocks {
+            for &(r, c, s) in self.rotations.iter().rev() {
+                let (a, b) = (x[r], x[r + 1]);
+                x[r] = std::array::from_fn(|l| c * a[l] - s * b[l]);
+                x[r + 1] = std::array::from_fn(|l| s * a[l] + c * b[l]);
             }
-        }
-        let mut dots = vec![0.0; k];
-        for col in (0..n.saturating_sub(1)).rev() {
-            let beta = self.betas[col];
-            if beta == 0.0 {
-                continue;
-            }
-            dots.iter_mut().for_each(|d| *d = 0.0);
-            for i in col + 1..n {
-                let v = self.reflectors[i * n + col];
-                let row = &x[i * k..(i + 1) * k];
-                dots.iter_mut().zip(row).for_each(|(d, &x)| *d += v * x);
-            }
-            for i in col + 1..n {
-                let c = beta * self.reflectors[i * n + col];
-                let row = &mut x[i * k..(i + 1) * k];
-                row.iter_mut().zip(&dots).for_each(|(x, &d)| *x -= c * d);
+            for col in (0..n.saturating_sub(1)).rev() {
+                let beta = self.betas[col];
+                if beta == 0.0 {
+                    continue;
+                }
+                let mut dots = [0.0; 4];
+                for (i, row) in x.iter().enumerate().skip(col + 1) {
+                    let v = self.reflectors[i * n + col];
+                    dots = std::array::from_fn(|l| dots[l] + v * row[l]);
+                }
+                for (i, row) in x.iter_mut().enumerate().skip(col + 1) {
+                    let c = beta * self.reflectors[i * n + col];
+                    *row = std::array::from_fn(|l| row[l] - c * dots[l]);
+                }
             }
         }
         // Columns to rows.
-        let mut rows = vec![0.0; k * n];
-        for i in 0..n {
-            for j in 0..k {
-                rows[j * n + i] = x[i * k + j];
+        let mut rows = vec![0.0; which.len() * n];
+        for (j, row) in rows.chunks_exact_mut(n.max(1)).enumerate() {
+            let x = &blocks[j / 4];
+            for (i, r) in row.iter_mut().enumerate() {
+                *r = x[i][j % 4];
             }
         }
         rows
