@@ -615,7 +615,7 @@ fn vector_limits(
         step_factor: options.tile_step_factor,
         dct: Dct::new(std::iter::empty()),
     };
-    let t = model.solve(db + super::threshold::CLOSE / 2.0);
+    let t = model.solve(db);
     model
         .planes
         .iter()

@@ -13,7 +13,7 @@ use crate::{metrics, Error, Result};
 /// Real evaluations of the PSNR search before it settles for the best found.
 const MAX_EVALS: usize = 8;
 /// How far above its target the PSNR search may stop, in dB.
-pub(super) const CLOSE: f64 = 0.08;
+const CLOSE: f64 = 0.08;
 /// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
 const BYTE_STEPS: usize = 16;
 /// How much larger than the best layout's file another layout's first measurement may
