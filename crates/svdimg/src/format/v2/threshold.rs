@@ -17,7 +17,10 @@ const CLOSE: f64 = 0.08;
 /// Steps of the bisection for a byte budget (on the estimate: no entropy coding).
 const BYTE_STEPS: usize = 16;
 /// How much larger than the best layout's file another layout's first measurement may
-/// predict before its search stops (see [`search_psnr`]).
+/// predict before its search stops (see [`search_psnr`]). Not less: at 1.1 the retina photo
+/// at 35 dB lost its best layout (64-pixel tiles, whose first measurement landed 2 dB above
+/// the target and predicted 1.17 times the best file so far; the file it made was 6.5%
+/// smaller) and came out 6.9% larger.
 const PRUNE: f64 = 1.2;
 /// dB per doubling of the bytes near the usual targets (photos: about 5 dB).
 const DB_PER_DOUBLING: f64 = 5.0;
