@@ -8,16 +8,17 @@ use rayon::prelude::*;
 
 use super::dct::Dct;
 use super::deblock::{self, STRENGTHS};
-use super::input::{Input, CROP_FROM};
+use super::global::{global_may_reach, global_rank, Reach};
+use super::input::Input;
 use super::patches;
-use super::tiles::{self, Grid, TileCode, TileSvd};
+use super::plane::{tile_floor, Plane, Prepared};
+use super::rebuild::rebuild;
+use super::tiles::{self, Grid, TileCode};
 use crate::format::color::{double_chroma, double_rows, halve, to_output, StoredColor};
 use crate::format::measure::{level_error, level_psnr};
-use crate::format::options::{CompressOptions, Layout, Target};
+use crate::format::options::{CompressOptions, Target};
 use crate::{metrics, Result};
 
-/// The rank of the randomized SVD that decides whether the global layout is tried.
-const GLOBAL_RANK: usize = 48;
 /// The share of Δ²/12 per stored integer that the model counts as error: less than all,
 /// as DCT coefficients that round to zero and the deblocking filter cost less (measured on
 /// the shared photos: the model's first guess then lands within about 0.5 dB).
@@ -29,24 +30,6 @@ pub(super) enum Shape {
     Tiles(usize),
     Global,
     Patches(usize),
-}
-
-/// One plane ready to quantise.
-#[derive(Clone)]
-pub(super) struct Plane<'a> {
-    /// The grid of tiles over what is stored: the plane, or its patch matrix.
-    pub(super) grid: Grid,
-    pub(super) data: Cow<'a, [f32]>,
-    pub(super) svds: Vec<TileSvd>,
-    /// Squared RGB error per unit of squared error in the plane.
-    pub(super) weight: f64,
-    /// The kept σ, ascending, and the prefix sums of σ².
-    pub(super) sorted: Vec<f32>,
-    pub(super) prefix: Vec<f64>,
-    /// The energy of every tile beyond its kept components.
-    pub(super) tail: f64,
-    /// The σ below which the tiles' u are not formed yet (0 when all are).
-    pub(super) limit: f32,
 }
 
 /// One layout of the image, factored.
@@ -490,87 +473,6 @@ impl<'a> Candidate<'a> {
     }
 }
 
-/// The output planes (gray or R G B, full size) of a file's codes.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn rebuild(
-    codes: &[Vec<TileCode>],
-    grids: &[Grid],
-    deltas: &[f32],
-    half: bool,
-    strength: u8,
-    patch: Option<usize>,
-    color: StoredColor,
-    m: usize,
-    n: usize,
-    rank: usize,
-) -> Vec<Vec<f32>> {
-    let dct = Dct::new(grids.iter().flat_map(Grid::lengths));
-    let planes = codes
-        .iter()
-        .zip(grids)
-        .zip(deltas)
-        .enumerate()
-        .map(|(p, ((c, g), &d))| {
-            let mut plane = tiles::assemble(c, g, d, &dct, rank);
-            deblock::deblock(&mut plane, 0, g, deblock::alpha(strength, d));
-            if let Some(side) = patch {
-                let (pm, pn) = if half && p > 0 {
-                    (m.div_ceil(2), n.div_ceil(2))
-                } else {
-                    (m, n)
-                };
-                plane = patches::from_matrix(&plane, pm, pn, side);
-            }
-            if half && p > 0 {
-                double_chroma(&plane, m, n)
-            } else {
-                plane
-            }
-        })
-        .collect();
-    to_output(planes, color)
-}
-
-impl<'a> Plane<'a> {
-    /// A factored plane: its σ sorted, with the prefix sums and tail the model needs.
-    /// `limit`: the σ below which its tiles' u are not formed yet.
-    fn new(grid: Grid, data: Cow<'a, [f32]>, svds: Vec<TileSvd>, weight: f64, limit: f32) -> Self {
-        let mut sorted: Vec<f32> = svds.iter().flat_map(|s| s.s.iter().copied()).collect();
-        sorted.sort_unstable_by(f32::total_cmp);
-        let mut prefix = Vec::with_capacity(sorted.len() + 1);
-        prefix.push(0.0);
-        for &s in &sorted {
-            prefix.push(prefix.last().unwrap() + f64::from(s).powi(2));
-        }
-        let tail = svds.iter().map(|s| s.tail).sum();
-        Plane {
-            grid,
-            data,
-            svds,
-            weight,
-            sorted,
-            prefix,
-            tail,
-            limit,
-        }
-    }
-}
-
-/// A plane as it is stored, before factoring: its grid over the data (the plane, at half
-/// size for 4:2:0 chroma, or its patch matrix), its weight, and its size.
-struct Prepared<'a> {
-    grid: Grid,
-    data: Cow<'a, [f32]>,
-    weight: f64,
-    pm: usize,
-    pn: usize,
-}
-
-/// The tiles' components far below the 8-bit rounding noise never matter.
-fn tile_floor(input: &Input, grid: &Grid) -> f32 {
-    (0.1 / input.max.max(255.0) * (grid.side() as f64) / 12f64.sqrt()) as f32
-}
-
 /// Every how many tiles the estimate of the threshold factors one.
 const SAMPLE: usize = 8;
 /// How far below the estimated threshold (as a factor on σ) the tiles' u are formed: the
@@ -635,71 +537,6 @@ fn norm(input: &Input) -> f64 {
         } else {
             1.0
         }
-}
-
-/// Components of a global layout: `GLOBAL_RANK` when the encoder tries it on its own
-/// (`Auto`); when asked for, the exact SVD up to 4 megapixels and 256 above.
-fn global_rank(layout: Layout, m: usize, n: usize) -> usize {
-    match layout {
-        Layout::Auto => GLOBAL_RANK.min(m.min(n)),
-        _ if m * n <= 1 << 22 => m.min(n),
-        _ => 256.min(m.min(n)),
-    }
-}
-
-/// Whether a global layout might reach the PSNR target: false when the energy of the
-/// first plane beyond `GLOBAL_RANK` components already costs more than the target allows.
-/// Above a megapixel it is judged on the plane at half size (which has less detail, so it
-/// errs towards trying).
-fn global_may_reach(
-    input: &Input,
-    plane: &[f32],
-    weight: f64,
-    options: &CompressOptions,
-) -> Result<Reach> {
-    let Target::Psnr(db) = options.target else {
-        return Ok(if input.m * input.n <= CROP_FROM {
-            Reach::Yes(None)
-        } else {
-            Reach::No
-        });
-    };
-    let (m, n) = (input.m, input.n);
-    let (small, sm, sn, scale) = if m * n > 1 << 20 {
-        (
-            Cow::Owned(halve(plane, m, n)),
-            m.div_ceil(2),
-            n.div_ceil(2),
-            4.0,
-        )
-    } else {
-        (Cow::Borrowed(plane), m, n, 1.0)
-    };
-    let rank = GLOBAL_RANK.min(sm.min(sn));
-    let f = tiles::factor_global(&small, sm, sn, rank, &options.randomized, options.par)?;
-    let norm = (m * n) as f64
-        * if input.color == StoredColor::Rgb {
-            3.0
-        } else {
-            1.0
-        };
-    let mse = scale * weight * f.tail / norm;
-    Ok(if mse > 10f64.powf(-db / 10.0) {
-        Reach::No
-    } else if scale == 1.0 && rank == global_rank(options.layout, m, n) {
-        Reach::Yes(Some(f))
-    } else {
-        Reach::Yes(None)
-    })
-}
-
-/// What the global probe found.
-enum Reach {
-    /// The target is out of reach.
-    No,
-    /// It may be reached; with the plane's factors when the probe took them of the plane
-    /// itself.
-    Yes(Option<TileSvd>),
 }
 
 #[cfg(test)]

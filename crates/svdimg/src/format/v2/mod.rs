@@ -12,10 +12,13 @@ pub(crate) mod codec;
 mod dct;
 mod deblock;
 mod entropy;
+mod global;
 mod gram;
 pub(crate) mod header;
 mod input;
 mod patches;
+mod plane;
+mod rebuild;
 mod stream;
 mod threshold;
 mod tiles;
@@ -90,7 +93,7 @@ fn smallest(
     let mut refused: Option<Shape> = None;
     // The last candidate's first plane, factored: the next candidate of the same shape
     // (the other chroma size) takes it as it is.
-    let mut luma: Option<(Shape, candidate::Plane<'_>)> = None;
+    let mut luma: Option<(Shape, plane::Plane<'_>)> = None;
     for &(shape, half) in candidates {
         if refused == Some(shape) {
             continue;
@@ -120,7 +123,12 @@ fn smallest(
                 // A layout whose first measurement predicts a file far larger than the best
                 // so far stops there (measured: the same files, 0.3-0.6 s less at 2 MP).
                 // The smallest file so far, of this call or the one before it.
-                let beat = best.as_ref().map(|b| b.bytes.len()).into_iter().chain(made).min();
+                let beat = best
+                    .as_ref()
+                    .map(|b| b.bytes.len())
+                    .into_iter()
+                    .chain(made)
+                    .min();
                 search_psnr(&mut c, input, db, beat)?.map(|(_, q)| q)
             }
             Target::MaxBytes(budget) => search_bytes(&c, input, budget)?,
