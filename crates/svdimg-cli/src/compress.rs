@@ -107,7 +107,14 @@ pub fn compress(args: CompressArgs) -> Result<()> {
     writeln!(
         out,
         "{}",
-        layout_line(c.version, c.layout(), c.tiles, c.tile_size, c.half_chroma)
+        layout_line(
+            c.version,
+            c.layout(),
+            c.tiles,
+            c.tile_size,
+            c.half_chroma,
+            c.patch_dct
+        )
     )?;
     let ranks: Vec<String> = c.ranks.iter().map(|(p, k)| format!("{p} {k}")).collect();
     writeln!(
@@ -288,10 +295,20 @@ struct SvdzInfoJson<'a> {
 }
 
 /// `version 2, tiled: 32x32 tiles (600 per plane), chroma 4:2:0` and the like.
-fn layout_line(version: u8, layout: &str, tiles: usize, tile_size: usize, half: bool) -> String {
+fn layout_line(
+    version: u8,
+    layout: &str,
+    tiles: usize,
+    tile_size: usize,
+    half: bool,
+    patch_dct: bool,
+) -> String {
     let chroma = chroma_name(half);
     match layout {
         "global" => format!("version {version}, global: one basis per plane, chroma {chroma}"),
+        "patches" if patch_dct => format!(
+            "version {version}, patches: {tile_size}x{tile_size} patches on the 2D DCT's basis (a JPEG's grid), chroma {chroma}"
+        ),
         "patches" => format!(
             "version {version}, patches: {tile_size}x{tile_size} patches, one basis per plane, chroma {chroma}"
         ),
@@ -347,7 +364,14 @@ pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
         i.bit_depth,
         i.color.as_str(),
         if i.alpha { " with lossless alpha" } else { "" },
-        layout_line(i.version, i.layout(), i.tiles, i.tile_size, i.half_chroma),
+        layout_line(
+            i.version,
+            i.layout(),
+            i.tiles,
+            i.tile_size,
+            i.half_chroma,
+            i.patch_dct
+        ),
         components_label(i.layout()),
         ranks.join(", "),
         i.block_size,

@@ -298,6 +298,7 @@ fn info_of(file: &File) -> SvdzInfo {
         tiles: 1,
         half_chroma: false,
         patches: false,
+        patch_dct: false,
     };
     match file {
         File::V1(_) => info,
@@ -311,6 +312,7 @@ fn info_of(file: &File) -> SvdzInfo {
             },
             half_chroma: p.header.half_chroma,
             patches: p.header.patches,
+            patch_dct: p.header.square,
             ..info
         },
     }

@@ -112,6 +112,9 @@ pub struct Compressed {
     pub half_chroma: bool,
     /// Whether each plane is stored as its matrix of `tile_size`² patches.
     pub patches: bool,
+    /// Whether the patches' vectors are coded in their 2D DCT (what the writer does for a
+    /// gray photo that was a JPEG: its components are then the 8×8 DCT's basis).
+    pub patch_dct: bool,
 }
 
 impl Compressed {
@@ -173,6 +176,9 @@ pub struct SvdzInfo {
     pub half_chroma: bool,
     /// Whether each plane is stored as its matrix of `tile_size`² patches.
     pub patches: bool,
+    /// Whether the patches' vectors are coded in their 2D DCT (what the writer does for a
+    /// gray photo that was a JPEG: its components are then the 8×8 DCT's basis).
+    pub patch_dct: bool,
 }
 
 impl SvdzInfo {

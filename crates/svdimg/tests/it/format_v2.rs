@@ -395,8 +395,12 @@ fn hostile_headers_are_refused_with_their_reason() {
         "corrupt .svdz header: plane y has 100000 components, more than its tiles can hold"
     );
     assert_eq!(
-        message(&|b| b[10] = 0x3f),
-        "corrupt .svdz header: unknown flags 0x3f"
+        message(&|b| b[10] = 0x7f),
+        "corrupt .svdz header: unknown flags 0x7f"
+    );
+    assert_eq!(
+        message(&|b| b[10] = 0x28),
+        "corrupt .svdz header: 2D DCT patch vectors without the patch layout"
     );
     assert_eq!(
         message(&|b| {
@@ -450,4 +454,54 @@ fn shared_photos_beat_version_one_and_meet_the_target() {
             one.bytes.len()
         );
     }
+}
+
+/// A gray picture that was a JPEG: the sample's gray at `quality`, JPEG-encoded (optimised
+/// Huffman tables) and decoded; and the JPEG's bytes.
+pub(crate) fn gray_jpeg(quality: u8) -> (Planes<f32>, usize) {
+    let gray = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
+        .unwrap()
+        .image()
+        .to_luma8();
+    let mut bytes = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
+    encoder.set_optimized_huffman_tables(true);
+    let (w, h) = (gray.width() as u16, gray.height() as u16);
+    encoder
+        .encode(gray.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let planes = Picture::decode(&bytes, &Limits::default())
+        .unwrap()
+        .planes(false);
+    (planes, bytes.len())
+}
+
+#[test]
+fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
+    let (planes, _) = gray_jpeg(85);
+    let target = 40.0;
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    let measured = decoded_psnr(&c.bytes, &planes, None);
+    assert!(measured >= target, "{measured}");
+    // The patch layout with the 2D DCT's basis (flag bit 5).
+    assert_eq!((c.layout(), c.tile_size), ("patches", 8));
+    assert_ne!(c.bytes[10] & 0x20, 0, "flags {:#04x}", c.bytes[10]);
+    let jpeg = jpeg_for_psnr(&planes, target).unwrap().unwrap();
+    assert!(
+        (c.bytes.len() as u64) < jpeg.point.bytes,
+        "{} bytes against JPEG's {} (quality {})",
+        c.bytes.len(),
+        jpeg.point.bytes,
+        jpeg.quality
+    );
+    // Learnt bases alone do worse here.
+    let patches = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Patches(8), Chroma::Auto),
+    );
+    assert!(patches.unwrap().bytes.len() > c.bytes.len());
 }

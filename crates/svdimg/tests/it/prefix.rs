@@ -132,6 +132,21 @@ fn every_version_two_layout_decodes_its_prefixes_ever_better() {
 }
 
 #[test]
+fn a_gray_jpeg_on_its_own_grid_decodes_its_prefixes_ever_better() {
+    let (planes, _) = crate::format_v2::gray_jpeg(85);
+    let options = CompressOptions {
+        target: Target::Psnr(40.0),
+        ..CompressOptions::default()
+    };
+    let c = compress(&planes, &options).unwrap();
+    assert_ne!(c.bytes[10] & 0x20, 0, "not the 2D DCT basis");
+    let curve = check_cuts(&c.bytes, &planes, &lengths(&c.bytes, 40));
+    // The DC comes first: a quarter of the file is a picture.
+    let quarter = curve[curve.len() / 4];
+    assert!(quarter.2 > 20.0, "{quarter:?}");
+}
+
+#[test]
 fn version_one_decodes_its_prefixes_ever_better() {
     let Some(planes) = photo("chelsea.png") else {
         return;

@@ -167,6 +167,7 @@ pub(super) fn compress(
         tile_size: m.max(n),
         tiles: 1,
         half_chroma: false,
+        patch_dct: false,
         patches: false,
     })
 }

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::candidate::{Candidate, Quantised};
-use super::dct::Dct;
+use super::dct::{Axis, Dct};
 use super::entropy::Adapt;
 use super::header::{self, Block, Header, Side};
 use super::input::Input;
@@ -37,6 +37,7 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         alpha: input.alpha.is_some(),
         half_chroma: c.half,
         patches: c.patch().is_some(),
+        square: c.dct.is_square(),
         bit_depth: input.bit_depth,
         width: input.n as u32,
         height: input.m as u32,
@@ -129,7 +130,11 @@ pub(crate) fn decode(
             .collect();
         return Ok((rebuild_planes(h, &empty, &grids, rank), counts));
     };
-    let dcts: Vec<Dct> = grids.iter().map(|g| Dct::new(g.lengths())).collect();
+    let square = (h.patches && h.square).then_some(h.tile as usize);
+    let dcts: Vec<Dct> = grids
+        .iter()
+        .map(|g| Dct::new(g.lengths()).square(square))
+        .collect();
     let mut codes: Vec<Vec<TileCode>> = side
         .iter()
         .zip(&grids)
@@ -185,10 +190,13 @@ pub(crate) fn decode(
                     &mut kinds,
                     cut,
                 )?;
-                let too_long = chunk.iter().flat_map(|&(p, _, _)| [p, p]).zip(&shape);
+                let too_long = chunk
+                    .iter()
+                    .flat_map(|&(p, _, _)| [(p, Axis::U), (p, Axis::V)])
+                    .zip(&shape);
                 if too_long
                     .zip(&kinds)
-                    .any(|((p, s), &k)| k && !dcts[usize::from(p)].offers(s.0))
+                    .any(|(((p, axis), s), &k)| k && !dcts[usize::from(p)].offers(s.0, axis))
                 {
                     return Err(Error::input(
                         "corrupt .svdz block: a DCT vector longer than a tile can be",
@@ -247,6 +255,7 @@ fn rebuild_planes(
         h.half_chroma,
         h.deblock,
         h.patches.then_some(h.tile as usize),
+        h.square,
         h.color,
         h.height as usize,
         h.width as usize,

@@ -42,6 +42,9 @@ pub(crate) struct Header {
     pub half_chroma: bool,
     /// Each plane is stored as its matrix of `tile`×`tile` patches (one tile).
     pub patches: bool,
+    /// With `patches`: a v-vector stored as DCT coefficients holds its patch's 2D DCT
+    /// (flag bit 5), not the 1D DCT of its entries.
+    pub square: bool,
     pub bit_depth: u8,
     pub width: u32,
     pub height: u32,
@@ -128,7 +131,8 @@ impl Header {
                 | (u8::from(self.half_chroma) << 1)
                 | (u8::from(self.patches) << 2)
                 | (u8::from(self.interleaved) << 3)
-                | (u8::from(self.side_dual) << 4),
+                | (u8::from(self.side_dual) << 4)
+                | (u8::from(self.square) << 5),
         );
         out.push(self.bit_depth);
         for x in [self.width, self.height, self.tile] {
@@ -215,11 +219,15 @@ pub(crate) fn header_len(bytes: &[u8], planes: usize) -> std::result::Result<u64
 pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
     let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
     let flags = r.u8()?;
-    if flags & !31 != 0 {
+    if flags & !63 != 0 {
         return Err(corrupt(format!("unknown flags {flags:#04x}")));
     }
     let (alpha, half_chroma, patches) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
     let (interleaved, side_dual) = (flags & 8 != 0, flags & 16 != 0);
+    let square = flags & 32 != 0;
+    if square && !patches {
+        return Err(corrupt("2D DCT patch vectors without the patch layout"));
+    }
     if half_chroma && color != StoredColor::YCbCr {
         return Err(corrupt("half-size chroma without YCbCr"));
     }
@@ -360,6 +368,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
         alpha,
         half_chroma,
         patches,
+        square,
         bit_depth,
         width,
         height,
@@ -596,6 +605,7 @@ mod tests {
             alpha: false,
             half_chroma: false,
             patches: false,
+            square: false,
             bit_depth: 8,
             width: 40,
             height: 24,

@@ -16,6 +16,7 @@ mod global;
 mod gram;
 pub(crate) mod header;
 mod input;
+mod lattice;
 mod patches;
 mod plane;
 mod rebuild;
@@ -60,6 +61,8 @@ struct Made {
     tile: u32,
     tiles: usize,
     half: bool,
+    /// Patches coded in the 2D DCT ([`lattice`]).
+    patch_dct: bool,
 }
 
 impl Made {
@@ -146,6 +149,7 @@ fn smallest(
                 _ => c.planes[0].grid.len(),
             },
             half: c.half,
+            patch_dct: c.dct.is_square(),
         };
         let wins = |b: &Made| match options.target {
             Target::Psnr(_) => (made.bytes.len() as f64) < b.bytes.len() as f64 * (1.0 - margin),
@@ -311,6 +315,24 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe, 0.0, None)?
     };
+    // A gray JPEG's own grid, where it makes the smaller file.
+    let found = match (options.target, options.layout) {
+        (Target::Psnr(db), Layout::Auto) => match (lattice::compress(&input, db), found) {
+            (Some((bytes, q)), f) if f.as_ref().is_none_or(|f| bytes.len() < f.bytes.len()) => {
+                Some(Made {
+                    bytes,
+                    q,
+                    shape: Shape::Patches(8),
+                    tile: 8,
+                    tiles: 1,
+                    half: false,
+                    patch_dct: true,
+                })
+            }
+            (_, f) => f,
+        },
+        _ => found,
+    };
     // Free the stored planes for the decode.
     input.stored = Vec::new();
     let Some(Made {
@@ -320,6 +342,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         tile,
         tiles,
         half,
+        patch_dct,
     }) = found
     else {
         return Err(Error::parameter(match options.target {
@@ -370,6 +393,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         tiles,
         half_chroma: half,
         patches: matches!(shape, Shape::Patches(_)),
+        patch_dct,
     })
 }
 

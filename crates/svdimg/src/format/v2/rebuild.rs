@@ -16,12 +16,13 @@ pub(super) fn rebuild(
     half: bool,
     strength: u8,
     patch: Option<usize>,
+    square: bool,
     color: StoredColor,
     m: usize,
     n: usize,
     rank: usize,
 ) -> Vec<Vec<f32>> {
-    let dct = Dct::new(grids.iter().flat_map(Grid::lengths));
+    let dct = Dct::new(grids.iter().flat_map(Grid::lengths)).square(patch.filter(|_| square));
     let planes = codes
         .iter()
         .zip(grids)

@@ -11,7 +11,7 @@
 use faer::{MatRef, Par};
 use rayon::prelude::*;
 
-use super::dct::Dct;
+use super::dct::{Axis, Dct};
 use super::entropy::cost;
 use crate::{Factors, Method, Randomized, Result};
 
@@ -217,15 +217,15 @@ pub(crate) fn scale(delta: f32, g: u8) -> f32 {
 
 /// The integers to store for a real vector `x` (in steps): its entries rounded, or its DCT
 /// coefficients rounded when those cost fewer bits. Returns whether it is the DCT.
-fn choose(x: &[f32], dct: &Dct, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> bool {
+fn choose(x: &[f32], dct: &Dct, axis: Axis, out: &mut Vec<i32>, scratch: &mut Vec<f32>) -> bool {
     let start = out.len();
     out.extend(x.iter().map(|&e| round(e)));
-    if !dct.offers(x.len()) {
+    if !dct.offers(x.len(), axis) {
         return false;
     }
     let direct = &out[start..];
     let direct_cost = cost(direct.iter().copied()).min(cost(deltas(direct)));
-    dct.forward(x, scratch);
+    dct.forward(x, axis, scratch);
     let coefficients: Vec<i32> = scratch.iter().map(|&c| round(c)).collect();
     if 7 * cost(coefficients.iter().copied()) < 10 * direct_cost {
         out.truncate(start);
@@ -266,9 +266,9 @@ pub(crate) fn deltas(q: &[i32]) -> impl Iterator<Item = i32> + '_ {
 
 /// The real vector a stored one stands for: its entries, or the inverse DCT of its
 /// coefficients.
-pub(crate) fn values(q: &[i32], is_dct: bool, dct: &Dct, out: &mut [f32]) {
+pub(crate) fn values(q: &[i32], is_dct: bool, dct: &Dct, axis: Axis, out: &mut [f32]) {
     if is_dct {
-        dct.inverse(q, out);
+        dct.inverse(q, axis, out);
     } else {
         out.iter_mut().zip(q).for_each(|(o, &x)| *o = x as f32);
     }
@@ -307,8 +307,8 @@ pub(crate) fn quantize(
             .zip(&svd.u[i * h..(i + 1) * h])
             .for_each(|(x, &u)| *x = amp * u);
         let start = code.u.len();
-        let u_dct = choose(&x, dct, &mut code.u, &mut scratch);
-        values(&code.u[start..], u_dct, dct, &mut uf);
+        let u_dct = choose(&x, dct, Axis::U, &mut code.u, &mut scratch);
+        values(&code.u[start..], u_dct, dct, Axis::U, &mut uf);
         let norm2: f32 = uf.iter().map(|&q| q * q).sum();
         if norm2 == 0.0 {
             code.u.truncate(start);
@@ -325,8 +325,8 @@ pub(crate) fn quantize(
         let inv = 1.0 / (s * norm2);
         target.iter_mut().for_each(|t| *t *= inv);
         let start = code.v.len();
-        let v_dct = choose(&target, dct, &mut code.v, &mut scratch);
-        values(&code.v[start..], v_dct, dct, &mut vf);
+        let v_dct = choose(&target, dct, Axis::V, &mut code.v, &mut scratch);
+        values(&code.v[start..], v_dct, dct, Axis::V, &mut vf);
         code.g.push(g);
         code.dct.push(u8::from(u_dct) | (u8::from(v_dct) << 1));
         subtract(&mut r, w, s, &uf, &vf);
@@ -366,12 +366,14 @@ pub(crate) fn reconstruct(
             &code.u[i * h..(i + 1) * h],
             code.dct[i] & 1 != 0,
             dct,
+            Axis::U,
             &mut uf,
         );
         values(
             &code.v[i * w..(i + 1) * w],
             code.dct[i] & 2 != 0,
             dct,
+            Axis::V,
             &mut vf,
         );
         for r in rows.clone() {
