@@ -490,9 +490,10 @@ fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
     // The patch layout with the 2D DCT's basis (flag bit 5).
     assert_eq!((c.layout(), c.tile_size), ("patches", 8));
     assert_ne!(c.bytes[10] & 0x20, 0, "flags {:#04x}", c.bytes[10]);
+    // Under 0.9 times the strong JPEG's bytes (measured: 0.79).
     let jpeg = jpeg_for_psnr(&planes, target).unwrap().unwrap();
     assert!(
-        (c.bytes.len() as u64) < jpeg.point.bytes,
+        (c.bytes.len() as u64) * 10 < jpeg.point.bytes * 9,
         "{} bytes against JPEG's {} (quality {})",
         c.bytes.len(),
         jpeg.point.bytes,

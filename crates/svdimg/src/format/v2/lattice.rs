@@ -11,9 +11,9 @@
 //! also tries the patch layout (8×8 patches, the square flag) with the DCT basis as its
 //! components: component k is the map of coefficient k over the patches (qᵤ, in steps Qₖ)
 //! times the basis patch k (qᵥ, one 2D DCT coefficient). The decoder needs nothing new but
-//! the square flag: these are rank-one components like any other. The steps are scaled
-//! by one factor f ≥ 1 (the largest whose file reaches the target), and the smaller file
-//! of this and the other layouts wins.
+//! the square flag: these are rank-one components like any other. Each frequency's step is
+//! one flat step F rounded to a multiple of its grid step (the largest F whose file reaches
+//! the target), and the smaller file of this and the other layouts wins.
 
 use std::borrow::Cow;
 
@@ -51,8 +51,8 @@ const SAMPLE_BLOCKS: usize = 20_000;
 const C_MIN: f64 = 4096.0;
 /// The largest |qᵥ|.
 const C_MAX: f64 = (1 << 24) as f64;
-/// The largest step factor tried.
-const F_MAX: f64 = 4.0;
+/// The largest flat step tried, in grid steps of the coarsest frequency.
+const FLAT_MAX: f64 = 4.0;
 
 /// The 8-point orthonormal DCT basis, row k, in f64.
 fn basis() -> [[f64; SIDE]; SIDE] {
@@ -193,17 +193,18 @@ struct Part {
     u: Vec<i32>,
 }
 
-/// The components at step factor `f`: per frequency the map of its coefficient in steps
-/// f·Qₖ, the DC's with the 1024 that the centring took off (in whole steps, the rest as a
-/// constant component where there is room for one).
-fn parts(coefficients: &[[f64; K]], steps: &[f64; K], f: f64, max: f64) -> Vec<Part> {
+/// The components at `steps`: per frequency the map of its coefficient in its step (rounded
+/// plainly where the step is the `grid`'s, with the dead zone elsewhere), the DC's with the
+/// 1024 that the centring took off (in whole steps, the rest as a constant component where
+/// there is room for one).
+fn parts(coefficients: &[[f64; K]], grid: &[f64; K], steps: &[f64; K], max: f64) -> Vec<Part> {
     let mut out = Vec::new();
     let mut rest = 0.0;
-    for (k, &q) in steps.iter().enumerate() {
-        if q == 0.0 {
+    for (k, &step) in steps.iter().enumerate() {
+        if step == 0.0 {
             continue;
         }
-        let step = f * q;
+        let on_grid = step == grid[k];
         // 128 levels per pixel are 1024 on the DC (8 × 128).
         let offset = if k == 0 { (1024.0 / step).round() } else { 0.0 };
         let u: Vec<i32> = coefficients
@@ -211,7 +212,7 @@ fn parts(coefficients: &[[f64; K]], steps: &[f64; K], f: f64, max: f64) -> Vec<P
             .map(|c| {
                 let x = c[k] / step;
                 // A dead zone as the other layouts' (see `tiles::round`), off the grid only.
-                let n = if f > 1.0 && x.abs() < 0.6 {
+                let n = if !on_grid && x.abs() < 0.6 {
                     0.0
                 } else {
                     x.round()
@@ -316,8 +317,20 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
     let coefficients = coefficients(levels, m, n);
     let c = candidate(m, n);
     let grids = [c.planes[0].grid];
-    let quantise = |f: f64| {
-        let (delta, code) = codes(parts(&coefficients, &steps, f, input.max));
+    // One flat step F for every frequency (what minimises the squared error for the bits at
+    // these rates), snapped to a multiple of each frequency's grid step, so that whatever
+    // lies on the grid stays on it (measured on the coins at 40 dB: 20,748 bytes, against
+    // 25,965 with every grid step scaled by one factor).
+    let at = |flat: f64| -> [f64; K] {
+        let mut out = steps;
+        for q in out.iter_mut().filter(|q| **q > 0.0) {
+            *q *= (flat / *q).round().max(1.0);
+        }
+        out
+    };
+    let coarsest = steps.iter().fold(0f64, |a, &b| a.max(b));
+    let quantise = |flat: f64| {
+        let (delta, code) = codes(parts(&coefficients, &steps, &at(flat), input.max));
         let codes = vec![vec![code]];
         let decoded = rebuild(
             &codes,
@@ -341,12 +354,13 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
             psnr,
         }
     };
+    // At a flat step of 1 every frequency keeps its grid step: the JPEG's own picture.
     let mut best = quantise(1.0);
     if best.psnr < db {
         return None;
     }
-    // Bisect the factor: the PSNR falls as the steps grow.
-    let (mut lo, mut hi) = (1.0, F_MAX);
+    // Bisect the flat step: the PSNR falls as it grows.
+    let (mut lo, mut hi) = (1.0, FLAT_MAX * coarsest);
     let top = quantise(hi);
     if top.psnr >= db {
         best = top;
@@ -447,7 +461,7 @@ mod tests {
         let levels = jpeg_like(m, n, &t, 11);
         let steps = detect(&levels, m, n).expect("a grid");
         let coefficients = coefficients(&levels, m, n);
-        let (delta, code) = codes(parts(&coefficients, &steps, 1.0, 255.0));
+        let (delta, code) = codes(parts(&coefficients, &steps, &steps, 255.0));
         assert!(code.g.windows(2).all(|w| w[0] >= w[1]), "{:?}", code.g);
         let grid = candidate(m, n).planes[0].grid;
         let decoded = rebuild(
