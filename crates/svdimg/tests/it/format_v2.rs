@@ -456,13 +456,19 @@ fn shared_photos_beat_version_one_and_meet_the_target() {
     }
 }
 
-/// A gray picture that was a JPEG: the sample's gray at `quality`, JPEG-encoded (optimised
-/// Huffman tables) and decoded; and the JPEG's bytes.
-pub(crate) fn gray_jpeg(quality: u8) -> (Planes<f32>, usize) {
+/// A gray picture that was a JPEG: the sample's gray (its top left `side`² pixels) at
+/// `quality`, JPEG-encoded and decoded.
+pub(crate) fn gray_jpeg(quality: u8, side: u32) -> Planes<f32> {
     let gray = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
         .unwrap()
         .image()
+        .crop_imm(0, 0, side, side)
         .to_luma8();
+    jpeg_of(&gray, quality)
+}
+
+/// `gray` JPEG-encoded at `quality` (optimised Huffman tables) and decoded.
+fn jpeg_of(gray: &image::GrayImage, quality: u8) -> Planes<f32> {
     let mut bytes = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
     encoder.set_optimized_huffman_tables(true);
@@ -470,15 +476,14 @@ pub(crate) fn gray_jpeg(quality: u8) -> (Planes<f32>, usize) {
     encoder
         .encode(gray.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
         .unwrap();
-    let planes = Picture::decode(&bytes, &Limits::default())
+    Picture::decode(&bytes, &Limits::default())
         .unwrap()
-        .planes(false);
-    (planes, bytes.len())
+        .planes(false)
 }
 
 #[test]
 fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
-    let (planes, _) = gray_jpeg(85);
+    let planes = gray_jpeg(85, 256);
     let target = 40.0;
     let c = compress(
         &planes,
@@ -505,4 +510,19 @@ fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
         &v2(Target::Psnr(target), Layout::Patches(8), Chroma::Auto),
     );
     assert!(patches.unwrap().bytes.len() > c.bytes.len());
+    // Fewer than 64 patches cannot hold every frequency: a noisy JPEG of 6×6 blocks uses
+    // them all, and the other layouts store it.
+    let mut state = 7u32;
+    let noise = image::GrayImage::from_fn(48, 48, |_, _| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        image::Luma([64 + (state >> 25) as u8])
+    });
+    for (planes, what) in [(jpeg_of(&noise, 90), "noise"), (gray_jpeg(85, 40), "40²")] {
+        let c = compress(
+            &planes,
+            &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+        );
+        let c = c.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(decoded_psnr(&c.bytes, &planes, None) >= target, "{what}");
+    }
 }

@@ -133,7 +133,7 @@ fn every_version_two_layout_decodes_its_prefixes_ever_better() {
 
 #[test]
 fn a_gray_jpeg_on_its_own_grid_decodes_its_prefixes_ever_better() {
-    let (planes, _) = crate::format_v2::gray_jpeg(85);
+    let planes = crate::format_v2::gray_jpeg(85, 256);
     let options = CompressOptions {
         target: Target::Psnr(40.0),
         ..CompressOptions::default()

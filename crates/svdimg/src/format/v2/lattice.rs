@@ -313,6 +313,11 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
         return None;
     };
     let (m, n) = (input.m, input.n);
+    // A tile holds at most as many components as its rows: fewer than 64 patches cannot
+    // hold every frequency.
+    if patches::matrix_size(m, n, SIDE).0 < K {
+        return None;
+    }
     let steps = detect(levels, m, n)?;
     let coefficients = coefficients(levels, m, n);
     let c = candidate(m, n);
