@@ -45,8 +45,11 @@ const ON_GRID: f64 = 0.85;
 /// A frequency with at least this many significant coefficients witnesses the grid or its
 /// absence; three quarters of those must show a step, the DC and the two lowest among them.
 const WITNESSES: usize = 32;
-/// At most this many blocks are read to find the steps.
-const SAMPLE_BLOCKS: usize = 20_000;
+/// At most this many blocks are read to find the steps (the DC alone tries up to 254 steps
+/// on each).
+const DETECT_BLOCKS: usize = 4096;
+/// At most about this many patches are read to predict a PSNR.
+const PREDICT_PATCHES: usize = 4096;
 /// The smallest |qᵥ| that carries a step: its relative precision is then better than 1/8192.
 const C_MIN: f64 = 4096.0;
 /// The largest |qᵥ|.
@@ -104,7 +107,7 @@ fn steps(coefficients: &[[f64; K]]) -> Option<[f64; K]> {
         let fits = |q: f64| {
             let on = significant
                 .iter()
-                .filter(|&&x| (x - q * (x / q).round()).abs() <= TOLERANCE)
+                .filter(|&&x| (x - q * round(x / q)).abs() <= TOLERANCE)
                 .count();
             on as f64 >= ON_GRID * significant.len() as f64
         };
@@ -143,22 +146,24 @@ fn steps(coefficients: &[[f64; K]]) -> Option<[f64; K]> {
 
 /// The gray plane's blocks, DCT'd: one row of 64 coefficients per patch of the patch
 /// matrix (edge patches padded by repeating the last row and column, as JPEG pads).
-fn coefficients(levels: &[u8], m: usize, n: usize) -> Vec<[f64; K]> {
+fn coefficients(levels: &[u8], m: usize, n: usize) -> Vec<[f32; K]> {
     let centred: Vec<f32> = levels.iter().map(|&l| f32::from(l) - 128.0).collect();
     let matrix = patches::to_matrix(&centred, m, n, SIDE);
     let b = basis();
+    // In f32 (half the memory at 24 MP: 96 MB): a coefficient of up to 2040 levels keeps
+    // 0.0002 of a level.
     matrix
         .par_chunks_exact(K)
-        .map(|patch| transform(patch, &b))
+        .map(|patch| transform(patch, &b).map(|x| x as f32))
         .collect()
 }
 
 /// The plane's JPEG steps, if its whole blocks lie on a grid: read on at most
-/// [`SAMPLE_BLOCKS`] of them, leaving out blocks with a pixel at 0 or 255 (clipped by the
+/// [`DETECT_BLOCKS`] of them, leaving out blocks with a pixel at 0 or 255 (clipped by the
 /// JPEG's decoder, so off the grid).
 fn detect(levels: &[u8], m: usize, n: usize) -> Option<[f64; K]> {
     let (rows, cols) = (m / SIDE, n / SIDE);
-    let every = (rows * cols).div_ceil(SAMPLE_BLOCKS).max(1);
+    let every = (rows * cols).div_ceil(DETECT_BLOCKS).max(1);
     let b = basis();
     let sampled: Vec<[f64; K]> = (0..rows * cols)
         .step_by(every)
@@ -197,7 +202,7 @@ struct Part {
 /// plainly where the step is the `grid`'s, with the dead zone elsewhere), the DC's with the
 /// 1024 that the centring took off (in whole steps, the rest as a constant component where
 /// there is room for one).
-fn parts(coefficients: &[[f64; K]], grid: &[f64; K], steps: &[f64; K], max: f64) -> Vec<Part> {
+fn parts(coefficients: &[[f32; K]], grid: &[f64; K], steps: &[f64; K], max: f64) -> Vec<Part> {
     let mut out = Vec::new();
     let mut rest = 0.0;
     for (k, &step) in steps.iter().enumerate() {
@@ -209,16 +214,7 @@ fn parts(coefficients: &[[f64; K]], grid: &[f64; K], steps: &[f64; K], max: f64)
         let offset = if k == 0 { (1024.0 / step).round() } else { 0.0 };
         let u: Vec<i32> = coefficients
             .iter()
-            .map(|c| {
-                let x = c[k] / step;
-                // A dead zone as the other layouts' (see `tiles::round`), off the grid only.
-                let n = if !on_grid && x.abs() < 0.6 {
-                    0.0
-                } else {
-                    x.round()
-                };
-                (n + offset) as i32
-            })
+            .map(|c| (rounded(f64::from(c[k]) / step, on_grid) + offset) as i32)
             .collect();
         if k == 0 {
             rest = 1024.0 - offset * step;
@@ -241,6 +237,45 @@ fn parts(coefficients: &[[f64; K]], grid: &[f64; K], steps: &[f64; K], max: f64)
         });
     }
     out
+}
+
+/// A coefficient in steps, rounded: plainly on the grid, and with a dead zone as the other
+/// layouts' off it (see `tiles::round`).
+#[inline]
+fn rounded(x: f64, on_grid: bool) -> f64 {
+    if !on_grid && x.abs() < 0.6 {
+        0.0
+    } else {
+        round(x)
+    }
+}
+
+/// `x.round()` (half away from zero) without a libm call, for |x| < 2^52: the cast
+/// truncates toward zero.
+#[inline]
+fn round(x: f64) -> f64 {
+    (x + 0.5f64.copysign(x)) as i64 as f64
+}
+
+/// The squared error (in levels², over every patch) that rounding to `steps` leaves in the
+/// coefficients: the picture's own, by Parseval, but for the rounding of each pixel to a
+/// level, the pixels clipped, and the padded edges.
+fn error(coefficients: &[[f32; K]], grid: &[f64; K], steps: &[f64; K]) -> f64 {
+    coefficients
+        .par_iter()
+        .map(|c| {
+            let mut sum = 0.0;
+            for k in 0..K {
+                let x = f64::from(c[k]);
+                let e = match steps[k] {
+                    0.0 => x,
+                    step => x - step * rounded(x / step, step == grid[k]),
+                };
+                sum += e * e;
+            }
+            sum
+        })
+        .sum()
 }
 
 /// The step Δ and the one tile's codes of `parts`: codes from each map's size (what the
@@ -359,28 +394,59 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
             psnr,
         }
     };
-    // At a flat step of 1 every frequency keeps its grid step: the JPEG's own picture.
-    let mut best = quantise(1.0);
-    if best.psnr < db {
-        return None;
-    }
-    // Bisect the flat step: the PSNR falls as it grows.
+    // The PSNR is predicted from the coefficients' error plus a term for what Parseval
+    // does not see (the pixels' rounding and clipping), learnt from each real measurement;
+    // the flat step is bisected on the prediction, and a real quantisation checks it (one
+    // to four of them, each a rebuild of the whole picture).
+    // The prediction reads every `every`-th patch (about 20,000).
+    let every = coefficients.len().div_ceil(PREDICT_PATCHES).max(1);
+    let sample: Vec<[f32; K]> = coefficients.iter().step_by(every).copied().collect();
+    let scale = coefficients.len() as f64 / sample.len() as f64 / (m * n) as f64;
+    let squared = |flat: f64| error(&sample, &steps, &at(flat)) * scale;
+    let mse = |psnr: f64| input.max.powi(2) / 10f64.powf(psnr / 10.0);
+    let predicted = |flat: f64, extra: f64| {
+        10.0 * (input.max.powi(2) / (squared(flat) + extra).max(1e-12)).log10()
+    };
+    // At a flat step of 1 every frequency keeps its grid step: the JPEG's own picture. The
+    // step is known to meet the target up to `lo` and to miss it from `hi`.
     let (mut lo, mut hi) = (1.0, FLAT_MAX * coarsest);
-    let top = quantise(hi);
-    if top.psnr >= db {
-        best = top;
-    } else {
-        for _ in 0..7 {
-            let mid = (lo * hi).sqrt();
-            let q = quantise(mid);
-            if q.psnr >= db {
-                lo = mid;
-                best = q;
+    let mut extra = 1.0 / 12.0;
+    let mut best: Option<Quantised> = None;
+    let mut tried: Vec<[f64; K]> = Vec::new();
+    for _ in 0..4 {
+        let (mut a, mut b) = (lo, hi);
+        if predicted(b, extra) >= db {
+            a = b;
+        }
+        for _ in 0..16 {
+            let mid = (a * b).sqrt();
+            if predicted(mid, extra) >= db {
+                a = mid;
             } else {
-                hi = mid;
+                b = mid;
             }
         }
+        // The steps are snapped: a new flat step may give steps already measured.
+        if tried.contains(&at(a)) {
+            break;
+        }
+        tried.push(at(a));
+        let q = quantise(a);
+        extra = mse(q.psnr) - squared(a);
+        if q.psnr >= db {
+            lo = a;
+            best = Some(q);
+            if a >= hi {
+                break;
+            }
+        } else {
+            hi = a;
+        }
     }
+    let best = match best {
+        Some(q) => q,
+        None => Some(quantise(1.0)).filter(|q| q.psnr >= db)?,
+    };
     let bytes = super::codec::write(&c, &best, input);
     Some((bytes, best))
 }
