@@ -28,6 +28,7 @@ use super::rebuild::rebuild;
 use super::tiles::{Grid, TileCode, CODE_STEPS};
 use crate::format::color::StoredColor;
 use crate::format::measure::{level_psnr, LevelPlane};
+use crate::format::options::Target;
 
 /// JPEG's block side.
 const SIDE: usize = 8;
@@ -341,9 +342,11 @@ fn candidate(m: usize, n: usize) -> Candidate<'static> {
     }
 }
 
-/// The file of a gray 8-bit image that was a JPEG, at the largest step factor whose PSNR
-/// reaches `db`; `None` for other images, or when even the JPEG's own steps fall short.
-pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
+/// The file of a gray 8-bit image that was a JPEG: for a PSNR, at the largest flat step
+/// that reaches it; for a byte budget, at the smallest that fits. `None` for other images,
+/// when even the JPEG's own steps fall short of the PSNR, or the coarsest steps tried do not
+/// fit.
+pub(super) fn compress(input: &Input, target: Target) -> Option<(Vec<u8>, Quantised)> {
     let (StoredColor::Gray, [LevelPlane::Eight(levels)]) = (input.color, input.levels) else {
         return None;
     };
@@ -369,9 +372,11 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
         out
     };
     let coarsest = steps.iter().fold(0f64, |a, &b| a.max(b));
-    let quantise = |flat: f64| {
+    let codes_at = |flat: f64| {
         let (delta, code) = codes(parts(&coefficients, &steps, &at(flat), input.max));
-        let codes = vec![vec![code]];
+        (delta, vec![vec![code]])
+    };
+    let measure = |(delta, codes): (f32, Vec<Vec<TileCode>>)| {
         let decoded = rebuild(
             &codes,
             &grids,
@@ -394,10 +399,42 @@ pub(super) fn compress(input: &Input, db: f64) -> Option<(Vec<u8>, Quantised)> {
             psnr,
         }
     };
-    // The PSNR is predicted from the coefficients' error plus a term for what Parseval
-    // does not see (the pixels' rounding and clipping), learnt from each real measurement;
-    // the flat step is bisected on the prediction, and a real quantisation checks it (one
-    // to four of them, each a rebuild of the whole picture).
+    let quantise = |flat: f64| measure(codes_at(flat));
+    let db = match target {
+        Target::Psnr(db) => db,
+        Target::MaxBytes(budget) => {
+            // The file shrinks as the flat step grows: the finest step that fits.
+            let fits = |flat: f64| {
+                let (delta, codes) = codes_at(flat);
+                let q = Quantised {
+                    deltas: vec![delta],
+                    codes,
+                    deblock: 0,
+                    psnr: f64::NAN,
+                };
+                (super::codec::write(&c, &q, input).len() as u64 <= budget).then_some(q)
+            };
+            let (mut lo, mut hi) = (1.0, FLAT_MAX * coarsest);
+            let mut found = match fits(1.0) {
+                Some(q) => Some(q),
+                None => {
+                    let mut found = Some(fits(hi)?);
+                    for _ in 0..8 {
+                        let mid = (lo * hi).sqrt();
+                        match fits(mid) {
+                            Some(q) => (hi, found) = (mid, Some(q)),
+                            None => lo = mid,
+                        }
+                    }
+                    found
+                }
+            };
+            let q = found.take()?;
+            let q = measure((q.deltas[0], q.codes));
+            return Some((super::codec::write(&c, &q, input), q));
+        }
+        _ => return None,
+    };
     // The prediction reads every `every`-th patch (about 20,000).
     let every = coefficients.len().div_ceil(PREDICT_PATCHES).max(1);
     let sample: Vec<[f32; K]> = coefficients.iter().step_by(every).copied().collect();

@@ -315,11 +315,11 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe, 0.0, None)?
     };
-    // A gray JPEG's own grid, where it makes the smaller file.
-    let found = match (options.target, options.layout) {
-        (Target::Psnr(db), Layout::Auto) => match (lattice::compress(&input, db), found) {
-            (Some((bytes, q)), f) if f.as_ref().is_none_or(|f| bytes.len() < f.bytes.len()) => {
-                Some(Made {
+    // A gray JPEG's own grid, where it makes the better file.
+    let found = match options.layout {
+        Layout::Auto => match (lattice::compress(&input, options.target), found) {
+            (Some((bytes, q)), f) => {
+                let made = Made {
                     bytes,
                     q,
                     shape: Shape::Patches(8),
@@ -327,9 +327,13 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
                     tiles: 1,
                     half: false,
                     patch_dct: true,
-                })
+                };
+                match f {
+                    Some(f) if !made.beats(&f, options.target) => Some(f),
+                    _ => Some(made),
+                }
             }
-            (_, f) => f,
+            (None, f) => f,
         },
         _ => found,
     };
