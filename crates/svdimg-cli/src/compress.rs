@@ -286,12 +286,14 @@ struct SvdzInfoJson<'a> {
     bytes: usize,
     bpp: f64,
     version: u8,
-    /// `global` or `tiled`.
+    /// `global`, `tiled` or `patches`.
     layout: &'a str,
     tile_size: usize,
     tiles: usize,
     /// `4:4:4` or `4:2:0`.
     chroma: &'a str,
+    /// Whether the patches are coded in their 2D DCT (a JPEG's grid).
+    patch_dct: bool,
 }
 
 /// `version 2, tiled: 32x32 tiles (600 per plane), chroma 4:2:0` and the like.
@@ -349,6 +351,7 @@ pub fn info(input: &Input, json: bool, limits: Limits) -> Result<()> {
             tile_size: i.tile_size,
             tiles: i.tiles,
             chroma: chroma_name(i.half_chroma),
+            patch_dct: i.patch_dct,
         };
         return print_stdout(&(serde_json::to_string(&j)? + "\n"));
     }

@@ -189,8 +189,31 @@ fn version_two_records_its_layout_and_version_one_is_still_written() {
     );
     let v = json(&svdimg(dir.path(), &["info", "p.svdz", "--json"]));
     assert_eq!(
-        (&v["layout"], &v["tile_size"]),
-        (&Value::from("patches"), &Value::from(8))
+        (&v["layout"], &v["tile_size"], &v["patch_dct"]),
+        (
+            &Value::from("patches"),
+            &Value::from(8),
+            &Value::from(false)
+        )
+    );
+    // A gray photo that was a JPEG is stored on its JPEG's grid.
+    let gray = image::load_from_memory(svdimg::SAMPLE_PNG)
+        .unwrap()
+        .to_luma8();
+    let mut jpeg = std::fs::File::create(dir.path().join("gray.jpg")).unwrap();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&gray)
+        .unwrap();
+    let o = svdimg(
+        dir.path(),
+        &["compress", "gray.jpg", "-o", "j.svdz", "--psnr", "40"],
+    );
+    let grid = "version 2, patches: 8x8 patches on the 2D DCT's basis (a JPEG's grid)";
+    assert!(stdout(&o).contains(grid), "{}", stdout(&o));
+    let v = json(&svdimg(dir.path(), &["info", "j.svdz", "--json"]));
+    assert_eq!(
+        (&v["layout"], &v["patch_dct"]),
+        (&Value::from("patches"), &Value::from(true))
     );
     let o = svdimg(
         dir.path(),
