@@ -25,7 +25,7 @@ use super::input::Input;
 use super::patches;
 use super::plane::Plane;
 use super::rebuild::rebuild;
-use super::tiles::{Grid, TileCode, CODE_STEPS};
+use super::tiles::{Grid, TileCode, CODE_STEPS, DEAD_ZONE};
 use crate::format::color::StoredColor;
 use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::Target;
@@ -240,11 +240,12 @@ fn parts(coefficients: &[[f32; K]], grid: &[f64; K], steps: &[f64; K], max: f64)
     out
 }
 
-/// A coefficient in steps, rounded: plainly on the grid, and with a dead zone as the other
-/// layouts' off it (see `tiles::round`).
+/// A coefficient in steps, rounded: plainly on the grid, and with the other layouts' dead
+/// zone off it (measured on the gray JPEGs: 0.5, 0.7 and 0.8 steps gave larger files as often
+/// as smaller).
 #[inline]
 fn rounded(x: f64, on_grid: bool) -> f64 {
-    if !on_grid && x.abs() < 0.6 {
+    if !on_grid && x.abs() < f64::from(DEAD_ZONE) {
         0.0
     } else {
         round(x)
