@@ -137,7 +137,7 @@ fn table(n: usize) -> Vec<f32> {
 }
 
 /// Entry j of basis vector k of length n, in f64.
-fn basis64(n: usize, k: usize, j: usize) -> f64 {
+pub(super) fn basis64(n: usize, k: usize, j: usize) -> f64 {
     let alpha = if k == 0 {
         (1.0 / n as f64).sqrt()
     } else {

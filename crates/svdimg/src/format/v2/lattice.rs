@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::candidate::{Candidate, Quantised, Shape};
-use super::dct::Dct;
+use super::dct::{basis64, Dct};
 use super::input::Input;
 use super::patches;
 use super::plane::Plane;
@@ -58,16 +58,9 @@ const C_MAX: f64 = (1 << 24) as f64;
 /// The largest flat step tried, in grid steps of the coarsest frequency.
 const FLAT_MAX: f64 = 4.0;
 
-/// The 8-point orthonormal DCT basis, row k, in f64.
+/// The 8-point orthonormal DCT basis, row k, in f64 (the decoder's, before rounding).
 fn basis() -> [[f64; SIDE]; SIDE] {
-    let mut b = [[0.0; SIDE]; SIDE];
-    for (k, row) in b.iter_mut().enumerate() {
-        let alpha = if k == 0 { (1.0 / 8f64).sqrt() } else { 0.5 };
-        for (j, x) in row.iter_mut().enumerate() {
-            *x = alpha * (std::f64::consts::PI * (2 * j + 1) as f64 * k as f64 / 16.0).cos();
-        }
-    }
-    b
+    std::array::from_fn(|k| std::array::from_fn(|j| basis64(SIDE, k, j)))
 }
 
 /// The 2D DCT of one 8×8 patch (row-major, in levels minus 128), coefficient k·8 + l.
