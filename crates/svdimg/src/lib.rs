@@ -122,7 +122,6 @@ pub use values::{
     two_stage_svd, StageTimes, VectorTimes,
 };
 
-pub(crate) use format::ycbcr_to_rgb;
 pub use view::{Quality, Rendered, View};
 
 pub use faer;

@@ -119,8 +119,7 @@ impl View {
             _ if peak > 0.0 => 1.0 / f64::from(peak),
             _ => 0.0,
         };
-        let picture =
-            matches!(part, Part::Sum(_)) && !(self.color() == StoredColor::YCbCr && plane > 0);
+        let picture = matches!(part, Part::Sum(_)) && !(self.color().luma().is_some() && plane > 0);
         let heat = RgbImage::from_fn(n as u32, m as u32, |x, y| {
             let value = values[y as usize * n + x as usize];
             if picture {

@@ -7,8 +7,8 @@ use rayon::prelude::*;
 
 use crate::picture::{block_means, quantize};
 use crate::{
-    metrics, output_planes, stored_planes, to_image, ycbcr_to_rgb, Error, Factors, Planes,
-    Randomized, Result, StoredColor,
+    metrics, output_planes, stored_planes, to_image, Error, Factors, Planes, Randomized, Result,
+    StoredColor,
 };
 
 /// The factors of every plane of an image in one colour model (`gray`, `rgb` or `ycbcr`):
@@ -317,7 +317,7 @@ impl View {
                 let alpha = alpha.map(|a| &a[r0 * n..(r0 + rows) * n]);
                 for (i, px) in out.chunks_exact_mut(4).enumerate() {
                     let (r, g, b) = match (&bands[..], self.color) {
-                        ([y, cb, cr], StoredColor::YCbCr) => ycbcr_to_rgb(y[i], cb[i], cr[i]),
+                        ([y, cb, cr], c) if c.luma().is_some() => c.to_rgb(y[i], cb[i], cr[i]),
                         ([r, g, b], _) => (r[i], g[i], b[i]),
                         (bands, _) => (bands[0][i], bands[0][i], bands[0][i]),
                     };

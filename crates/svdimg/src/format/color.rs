@@ -1,5 +1,6 @@
-//! Colour models of a stored image: which planes a file stores (gray, R G B, or Rec.709
-//! Y Cb Cr), and the transforms between them and the image's own planes.
+//! Colour models of a stored image: which planes a file stores (gray, R G B, Rec.709
+//! Y Cb Cr, or a JPEG's own Y Cb Cr), and the transforms between them and the image's own
+//! planes.
 
 use rayon::prelude::*;
 
@@ -30,7 +31,15 @@ pub enum StoredColor {
     /// Rec.709 Y, Cb, Cr: `Y = 0.2126 R + 0.7152 G + 0.0722 B`,
     /// `Cb = (B − Y) / 1.8556`, `Cr = (R − Y) / 1.5748`.
     YCbCr,
+    /// A JPEG's Y Cb Cr (BT.601 luma, full range, as JFIF): `Y = 0.299 R + 0.587 G +
+    /// 0.114 B`, `Cb = (B − Y) / 1.772`, `Cr = (R − Y) / 1.402`. Version 2 only, chosen by
+    /// the encoder alone: a colour photo that was a JPEG keeps its JPEG's grid in these
+    /// planes and in no others.
+    YCbCr601,
 }
+
+/// BT.601's luma coefficients (R, G, B), a JPEG's.
+pub const BT601: [f64; 3] = [0.299, 0.587, 0.114];
 
 impl StoredColor {
     /// `gray`, `rgb` or `ycbcr`.
@@ -39,6 +48,7 @@ impl StoredColor {
             StoredColor::Gray => "gray",
             StoredColor::Rgb => "rgb",
             StoredColor::YCbCr => "ycbcr",
+            StoredColor::YCbCr601 => "ycbcr601",
         }
     }
 
@@ -47,7 +57,7 @@ impl StoredColor {
         match self {
             StoredColor::Gray => &["gray"],
             StoredColor::Rgb => &["r", "g", "b"],
-            StoredColor::YCbCr => &["y", "cb", "cr"],
+            StoredColor::YCbCr | StoredColor::YCbCr601 => &["y", "cb", "cr"],
         }
     }
 
@@ -56,13 +66,37 @@ impl StoredColor {
             StoredColor::Gray => 0,
             StoredColor::Rgb => 1,
             StoredColor::YCbCr => 2,
+            StoredColor::YCbCr601 => 3,
+        }
+    }
+
+    /// The luma coefficients (R, G, B) of a Y Cb Cr model; `None` for gray and R G B.
+    pub fn luma(self) -> Option<[f64; 3]> {
+        match self {
+            StoredColor::YCbCr => Some(REC709),
+            StoredColor::YCbCr601 => Some(BT601),
+            StoredColor::Gray | StoredColor::Rgb => None,
+        }
+    }
+
+    /// One Y Cb Cr sample of this model as R, G, B; the sample as it is for the others.
+    #[inline]
+    pub(crate) fn to_rgb(self, y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
+        match self.luma() {
+            Some(k) => ycbcr_to_rgb_in(k.map(|k| k as f32), y, cb, cr),
+            None => (y, cb, cr),
         }
     }
 
     pub(crate) fn from_code(code: u8) -> Option<Self> {
-        [StoredColor::Gray, StoredColor::Rgb, StoredColor::YCbCr]
-            .into_iter()
-            .find(|c| c.code() == code)
+        [
+            StoredColor::Gray,
+            StoredColor::Rgb,
+            StoredColor::YCbCr,
+            StoredColor::YCbCr601,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
     }
 
     /// What a unit error in each stored plane costs in squared RGB error, relative to the
@@ -71,9 +105,9 @@ impl StoredColor {
         match self {
             StoredColor::Gray => vec![1.0],
             StoredColor::Rgb => vec![1.0; 3],
-            StoredColor::YCbCr => {
+            StoredColor::YCbCr | StoredColor::YCbCr601 => {
                 // δY moves R, G and B by δ each: cost 3. δCb moves B and G, δCr R and G.
-                let [kr, kg, kb] = REC709;
+                let [kr, kg, kb] = self.luma().expect("a Y Cb Cr model");
                 let (cb, cr) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
                 vec![
                     1.0,
@@ -87,24 +121,26 @@ impl StoredColor {
 
 /// Converts stored planes to output planes (gray, or R G B), in place of the input.
 pub(super) fn to_output(mut stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>> {
-    if color == StoredColor::YCbCr {
+    if let Some(k) = color.luma() {
         let [y, cb, cr] = &mut stored[..] else {
             unreachable!("ycbcr has three planes")
         };
+        let k = k.map(|k| k as f32);
         y.par_iter_mut()
             .zip(cb.par_iter_mut())
             .zip(cr.par_iter_mut())
             .for_each(|((y, cb), cr)| {
-                (*y, *cb, *cr) = ycbcr_to_rgb(*y, *cb, *cr);
+                (*y, *cb, *cr) = ycbcr_to_rgb_in(k, *y, *cb, *cr);
             });
     }
     stored
 }
 
-/// One Rec.709 Y Cb Cr sample as R, G, B (the inverse of [`from_input`]'s transform).
+/// One Y Cb Cr sample of luma coefficients `k` (R, G, B) as R, G, B (the inverse of
+/// [`from_input`]'s transform).
 #[inline]
-pub(crate) fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
-    let [kr, kg, kb] = REC709.map(|k| k as f32);
+fn ycbcr_to_rgb_in(k: [f32; 3], y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
+    let [kr, kg, kb] = k;
     let (cb_to_b, cr_to_r) = (2.0 * (1.0 - kb), 2.0 * (1.0 - kr));
     let r = y + cr_to_r * cr;
     let b = y + cb_to_b * cb;
@@ -116,7 +152,7 @@ pub(crate) fn ycbcr_to_rgb(y: f32, cb: f32, cr: f32) -> (f32, f32, f32) {
 /// planes (gray or R G B, on the [0, 1] scale).
 ///
 /// # Panics
-/// If `color` is `Rgb` or `YCbCr` and the image is gray.
+/// If `color` is not `Gray` and the image is gray.
 #[track_caller]
 pub fn stored_planes(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
     assert!(color == StoredColor::Gray || planes.color.len() == 3);
@@ -132,9 +168,9 @@ pub fn output_planes(stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>>
 /// The planes to store for `color`, from the input's colour planes.
 pub(super) fn from_input(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
     let data: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
-    let [kr, kg, kb] = REC709.map(|k| k as f32);
+    let [kr, kg, kb] = color.luma().unwrap_or(REC709).map(|k| k as f32);
     match (color, &data[..]) {
-        (StoredColor::Gray | StoredColor::YCbCr, [r, g, b]) => {
+        (StoredColor::Gray | StoredColor::YCbCr | StoredColor::YCbCr601, [r, g, b]) => {
             let y: Vec<f32> = r
                 .par_iter()
                 .zip(*g)

@@ -25,7 +25,6 @@ mod v1;
 mod v2;
 mod vectors;
 
-pub(crate) use color::ycbcr_to_rgb;
 pub use color::{output_planes, stored_planes, ColorChoice, StoredColor};
 pub use decode::{
     decoded_components, decompress, decompress_prefix, inspect, is_svdz, read_svdz,

@@ -5,7 +5,7 @@
 use image::{DynamicImage, RgbImage};
 use svdimg::{
     compress, decompress, inspect, jpeg_for_psnr, Chroma, ColorChoice, CompressOptions,
-    DecompressOptions, ErrorKind, Layout, Limits, Picture, Planes, Target,
+    DecompressOptions, ErrorKind, Layout, Limits, Picture, Planes, StoredColor, Target,
 };
 
 use crate::format::decoded_psnr;
@@ -525,6 +525,85 @@ fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
         let c = c.unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(decoded_psnr(&c.bytes, &planes, None) >= target, "{what}");
     }
+}
+
+/// The sample's top-left `side`² in colour, JPEG-encoded at `quality` with `sampling`
+/// (optimised Huffman tables) and decoded.
+fn colour_jpeg(quality: u8, side: u32, sampling: jpeg_encoder::SamplingFactor) -> Planes<f32> {
+    let rgb = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
+        .unwrap()
+        .image()
+        .crop_imm(0, 0, side, side)
+        .to_rgb8();
+    let mut bytes = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
+    encoder.set_optimized_huffman_tables(true);
+    encoder.set_sampling_factor(sampling);
+    encoder
+        .encode(
+            rgb.as_raw(),
+            side as u16,
+            side as u16,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .unwrap();
+    Picture::decode(&bytes, &Limits::default())
+        .unwrap()
+        .planes(false)
+}
+
+#[test]
+fn a_colour_jpeg_is_stored_in_its_own_ycbcr_on_its_grid_and_smaller_than_jpeg() {
+    use jpeg_encoder::SamplingFactor;
+    let planes = colour_jpeg(92, 256, SamplingFactor::R_4_4_4);
+    let target = 40.0;
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    assert!(decoded_psnr(&c.bytes, &planes, None) >= target);
+    // JPEG's Y Cb Cr (colour code 3) and the 2D DCT's basis (flag bit 5).
+    assert_eq!(c.color, StoredColor::YCbCr601);
+    assert_eq!((c.bytes[9], c.layout()), (3, "patches"));
+    assert_ne!(c.bytes[10] & 0x20, 0, "flags {:#04x}", c.bytes[10]);
+    let info = inspect(&c.bytes, &Limits::default()).unwrap();
+    assert_eq!(
+        (info.color, info.color.as_str()),
+        (StoredColor::YCbCr601, "ycbcr601")
+    );
+    // Under 0.9 times the strong JPEG's bytes, and smaller than in Rec.709 Y Cb Cr, where
+    // the grid is lost (measured: 21,292 bytes, 0.75 of the JPEG's and 0.66 of Rec.709's).
+    let jpeg = jpeg_for_psnr(&planes, target).unwrap().unwrap();
+    assert!(
+        (c.bytes.len() as u64) * 10 < jpeg.point.bytes * 9,
+        "{} bytes against JPEG's {}",
+        c.bytes.len(),
+        jpeg.point.bytes
+    );
+    let mut rec709 = v2(Target::Psnr(target), Layout::Auto, Chroma::Auto);
+    rec709.color = ColorChoice::YCbCr;
+    let rec709 = compress(&planes, &rec709).unwrap();
+    assert_eq!(rec709.color, StoredColor::YCbCr);
+    assert!(rec709.bytes.len() > c.bytes.len());
+    // A byte budget gets the grid too, and fits.
+    let budget = c.bytes.len() as u64 * 3 / 4;
+    let small = compress(
+        &planes,
+        &v2(Target::MaxBytes(budget), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    assert!(small.bytes.len() as u64 <= budget);
+    assert!(small.psnr_db < c.psnr_db);
+    assert!((decoded_psnr(&small.bytes, &planes, None) - small.psnr_db).abs() < 1e-6);
+    // A 4:2:0 JPEG (chroma off any grid at full size) still reaches the target.
+    let planes = colour_jpeg(92, 256, SamplingFactor::R_4_2_0);
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    assert!(decoded_psnr(&c.bytes, &planes, None) >= target);
 }
 
 #[test]

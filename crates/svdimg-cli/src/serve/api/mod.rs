@@ -387,7 +387,7 @@ fn setting(image: &Image, q: &Params) -> ApiResult<Setting> {
     let keys: &[&str] = match color {
         StoredColor::Gray => &["k"],
         StoredColor::Rgb => &["kr", "kg", "kb"],
-        StoredColor::YCbCr => &["ky", "kc", "kc"],
+        StoredColor::YCbCr | StoredColor::YCbCr601 => &["ky", "kc", "kc"],
     };
     let ranks = keys
         .iter()

@@ -136,7 +136,7 @@ fn compress(image: &Image, view: &View, target: Target) -> ApiResult<svdimg::Com
         color: match view.color() {
             StoredColor::Gray => svdimg::ColorChoice::Gray,
             StoredColor::Rgb => svdimg::ColorChoice::Rgb,
-            StoredColor::YCbCr => svdimg::ColorChoice::YCbCr,
+            StoredColor::YCbCr | StoredColor::YCbCr601 => svdimg::ColorChoice::YCbCr,
         },
         ..CompressOptions::default()
     };

@@ -106,7 +106,9 @@ fn raw_bound(components: u64, m: u64, n: u64) -> u64 {
 /// Parses a version 1 header; `r` stands after the version byte.
 /// Parses and validates a version 1 header; `r` stands after the version byte.
 pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Parsed> {
-    let color = StoredColor::from_code(r.u8()?).ok_or_else(|| corrupt("unknown colour model"))?;
+    let color = StoredColor::from_code(r.u8()?)
+        .filter(|&c| c != StoredColor::YCbCr601)
+        .ok_or_else(|| corrupt("unknown colour model"))?;
     let alpha = match r.u8()? {
         0 => false,
         1 => true,

@@ -228,7 +228,7 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
     if square && !patches {
         return Err(corrupt("2D DCT patch vectors without the patch layout"));
     }
-    if half_chroma && color != StoredColor::YCbCr {
+    if half_chroma && color.luma().is_none() {
         return Err(corrupt("half-size chroma without YCbCr"));
     }
     let bit_depth = r.u8()?;
@@ -490,12 +490,14 @@ pub(crate) fn stream_counts(counts: &[u32], interleaved: bool) -> Vec<u32> {
 }
 
 /// What a unit of squared error in each stored plane costs in the picture, for the order
-/// of an interleaved file: Y (or R G B, or gray) 1, Cb 1.159, Cr 0.900, four times that for
-/// a half-size plane (each of its samples covers four pixels).
+/// of an interleaved file: Y (or R G B, or gray) 1, Cb 1.159, Cr 0.900 (a JPEG's Y Cb Cr:
+/// 1.086 and 0.825), four times that for a half-size plane (each of its samples covers four
+/// pixels).
 pub(crate) fn order_weights(color: StoredColor, half_chroma: bool) -> Vec<f64> {
     let half = if half_chroma { 4.0 } else { 1.0 };
     match color {
         StoredColor::YCbCr => vec![1.0, 1.159 * half, 0.900 * half],
+        StoredColor::YCbCr601 => vec![1.0, 1.086 * half, 0.825 * half],
         c => vec![1.0; c.plane_names().len()],
     }
 }

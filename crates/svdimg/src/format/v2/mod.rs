@@ -26,7 +26,7 @@ mod tiles;
 
 use rayon::prelude::*;
 
-use crate::format::color::StoredColor;
+use crate::format::color::{ColorChoice, StoredColor};
 use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::{Chroma, CompressOptions, Compressed, Layout, Target};
 use crate::{metrics, Error, Result};
@@ -63,6 +63,8 @@ struct Made {
     half: bool,
     /// Patches coded in the 2D DCT ([`lattice`]).
     patch_dct: bool,
+    /// The colour model it stores.
+    color: StoredColor,
 }
 
 impl Made {
@@ -150,6 +152,7 @@ fn smallest(
             },
             half: c.half,
             patch_dct: c.dct.is_square(),
+            color: input.color,
         };
         let wins = |b: &Made| match options.target {
             Target::Psnr(_) => (made.bytes.len() as f64) < b.bytes.len() as f64 * (1.0 - margin),
@@ -315,10 +318,12 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe, 0.0, None)?
     };
-    // A gray JPEG's own grid, where it makes the better file.
+    // A JPEG's own grid, where it makes the better file (in JPEG's Y Cb Cr where the colour
+    // model is the encoder's to choose).
+    let colour = options.color == ColorChoice::Auto;
     let found = match options.layout {
-        Layout::Auto => match (lattice::compress(&input, options.target), found) {
-            (Some((bytes, q)), f) => {
+        Layout::Auto => match (lattice::compress(&input, options.target, colour), found) {
+            (Some((bytes, q, color)), f) => {
                 let made = Made {
                     bytes,
                     q,
@@ -327,6 +332,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
                     tiles: 1,
                     half: false,
                     patch_dct: true,
+                    color,
                 };
                 match f {
                     Some(f) if !made.beats(&f, options.target) => Some(f),
@@ -347,6 +353,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         tiles,
         half,
         patch_dct,
+        color,
     }) = found
     else {
         return Err(Error::parameter(match options.target {
@@ -381,15 +388,14 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         .sum::<f64>()
         / count;
     Ok(Compressed {
-        ranks: input
-            .color
+        ranks: color
             .plane_names()
             .iter()
             .zip(&q.codes)
             .map(|(&name, c)| (name, c.iter().map(TileCode::rank).sum()))
             .collect(),
         bytes,
-        color: input.color,
+        color,
         psnr_db: q.psnr,
         ssim,
         version: 2,
