@@ -321,8 +321,14 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     // A JPEG's own grid, where it makes the better file (in JPEG's Y Cb Cr where the colour
     // model is the encoder's to choose).
     let colour = options.color == ColorChoice::Auto;
+    let rival = found.as_ref().map(|f| (f.bytes.len(), f.q.psnr));
+    // The lattice reads the levels alone: the stored planes go first.
+    input.stored = Vec::new();
     let found = match options.layout {
-        Layout::Auto => match (lattice::compress(&input, options.target, colour), found) {
+        Layout::Auto => match (
+            lattice::compress(&input, options.target, colour, rival),
+            found,
+        ) {
             (Some((bytes, q, color)), f) => {
                 let made = Made {
                     bytes,
@@ -343,8 +349,6 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         },
         _ => found,
     };
-    // Free the stored planes for the decode.
-    input.stored = Vec::new();
     let Some(Made {
         bytes,
         q,

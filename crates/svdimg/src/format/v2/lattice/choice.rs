@@ -83,9 +83,9 @@ fn entropy(histogram: &[u32], count: usize) -> f64 {
 }
 
 /// For multiplier `lambda`, each frequency's step in each plane (tables with their
-/// weights), and the weighted squared error they leave on the sample.
-pub(super) fn pick(tables: &[(Vec<Vec<Choice>>, f64)], lambda: f64) -> (Vec<[f64; K]>, f64) {
-    let mut total = 0.0;
+/// weights), and the weighted squared error and the bits they leave on the sample.
+pub(super) fn pick(tables: &[(Vec<Vec<Choice>>, f64)], lambda: f64) -> (Vec<[f64; K]>, f64, f64) {
+    let (mut total, mut bits) = (0.0, 0.0);
     let steps = tables
         .iter()
         .map(|(table, weight)| {
@@ -98,11 +98,12 @@ pub(super) fn pick(tables: &[(Vec<Vec<Choice>>, f64)], lambda: f64) -> (Vec<[f64
                     .expect("the choice of no step is always there");
                 *step = best.step;
                 total += weight * best.error;
+                bits += best.bits;
             }
             steps
         })
         .collect();
-    (steps, total)
+    (steps, total, bits)
 }
 
 #[cfg(test)]
@@ -135,9 +136,9 @@ mod tests {
         let steps: Vec<f64> = t[1].iter().map(|c| c.step).collect();
         assert_eq!(steps, [0.0, 4.0, 8.0, 12.0, 16.0, 20.0]);
         let tables = [(t, 2.0)];
-        let (s, e) = pick(&tables, 0.0);
-        assert_eq!((s[0][1], e), (4.0, 0.0));
-        let (s, e) = pick(&tables, 1e9);
-        assert_eq!((s[0][1], e), (0.0, 192.0));
+        let (s, e, b) = pick(&tables, 0.0);
+        assert_eq!((s[0][1], e, b), (4.0, 0.0, 6.0));
+        let (s, e, b) = pick(&tables, 1e9);
+        assert_eq!((s[0][1], e, b), (0.0, 192.0, 0.0));
     }
 }

@@ -107,17 +107,34 @@ pub(super) fn steps(coefficients: &[[f64; K]]) -> ([f64; K], bool) {
     (steps, shows)
 }
 
-/// A plane's blocks, DCT'd: one row of 64 coefficients per patch of the patch matrix (edge
-/// patches padded by repeating the last row and column, as JPEG pads). `plane` is in levels,
-/// centred as JPEG centres it (less 128 for gray and luma).
-pub(super) fn coefficients(plane: &[f32], m: usize, n: usize) -> Vec<[f32; K]> {
-    let matrix = patches::to_matrix(plane, m, n, SIDE);
+/// A plane's blocks, DCT'd: 64 coefficients for every `every`-th patch of the patch matrix
+/// (edge patches padded by repeating the last row and column, as JPEG pads). `value(i)` is
+/// the plane's pixel i in levels, centred as JPEG centres it (less 128 for gray and luma).
+pub(super) fn coefficients(
+    value: &(impl Fn(usize) -> f32 + Sync),
+    m: usize,
+    n: usize,
+    every: usize,
+) -> Vec<[f32; K]> {
+    let cols = n.div_ceil(SIDE);
     let b = basis();
-    // In f32 (half the memory at 24 MP: 96 MB): a coefficient of up to 2040 levels keeps
-    // 0.0002 of a level.
-    matrix
-        .par_chunks_exact(K)
-        .map(|patch| transform(patch, &b).map(|x| x as f32))
+    // In f32 (half the memory at 24 MP: 96 MB a plane): a coefficient of up to 2040 levels
+    // keeps 0.0002 of a level.
+    (0..patches::matrix_size(m, n, SIDE).0)
+        .step_by(every)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&k| {
+            let (y0, x0) = ((k / cols) * SIDE, (k % cols) * SIDE);
+            let mut patch = [0f32; K];
+            for a in 0..SIDE {
+                let y = (y0 + a).min(m - 1);
+                for c in 0..SIDE {
+                    patch[a * SIDE + c] = value(y * n + (x0 + c).min(n - 1));
+                }
+            }
+            transform(&patch, &b).map(|x| x as f32)
+        })
         .collect()
 }
 
@@ -126,7 +143,7 @@ pub(super) fn coefficients(plane: &[f32], m: usize, n: usize) -> Vec<[f32; K]> {
 /// 255 in a channel: clipped by the JPEG's decoder, so off the grid). `None` when fewer
 /// than 16 blocks are left.
 pub(super) fn detect(
-    plane: &[f32],
+    value: &(impl Fn(usize) -> f32 + Sync),
     m: usize,
     n: usize,
     clipped: impl Fn(usize) -> bool + Sync,
@@ -147,7 +164,7 @@ pub(super) fn detect(
                     if clipped(at) {
                         return None;
                     }
-                    patch[a * SIDE + c] = plane[at];
+                    patch[a * SIDE + c] = value(at);
                 }
             }
             Some(transform(&patch, &b))
@@ -155,6 +172,7 @@ pub(super) fn detect(
         .collect();
     (sampled.len() >= 16).then(|| steps(&sampled))
 }
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -211,7 +229,8 @@ pub(super) mod tests {
         let t = table(4.0);
         let levels = jpeg_like(96, 120, &t, 7);
         let centred = |l: &[u8]| l.iter().map(|&l| f32::from(l) - 128.0).collect::<Vec<_>>();
-        let (found, shows) = detect(&centred(&levels), 96, 120, |_| false).expect("a grid");
+        let at = |plane: Vec<f32>| move |i: usize| plane[i];
+        let (found, shows) = detect(&at(centred(&levels)), 96, 120, |_| false).expect("a grid");
         assert!(shows);
         for k in [0, 1, 8, 9, 2, 16] {
             assert_eq!(found[k], t[k], "coefficient {k}: {found:?}");
@@ -220,7 +239,11 @@ pub(super) mod tests {
         let shifted: Vec<u8> = (0..96 * 119)
             .map(|i| levels[(i / 119) * 120 + i % 119 + 1])
             .collect();
-        assert!(!detect(&centred(&shifted), 96, 119, |_| false).unwrap().1);
+        assert!(
+            !detect(&at(centred(&shifted)), 96, 119, |_| false)
+                .unwrap()
+                .1
+        );
         let mut state = 1u32;
         let noise: Vec<u8> = (0..96 * 120)
             .map(|_| {
@@ -228,8 +251,8 @@ pub(super) mod tests {
                 (state >> 24) as u8
             })
             .collect();
-        assert!(!detect(&centred(&noise), 96, 120, |_| false).unwrap().1);
+        assert!(!detect(&at(centred(&noise)), 96, 120, |_| false).unwrap().1);
         // Every block clipped: nothing to read.
-        assert!(detect(&centred(&levels), 96, 120, |_| true).is_none());
+        assert!(detect(&at(centred(&levels)), 96, 120, |_| true).is_none());
     }
 }
