@@ -392,6 +392,14 @@ fn hostile_headers_are_refused_before_allocating() {
         e.message(),
         "the image is 65536x65536 = 4294967296 pixels, over the limit of 100000000 pixels"
     );
+    // A JPEG's Y Cb Cr (colour model 3) is version 2's alone.
+    let mut jpeg_color = bytes.clone();
+    jpeg_color[9] = 3;
+    reseal(&mut jpeg_color);
+    assert_eq!(
+        decompress(&jpeg_color, &opts).unwrap_err().message(),
+        "corrupt .svdz header: unknown colour model"
+    );
     // A rank above min(width, height) = 16.
     let mut rank = bytes.clone();
     rank[22..26].copy_from_slice(&17u32.to_le_bytes());

@@ -413,6 +413,10 @@ fn hostile_headers_are_refused_with_their_reason() {
         message(&|b| b[9] = 1),
         "corrupt .svdz header: half-size chroma without YCbCr"
     );
+    assert_eq!(
+        message(&|b| b[9] = 4),
+        "corrupt .svdz header: unknown colour model"
+    );
     let mut v9 = bytes.clone();
     v9[8] = 9;
     assert_eq!(

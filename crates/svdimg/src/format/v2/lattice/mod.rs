@@ -321,7 +321,8 @@ pub(super) fn compress(
             }
         }
         (Target::MaxBytes(budget), Some((_, rival))) => {
-            let lambda = largest(&|l| bytes(l) <= RIVAL_MARGIN * budget as f64, LAMBDAS);
+            // The smallest λ whose bytes fit: the largest where they do not, as they fall.
+            let lambda = largest(&|l| bytes(l) > RIVAL_MARGIN * budget as f64, LAMBDAS);
             if predicted(lambda, 1.0 / 12.0) < rival {
                 return None;
             }
