@@ -452,8 +452,8 @@ pub(super) fn compress(
 
 #[cfg(test)]
 mod tests {
-    use super::grid::tests::{jpeg_like, table};
     use super::*;
+    use crate::format::v2::lattice::grid::tests::{jpeg_like, table};
 
     #[test]
     fn at_the_jpegs_own_steps_the_picture_comes_back_to_the_level() {
