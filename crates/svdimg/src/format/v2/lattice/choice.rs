@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use super::{rounded, K};
+use super::super::tiles::DEAD_ZONE;
+use super::grid::{round, K};
 
 /// One way to store a frequency: its step in levels (0: not at all), and the squared error
 /// (levels²) and bits (the order-0 entropy of its integers) it leaves on the sample.
@@ -24,6 +25,18 @@ pub(super) struct Choice {
 
 /// Multiples of the grid step tried grow by at least this factor (and by at least 1).
 const GROWTH: f64 = 1.08;
+
+/// A coefficient in steps, rounded: plainly on the grid, and with the other layouts' dead
+/// zone off it (measured on the gray JPEGs: 0.5, 0.7 and 0.8 steps gave larger files as often
+/// as smaller).
+#[inline]
+pub(super) fn rounded(x: f64, on_grid: bool) -> f64 {
+    if !on_grid && x.abs() < f64::from(DEAD_ZONE) {
+        0.0
+    } else {
+        round(x)
+    }
+}
 
 /// The choices of each of the 64 frequencies of a plane whose grid steps are `grid`, on
 /// `sample` (patches' coefficients in levels).

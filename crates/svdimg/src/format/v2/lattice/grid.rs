@@ -5,8 +5,11 @@ use rayon::prelude::*;
 
 use super::super::dct::basis64;
 use super::super::patches;
-use super::{round, K, SIDE};
 
+/// JPEG's block side.
+pub(super) const SIDE: usize = 8;
+/// Coefficients per block.
+pub(super) const K: usize = SIDE * SIDE;
 /// How far (in levels) a coefficient may lie from a multiple of its step and still count
 /// as on it: about 2.5 times the spread that rounding each pixel to a level gives.
 const TOLERANCE: f64 = 0.75;
@@ -173,12 +176,19 @@ pub(super) fn detect(
     (sampled.len() >= 16).then(|| steps(&sampled))
 }
 
+/// `x.round()` (half away from zero) without a libm call, for |x| < 2^52: the cast
+/// truncates toward zero.
+#[inline]
+pub(super) fn round(x: f64) -> f64 {
+    (x + 0.5f64.copysign(x)) as i64 as f64
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
 
     /// A picture of `m`×`n` levels whose blocks lie on `table` (a JPEG's decode, rounded).
-    pub(in super::super) fn jpeg_like(m: usize, n: usize, table: &[f64; K], seed: u64) -> Vec<u8> {
+    pub(crate) fn jpeg_like(m: usize, n: usize, table: &[f64; K], seed: u64) -> Vec<u8> {
         let b = basis();
         let mut state = seed;
         let mut next = || {
@@ -216,7 +226,7 @@ pub(super) mod tests {
         out
     }
 
-    pub(in super::super) fn table(q: f64) -> [f64; K] {
+    pub(crate) fn table(q: f64) -> [f64; K] {
         let mut t = [0.0; K];
         for (k, x) in t.iter_mut().enumerate() {
             *x = (q * (1.0 + ((k / SIDE) + (k % SIDE)) as f64 / 2.0)).round();

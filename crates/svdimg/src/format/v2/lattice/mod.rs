@@ -27,16 +27,13 @@ use super::input::Input;
 use super::patches;
 use super::plane::Plane;
 use super::rebuild::rebuild;
-use super::tiles::{Grid, TileCode, CODE_STEPS, DEAD_ZONE};
+use super::tiles::{Grid, TileCode, CODE_STEPS};
 use crate::format::color::{StoredColor, BT601};
 use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::Target;
-use choice::Choice;
+use choice::{rounded, Choice};
+use grid::{K, SIDE};
 
-/// JPEG's block side.
-const SIDE: usize = 8;
-/// Coefficients per block.
-const K: usize = SIDE * SIDE;
 /// At most about this many patches are read to predict a PSNR.
 const PREDICT_PATCHES: usize = 4096;
 /// The smallest |qᵥ| that carries a step: its relative precision is then better than 1/8192.
@@ -108,25 +105,6 @@ fn parts(
         });
     }
     out
-}
-
-/// A coefficient in steps, rounded: plainly on the grid, and with the other layouts' dead
-/// zone off it (measured on the gray JPEGs: 0.5, 0.7 and 0.8 steps gave larger files as often
-/// as smaller).
-#[inline]
-pub(super) fn rounded(x: f64, on_grid: bool) -> f64 {
-    if !on_grid && x.abs() < f64::from(DEAD_ZONE) {
-        0.0
-    } else {
-        round(x)
-    }
-}
-
-/// `x.round()` (half away from zero) without a libm call, for |x| < 2^52: the cast
-/// truncates toward zero.
-#[inline]
-pub(super) fn round(x: f64) -> f64 {
-    (x + 0.5f64.copysign(x)) as i64 as f64
 }
 
 /// The step Δ and the one tile's codes of `parts`: codes from each map's size (what the
