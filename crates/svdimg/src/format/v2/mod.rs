@@ -281,7 +281,18 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         Vec::new()
     };
     let probe = options.layout == Layout::Auto;
-    let found = if local.len() > 1 && input.m * input.n > CROP_FROM {
+    // A JPEG's own grid (in JPEG's Y Cb Cr where the colour model is the encoder's to
+    // choose). Up to the crop's size it is tried first: where it makes the smaller file, the
+    // other layouts stop at their first measurement. Above, it is tried last,
+    // and only where a sample predicts it can win.
+    let colour = options.color == ColorChoice::Auto;
+    let large = input.m * input.n > CROP_FROM;
+    let early = match options.layout {
+        Layout::Auto if !large => lattice::compress(&input, options.target, colour, None),
+        _ => None,
+    };
+    let hint = early.as_ref().map(|e| e.0.len());
+    let found = if local.len() > 1 && large {
         // Large images try the local layout that wins on a crop (and the global one), and
         // the others only when those miss.
         let winner = best_on_crop(&input, options, &local)?;
@@ -299,7 +310,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         }
     } else if halves.len() == 2 && local.len() > 2 {
         // The chroma size is chosen on the first local layout, then kept for the others.
-        let first = smallest(&input, options, &local[..2], probe, 0.0, None)?;
+        let first = smallest(&input, options, &local[..2], probe, 0.0, hint)?;
         let half = first.as_ref().is_some_and(|f| f.half);
         // The global layout tries both (its probe stops it early on photos).
         let rest: Vec<_> = local[2..]
@@ -308,7 +319,12 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             .filter(|c| c.1 == half)
             .chain(globals.iter().copied())
             .collect();
-        let made = first.as_ref().map(|f| f.bytes.len());
+        let made = first
+            .as_ref()
+            .map(|f| f.bytes.len())
+            .into_iter()
+            .chain(hint)
+            .min();
         let second = smallest(&input, options, &rest, probe, 0.0, made)?;
         match (first, second) {
             (Some(a), Some(b)) => Some(if b.beats(&a, options.target) { b } else { a }),
@@ -316,19 +332,17 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         }
     } else {
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
-        smallest(&input, options, &all, probe, 0.0, None)?
+        smallest(&input, options, &all, probe, 0.0, hint)?
     };
-    // A JPEG's own grid, where it makes the better file (in JPEG's Y Cb Cr where the colour
-    // model is the encoder's to choose).
-    let colour = options.color == ColorChoice::Auto;
     let rival = found.as_ref().map(|f| (f.bytes.len(), f.q.psnr));
     // The lattice reads the levels alone: the stored planes go first.
     input.stored = Vec::new();
+    let late = || match (options.layout, large) {
+        (Layout::Auto, true) => lattice::compress(&input, options.target, colour, rival),
+        _ => None,
+    };
     let found = match options.layout {
-        Layout::Auto => match (
-            lattice::compress(&input, options.target, colour, rival),
-            found,
-        ) {
+        Layout::Auto => match (early.or_else(late), found) {
             (Some((bytes, q, color)), f) => {
                 let made = Made {
                     bytes,
