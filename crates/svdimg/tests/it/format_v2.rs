@@ -600,6 +600,21 @@ fn a_colour_jpeg_is_stored_in_its_own_ycbcr_on_its_grid_and_smaller_than_jpeg() 
     assert!(small.bytes.len() as u64 <= budget);
     assert!(small.psnr_db < c.psnr_db);
     assert!((decoded_psnr(&small.bytes, &planes, None) - small.psnr_db).abs() < 1e-6);
+    // Alpha beside the grid is kept as it is.
+    let mut with_alpha = planes.clone();
+    let alpha: Vec<f32> = (0..256 * 256).map(|i| (i % 256) as f32 / 255.0).collect();
+    with_alpha.alpha = Some(svdimg::Plane {
+        name: svdimg::PlaneName::Alpha,
+        data: alpha.clone(),
+    });
+    let c = compress(
+        &with_alpha,
+        &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    assert_eq!((c.color, c.layout()), (StoredColor::YCbCr601, "patches"));
+    let back = decompress(&c.bytes, &DecompressOptions::default()).unwrap();
+    assert_eq!(back.alpha.expect("alpha").data, alpha);
     // A 4:2:0 JPEG (chroma off any grid at full size) still reaches the target.
     let planes = colour_jpeg(92, 256, SamplingFactor::R_4_2_0);
     let c = compress(

@@ -215,9 +215,7 @@ fn source<'a>(input: &Input<'a>, colour: bool) -> Option<(Source<'a>, Vec<[f64; 
         (
             StoredColor::YCbCr,
             [LevelPlane::Eight(r), LevelPlane::Eight(g), LevelPlane::Eight(b)],
-        ) if colour && input.alpha.is_none() => {
-            (vec![&r[..], &g[..], &b[..]], StoredColor::YCbCr601)
-        }
+        ) if colour => (vec![&r[..], &g[..], &b[..]], StoredColor::YCbCr601),
         _ => return None,
     };
     let source = Source { levels };
@@ -328,7 +326,7 @@ pub(super) fn compress(
         n,
         max: input.max,
         bit_depth: input.bit_depth,
-        alpha: None,
+        alpha: input.alpha.clone(),
     };
     let write = |q: &Quantised| super::codec::write(&c, q, &output);
     let quantise = |lambda: f64| -> Quantised {
