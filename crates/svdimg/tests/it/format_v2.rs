@@ -626,6 +626,35 @@ fn a_colour_jpeg_is_stored_in_its_own_ycbcr_on_its_grid_and_smaller_than_jpeg() 
 }
 
 #[test]
+fn a_colour_jpeg_with_faint_colour_at_a_low_target_stores_no_chroma_and_reads() {
+    // Nearly gray: at 24 dB every chroma frequency is left out, and the plane stores no
+    // component (the Hubble deep field at 22 and 24 dB wrote a step of infinity, which the
+    // reader refused).
+    let gray = Picture::decode(svdimg::SAMPLE_PNG, &Limits::default())
+        .unwrap()
+        .image()
+        .crop_imm(0, 0, 256, 256)
+        .to_luma8();
+    let rgb = RgbImage::from_fn(256, 256, |x, y| {
+        let l = gray.get_pixel(x, y)[0];
+        image::Rgb([l.saturating_add(3), l, l.saturating_sub(3)])
+    });
+    let mut bytes = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 92);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+    encoder
+        .encode(rgb.as_raw(), 256, 256, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let planes = Picture::decode(&bytes, &Limits::default())
+        .unwrap()
+        .planes(false);
+    let c = compress(&planes, &v2(Target::Psnr(24.0), Layout::Auto, Chroma::Auto)).unwrap();
+    assert_eq!(c.color, StoredColor::YCbCr601);
+    assert_eq!(c.ranks[1], ("cb", 0));
+    assert!(decoded_psnr(&c.bytes, &planes, None) >= 24.0);
+}
+
+#[test]
 fn a_gray_jpeg_for_a_byte_budget_gets_its_grid_and_a_better_psnr() {
     let planes = gray_jpeg(85, 256);
     let budget = 12_000;

@@ -114,7 +114,13 @@ fn codes(mut parts: Vec<Part>) -> (f32, TileCode) {
     let smallest = parts
         .iter()
         .fold(f64::INFINITY, |a, p| a.min(p.scale.abs()));
-    let delta = (smallest / C_MIN) as f32;
+    // A plane with every frequency left out stores no component; its step is still a
+    // positive number, as the header requires.
+    let delta = if parts.is_empty() {
+        1.0
+    } else {
+        (smallest / C_MIN) as f32
+    };
     let mut coded: Vec<(u8, i32, Part)> = parts
         .drain(..)
         .map(|p| {
@@ -147,7 +153,6 @@ fn codes(mut parts: Vec<Part>) -> (f32, TileCode) {
     (delta, code)
 }
 
-/// The patch layout with the DCT's basis, ready for [`super::codec::write`]: one plane of
 /// The patch layout with the DCT's basis, ready for [`super::codec::write`]: `planes`
 /// planes of one tile, no factors.
 fn candidate(m: usize, n: usize, planes: usize) -> Candidate<'static> {
