@@ -372,7 +372,8 @@ pub struct CompressArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Colour planes to store: `auto` is ycbcr for colour images and gray for gray ones.
+    /// Colour planes to store: `auto` is ycbcr for colour images (ycbcr601, a JPEG's own,
+    /// for a photo that was a JPEG, in version 2) and gray for gray ones.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     #[command(flatten)]
@@ -482,7 +483,7 @@ impl TargetArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorArg {
-    /// ycbcr for colour images, gray for gray ones.
+    /// ycbcr for colour images (or a JPEG's own, ycbcr601), gray for gray ones.
     Auto,
     /// Red, green and blue planes.
     Rgb,
@@ -548,7 +549,8 @@ pub struct BatchArgs {
     /// What to write: the .svdz file, or the image it decodes to as PNG or JPEG.
     #[arg(long, value_enum, default_value_t = ToArg::Svdz)]
     pub to: ToArg,
-    /// Colour planes to store: `auto` is ycbcr for colour images and gray for gray ones.
+    /// Colour planes to store: `auto` is ycbcr for colour images (ycbcr601, a JPEG's own,
+    /// for a photo that was a JPEG, in version 2) and gray for gray ones.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     /// Files worked on at once. Default: the number of cores.
