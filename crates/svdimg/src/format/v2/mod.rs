@@ -291,7 +291,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         Layout::Auto if !large => lattice::compress(&input, options.target, colour, None),
         _ => None,
     };
-    let hint = early.as_ref().map(|e| e.0.len());
+    let hint = early.as_ref().map(|e| e.bytes.len());
     let found = if local.len() > 1 && large {
         // Large images try the local layout that wins on a crop (and the global one), and
         // the others only when those miss.
@@ -338,16 +338,16 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     };
     let found = match options.layout {
         Layout::Auto => match (early.or_else(late), found) {
-            (Some((bytes, q, color)), f) => {
+            (Some(grid), f) => {
                 let made = Made {
-                    bytes,
-                    q,
+                    bytes: grid.bytes,
+                    q: grid.q,
                     shape: Shape::Patches(8),
                     tile: 8,
                     tiles: 1,
-                    half: false,
+                    half: grid.half,
                     patch_dct: true,
-                    color,
+                    color: grid.color,
                 };
                 match f {
                     Some(f) if !made.beats(&f, options.target) => Some(f),

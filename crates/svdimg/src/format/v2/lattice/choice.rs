@@ -23,6 +23,14 @@ pub(super) struct Choice {
     pub bits: f64,
 }
 
+/// A plane's choices, frequency by frequency, with what a unit of its squared error costs
+/// and how many patches each sampled one stands for.
+pub(super) struct Table {
+    pub choices: Vec<Vec<Choice>>,
+    pub weight: f64,
+    pub per: f64,
+}
+
 /// Multiples of the grid step tried grow by at least this factor (and by at least 1).
 const GROWTH: f64 = 1.08;
 
@@ -95,23 +103,23 @@ fn entropy(histogram: &[u32], count: usize) -> f64 {
         .sum()
 }
 
-/// For multiplier `lambda`, each frequency's step in each plane (tables with their
-/// weights), and the weighted squared error and the bits they leave on the sample.
-pub(super) fn pick(tables: &[(Vec<Vec<Choice>>, f64)], lambda: f64) -> (Vec<[f64; K]>, f64, f64) {
+/// For multiplier `lambda`, each frequency's step in each plane, and the weighted squared
+/// error and the bits they leave on the whole planes (the sample's, scaled).
+pub(super) fn pick(tables: &[Table], lambda: f64) -> (Vec<[f64; K]>, f64, f64) {
     let (mut total, mut bits) = (0.0, 0.0);
     let steps = tables
         .iter()
-        .map(|(table, weight)| {
+        .map(|t| {
             let mut steps = [0.0; K];
-            for (step, choices) in steps.iter_mut().zip(table) {
-                let cost = |c: &Choice| weight * c.error + lambda * c.bits;
+            for (step, choices) in steps.iter_mut().zip(&t.choices) {
+                let cost = |c: &Choice| t.weight * c.error + lambda * c.bits;
                 let best = choices
                     .iter()
                     .min_by(|a, b| cost(a).total_cmp(&cost(b)))
                     .expect("the choice of no step is always there");
                 *step = best.step;
-                total += weight * best.error;
-                bits += best.bits;
+                total += t.weight * best.error * t.per;
+                bits += best.bits * t.per;
             }
             steps
         })
@@ -148,7 +156,11 @@ mod tests {
         // Multiples grow: 1, 2, 3, 4 (16 > 2·8 + 4 stops it at 20).
         let steps: Vec<f64> = t[1].iter().map(|c| c.step).collect();
         assert_eq!(steps, [0.0, 4.0, 8.0, 12.0, 16.0, 20.0]);
-        let tables = [(t, 2.0)];
+        let tables = [Table {
+            choices: t,
+            weight: 2.0,
+            per: 1.0,
+        }];
         let (s, e, b) = pick(&tables, 0.0);
         assert_eq!((s[0][1], e, b), (4.0, 0.0, 6.0));
         let (s, e, b) = pick(&tables, 1e9);

@@ -110,22 +110,29 @@ pub(super) fn steps(coefficients: &[[f64; K]]) -> ([f64; K], bool) {
     (steps, shows)
 }
 
-/// A plane's blocks, DCT'd: 64 coefficients for every `every`-th patch of the patch matrix
-/// (edge patches padded by repeating the last row and column, as JPEG pads). `value(i)` is
-/// the plane's pixel i in levels, centred as JPEG centres it (less 128 for gray and luma).
+/// A plane's blocks, DCT'd: 64 coefficients for each of the `patches` (numbers in the
+/// patch matrix, or all of them; edge patches padded by repeating the last row and column,
+/// as JPEG pads). `value(i)` is the plane's pixel i in levels, centred as JPEG centres it
+/// (less 128 for gray and luma).
 pub(super) fn coefficients(
     value: &(impl Fn(usize) -> f32 + Sync),
     m: usize,
     n: usize,
-    every: usize,
+    patches: Option<&[usize]>,
 ) -> Vec<[f32; K]> {
     let cols = n.div_ceil(SIDE);
     let b = basis();
+    let all: Vec<usize>;
+    let patches = match patches {
+        Some(p) => p,
+        None => {
+            all = (0..patches::matrix_size(m, n, SIDE).0).collect();
+            &all
+        }
+    };
     // In f32 (half the memory at 24 MP: 96 MB a plane): a coefficient of up to 2040 levels
     // keeps 0.0002 of a level.
-    (0..patches::matrix_size(m, n, SIDE).0)
-        .step_by(every)
-        .collect::<Vec<_>>()
+    patches
         .par_iter()
         .map(|&k| {
             let (y0, x0) = ((k / cols) * SIDE, (k % cols) * SIDE);

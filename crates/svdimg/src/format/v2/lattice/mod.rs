@@ -31,7 +31,7 @@ use super::tiles::{Grid, TileCode, CODE_STEPS};
 use crate::format::color::{StoredColor, BT601};
 use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::Target;
-use choice::{rounded, Choice};
+use choice::{rounded, Table};
 use grid::{K, SIDE};
 
 /// At most about this many patches are read to predict a PSNR.
@@ -155,21 +155,39 @@ fn codes(mut parts: Vec<Part>) -> (f32, TileCode) {
 
 /// The patch layout with the DCT's basis, ready for [`super::codec::write`]: `planes`
 /// planes of one tile, no factors.
-fn candidate(m: usize, n: usize, planes: usize) -> Candidate<'static> {
-    let (rows, cols) = patches::matrix_size(m, n, SIDE);
-    let grid = Grid::new(rows, cols, rows.max(cols));
+fn candidate(m: usize, n: usize, planes: usize, half: bool) -> Candidate<'static> {
+    let grid = |m: usize, n: usize| {
+        let (rows, cols) = patches::matrix_size(m, n, SIDE);
+        Grid::new(rows, cols, rows.max(cols))
+    };
+    let planes: Vec<Plane> = (0..planes)
+        .map(|p| {
+            let g = match half && p > 0 {
+                true => grid(m.div_ceil(2), n.div_ceil(2)),
+                false => grid(m, n),
+            };
+            Plane::new(g, Cow::Owned(Vec::new()), Vec::new(), 1.0, 0.0)
+        })
+        .collect();
+    let dct = Dct::new(planes.iter().flat_map(|p| p.grid.lengths())).square(Some(SIDE));
     Candidate {
         shape: Shape::Patches(SIDE),
         tile: SIDE as u32,
-        half: false,
-        planes: (0..planes)
-            .map(|_| Plane::new(grid, Cow::Owned(Vec::new()), Vec::new(), 1.0, 0.0))
-            .collect(),
+        half,
+        planes,
         halving: 0.0,
         norm: 1.0,
         step_factor: 1.0,
-        dct: Dct::new(grid.lengths()).square(Some(SIDE)),
+        dct,
     }
+}
+
+/// A file on a JPEG's grid: its bytes, quantised image, colour model and chroma size.
+pub(super) struct Found {
+    pub bytes: Vec<u8>,
+    pub q: Quantised,
+    pub color: StoredColor,
+    pub half: bool,
 }
 
 /// One plane as JPEG coded it: its patches' coefficients (levels) and their grid steps.
@@ -184,12 +202,51 @@ struct Layer {
 /// centred as JPEG centres it, read pixel by pixel from the levels (no copy of the planes).
 struct Source<'a> {
     levels: Vec<&'a [u8]>,
+    m: usize,
+    n: usize,
+    /// Cb and Cr at half size (2×2 means), as a JPEG with 4:2:0 chroma stored them.
+    half: bool,
 }
 
 impl Source<'_> {
-    /// Pixel `i` of plane `p`, in levels.
+    /// The size of plane `p`.
+    fn size(&self, p: usize) -> (usize, usize) {
+        match self.half && p > 0 {
+            true => (self.m.div_ceil(2), self.n.div_ceil(2)),
+            false => (self.m, self.n),
+        }
+    }
+
+    /// The full-size pixels sample `i` of plane `p` covers: itself, or at half size its 2×2
+    /// (fewer at an odd edge, each counted twice), as [`crate::format::color`]'s halving.
+    #[inline]
+    fn covers(&self, p: usize, i: usize) -> [usize; 4] {
+        if !(self.half && p > 0) {
+            return [i; 4];
+        }
+        let (hn, m, n) = (self.n.div_ceil(2), self.m, self.n);
+        let (y, x) = (2 * (i / hn), 2 * (i % hn));
+        let (y1, x1) = ((y + 1).min(m - 1), (x + 1).min(n - 1));
+        [y * n + x, y * n + x1, y1 * n + x, y1 * n + x1]
+    }
+
+    /// Sample `i` of plane `p`, in levels.
     #[inline]
     fn value(&self, p: usize, i: usize) -> f32 {
+        if self.half && p > 0 {
+            return self
+                .covers(p, i)
+                .iter()
+                .map(|&j| self.pixel(p, j))
+                .sum::<f32>()
+                / 4.0;
+        }
+        self.pixel(p, i)
+    }
+
+    /// Full-size pixel `i` of plane `p`, in levels.
+    #[inline]
+    fn pixel(&self, p: usize, i: usize) -> f32 {
         match &self.levels[..] {
             [gray] => f32::from(gray[i]) - 128.0,
             [r, g, b] => {
@@ -206,14 +263,31 @@ impl Source<'_> {
         }
     }
 
-    /// Whether pixel `i` lies at 0 or 255 in a channel: clipped by the JPEG's decoder.
-    fn clipped(&self, i: usize) -> bool {
-        self.levels.iter().any(|l| l[i] == 0 || l[i] == 255)
+    /// Whether sample `i` of plane `p` covers a pixel at 0 or 255 in a channel: clipped by
+    /// the JPEG's decoder.
+    fn clipped(&self, p: usize, i: usize) -> bool {
+        self.covers(p, i)
+            .iter()
+            .any(|&j| self.levels.iter().any(|l| l[j] == 0 || l[j] == 255))
+    }
+
+    /// Plane `p`'s steps and whether it shows the grid ([`grid::detect`]).
+    fn detect(&self, p: usize) -> Option<([f64; K], bool)> {
+        let (m, n) = self.size(p);
+        grid::detect(&|i| self.value(p, i), m, n, |i| self.clipped(p, i))
+    }
+
+    /// Plane `p`'s coefficients, of `patches` or all of them ([`grid::coefficients`]).
+    fn coefficients(&self, p: usize, patches: Option<&[usize]>) -> Vec<[f32; K]> {
+        let (m, n) = self.size(p);
+        grid::coefficients(&|i| self.value(p, i), m, n, patches)
     }
 }
 
 /// The planes of an 8-bit gray or (where `colour`) RGB image in JPEG's terms, their grids,
 /// and the colour model they are stored in; `None` unless one plane shows a JPEG's grid.
+/// Where the luma shows it and neither chroma plane does (a JPEG with 4:2:0 chroma, whose
+/// decoder's upsampling hides its grid), Cb and Cr are taken at half size.
 fn source<'a>(input: &Input<'a>, colour: bool) -> Option<(Source<'a>, Vec<[f64; K]>, StoredColor)> {
     let (levels, color) = match (input.color, input.levels) {
         (StoredColor::Gray, [LevelPlane::Eight(l)]) => (vec![&l[..]], StoredColor::Gray),
@@ -223,16 +297,23 @@ fn source<'a>(input: &Input<'a>, colour: bool) -> Option<(Source<'a>, Vec<[f64; 
         ) if colour => (vec![&r[..], &g[..], &b[..]], StoredColor::YCbCr601),
         _ => return None,
     };
-    let source = Source { levels };
-    let grids: Vec<([f64; K], bool)> = (0..source.levels.len())
-        .map(|p| {
-            grid::detect(&|i| source.value(p, i), input.m, input.n, |i| {
-                source.clipped(i)
-            })
-        })
+    let mut source = Source {
+        levels,
+        m: input.m,
+        n: input.n,
+        half: false,
+    };
+    let mut grids: Vec<([f64; K], bool)> = (0..source.levels.len())
+        .map(|p| source.detect(p))
         .collect::<Option<_>>()?;
     if !grids.iter().any(|g| g.1) {
         return None;
+    }
+    if let [(_, true), (_, false), (_, false)] = grids[..] {
+        source.half = true;
+        for (p, g) in grids.iter_mut().enumerate().skip(1) {
+            *g = source.detect(p)?;
+        }
     }
     Some((source, grids.into_iter().map(|g| g.0).collect(), color))
 }
@@ -247,7 +328,7 @@ pub(super) fn compress(
     target: Target,
     colour: bool,
     rival: Option<(usize, f64)>,
-) -> Option<(Vec<u8>, Quantised, StoredColor)> {
+) -> Option<Found> {
     let (m, n) = (input.m, input.n);
     // A tile holds at most as many components as its rows: fewer than 64 patches cannot
     // hold every frequency.
@@ -257,20 +338,28 @@ pub(super) fn compress(
     }
     let (source, grids, color) = source(input, colour)?;
     let planes = grids.len();
-    // The choices are measured on every `every`-th patch (about 4,096).
-    let every = patches.div_ceil(PREDICT_PATCHES).max(1);
+    // The choices are measured on every `every`-th patch of each plane (about 4,096), each
+    // counted `per` times; a half-size plane's error counts 4 times (each of its samples
+    // covers four pixels).
     let weights = color.weights();
-    let tables: Vec<(Vec<Vec<Choice>>, f64)> = (0..planes)
+    let tables: Vec<Table> = (0..planes)
         .map(|p| {
-            let sample = grid::coefficients(&|i| source.value(p, i), m, n, every);
-            (choice::table(&sample, &grids[p]), weights[p])
+            let (pm, pn) = source.size(p);
+            let patches = patches::matrix_size(pm, pn, SIDE).0;
+            let every = patches.div_ceil(PREDICT_PATCHES).max(1);
+            let sampled: Vec<usize> = (0..patches).step_by(every).collect();
+            let sample = source.coefficients(p, Some(&sampled));
+            let area = if (pm, pn) == (m, n) { 1.0 } else { 4.0 };
+            Table {
+                choices: choice::table(&sample, &grids[p]),
+                weight: weights[p] * area,
+                per: patches as f64 / sampled.len() as f64,
+            }
         })
         .collect();
-    let per = patches as f64 / patches.div_ceil(every) as f64;
-    let scale = per / (m * n) as f64;
     let mse = |psnr: f64| input.max.powi(2) / 10f64.powf(psnr / 10.0);
-    let squared = |lambda: f64| choice::pick(&tables, lambda).1 * scale;
-    let bytes = |lambda: f64| choice::pick(&tables, lambda).2 * per / 8.0;
+    let squared = |lambda: f64| choice::pick(&tables, lambda).1 / (m * n) as f64;
+    let bytes = |lambda: f64| choice::pick(&tables, lambda).2 / 8.0;
     let predicted = |lambda: f64, extra: f64| {
         10.0 * (input.max.powi(2) / (squared(lambda) + extra).max(1e-12)).log10()
     };
@@ -314,12 +403,12 @@ pub(super) fn compress(
         .into_iter()
         .enumerate()
         .map(|(p, grid)| Layer {
-            coefficients: grid::coefficients(&|i| source.value(p, i), m, n, 1),
+            coefficients: source.coefficients(p, None),
             grid,
             shifted: p == 0,
         })
         .collect();
-    let c = candidate(m, n, planes);
+    let c = candidate(m, n, planes, source.half);
     let grids: Vec<Grid> = c.planes.iter().map(|p| p.grid).collect();
     // The written file names its colour model; the rest of the input is the same.
     let output = Input {
@@ -356,7 +445,7 @@ pub(super) fn compress(
             &q.codes,
             &grids,
             &q.deltas,
-            false,
+            source.half,
             0,
             Some(SIDE),
             true,
@@ -393,7 +482,12 @@ pub(super) fn compress(
                 }
             };
             let q = measure(q);
-            return Some((write(&q), q, color));
+            return Some(Found {
+                bytes: write(&q),
+                q,
+                color,
+                half: source.half,
+            });
         }
         _ => return None,
     };
@@ -428,7 +522,12 @@ pub(super) fn compress(
         Some(q) => q,
         None => Some(measure(quantise(LAMBDAS.0))).filter(|q| q.psnr >= db)?,
     };
-    Some((write(&best), best, color))
+    Some(Found {
+        bytes: write(&best),
+        q: best,
+        color,
+        half: source.half,
+    })
 }
 
 #[cfg(test)]
@@ -445,10 +544,10 @@ mod tests {
         let value = |i: usize| centred[i];
         let (steps, shows) = grid::detect(&value, m, n, |_| false).expect("a grid");
         assert!(shows);
-        let coefficients = grid::coefficients(&value, m, n, 1);
+        let coefficients = grid::coefficients(&value, m, n, None);
         let (delta, code) = codes(parts(&coefficients, &steps, &steps, true, 255.0));
         assert!(code.g.windows(2).all(|w| w[0] >= w[1]), "{:?}", code.g);
-        let grid = candidate(m, n, 1).planes[0].grid;
+        let grid = candidate(m, n, 1, false).planes[0].grid;
         let decoded = rebuild(
             &[vec![code]],
             &[grid],
@@ -476,5 +575,48 @@ mod tests {
             "{off} of {} levels differ",
             rows * cols
         );
+    }
+
+    #[test]
+    fn a_jpeg_with_half_size_chroma_keeps_cb_and_cr_at_half_size() {
+        // Luma on a JPEG's grid, smooth chroma off any grid (as a 4:2:0 JPEG's decoder
+        // upsamples it): Cb and Cr go at half size, and the file decodes to the PSNR given.
+        let (m, n) = (120, 136);
+        let luma = jpeg_like(m, n, &table(4.0), 5);
+        let [kr, kg, kb] = BT601;
+        let mut rgb = [vec![0u8; m * n], vec![0u8; m * n], vec![0u8; m * n]];
+        for i in 0..m * n {
+            let (y, x) = ((i / n) as f64, (i % n) as f64);
+            let (cb, cr) = (30.0 * (x / 23.0).sin(), 25.0 * (y / 19.0).cos());
+            let l = f64::from(luma[i]);
+            let (r, b) = (l + 2.0 * (1.0 - kr) * cr, l + 2.0 * (1.0 - kb) * cb);
+            let g = (l - kr * r - kb * b) / kg;
+            for (c, v) in rgb.iter_mut().zip([r, g, b]) {
+                c[i] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        let levels: Vec<LevelPlane> = rgb.into_iter().map(LevelPlane::Eight).collect();
+        let input = Input {
+            color: StoredColor::YCbCr,
+            stored: Vec::new(),
+            levels: &levels,
+            reference: Vec::new(),
+            m,
+            n,
+            max: 255.0,
+            bit_depth: 8,
+            alpha: None,
+        };
+        let found = compress(&input, Target::Psnr(38.0), true, None).expect("the grid");
+        assert_eq!((found.color, found.half), (StoredColor::YCbCr601, true));
+        assert!(found.q.psnr >= 38.0, "{}", found.q.psnr);
+        let parsed = crate::format::v2::header::parse_written(&found.bytes).unwrap();
+        assert!(parsed.header.half_chroma && parsed.header.square);
+        let (decoded, _) =
+            crate::format::v2::codec::decode(&found.bytes, &parsed, usize::MAX).unwrap();
+        let planes: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
+        assert_eq!(level_psnr(&planes, &levels, 255.0), found.q.psnr);
+        // Without colour, or with the colour model named, no grid is looked for.
+        assert!(compress(&input, Target::Psnr(38.0), false, None).is_none());
     }
 }
