@@ -282,11 +282,15 @@ impl Source<'_> {
     /// half size costs by itself: each halved (2×2 means) and doubled again as the decoder
     /// does.
     fn halving(&self) -> f64 {
-        let (m, n) = (self.m, self.n);
+        // On a band of whole rows across the middle, of at most 2^21 pixels (0.4 s less at
+        // 24 MP).
+        let n = self.n;
+        let m = ((1 << 21) / n).clamp(2, self.m) & !1;
+        let first = (self.m - m) / 2 * n;
         let weights = StoredColor::YCbCr601.weights();
         (1..3)
             .map(|p| {
-                let plane: Vec<f32> = (0..m * n)
+                let plane: Vec<f32> = (first..first + m * n)
                     .into_par_iter()
                     .map(|i| self.pixel(p, i))
                     .collect();
