@@ -18,10 +18,9 @@
 
 mod choice;
 mod grid;
+mod source;
 
 use std::borrow::Cow;
-
-use rayon::prelude::*;
 
 use super::candidate::{Candidate, Quantised, Shape};
 use super::dct::Dct;
@@ -30,11 +29,12 @@ use super::patches;
 use super::plane::Plane;
 use super::rebuild::rebuild;
 use super::tiles::{Grid, TileCode, CODE_STEPS};
-use crate::format::color::{double_chroma, halve, StoredColor, BT601};
-use crate::format::measure::{level_psnr, LevelPlane};
+use crate::format::color::StoredColor;
+use crate::format::measure::level_psnr;
 use crate::format::options::Target;
 use choice::{rounded, Table};
 use grid::{K, SIDE};
+use source::source;
 
 /// At most about this many patches are read to predict a PSNR.
 const PREDICT_PATCHES: usize = 4096;
@@ -45,11 +45,6 @@ const C_MAX: f64 = (1 << 24) as f64;
 /// The Lagrange multipliers searched (squared levels per bit): below the first every
 /// frequency keeps its grid step, above the last none is stored.
 const LAMBDAS: (f64, f64) = (1e-3, 1e7);
-/// Cb and Cr go at half size when halving them costs at most this share of the target's
-/// squared error: measured on the shared photos saved as JPEGs, halving costs 0.24-1.1
-/// levels² with 4:2:0 chroma (and the files came out 4-12% smaller), 0.6-6 with 4:4:4 (the
-/// astronaut at quality 75, 3.3: 14% larger at 40 dB).
-const HALVING_SHARE: f64 = 0.2;
 /// The bytes predicted for a file on the grid may be this many times the rival's before it
 /// is left unmade (see [`compress`]; a 24 MP photo resized and saved as a JPEG, whose grid
 /// loses, is predicted at 5-12 times the rival).
@@ -203,161 +198,6 @@ struct Layer {
     grid: [f64; K],
     /// Whether its DC lacks JPEG's 1024 (gray and luma).
     shifted: bool,
-}
-
-/// An 8-bit gray or RGB image's planes as JPEG codes them: gray, or BT.601 Y Cb Cr, each
-/// centred as JPEG centres it, read pixel by pixel from the levels (no copy of the planes).
-struct Source<'a> {
-    levels: Vec<&'a [u8]>,
-    m: usize,
-    n: usize,
-    /// Cb and Cr at half size (2×2 means), as a JPEG with 4:2:0 chroma stored them.
-    half: bool,
-}
-
-impl Source<'_> {
-    /// The size of plane `p`.
-    fn size(&self, p: usize) -> (usize, usize) {
-        match self.half && p > 0 {
-            true => (self.m.div_ceil(2), self.n.div_ceil(2)),
-            false => (self.m, self.n),
-        }
-    }
-
-    /// The full-size pixels sample `i` of plane `p` covers: itself, or at half size its 2×2
-    /// (fewer at an odd edge, each counted twice), as [`crate::format::color`]'s halving.
-    #[inline]
-    fn covers(&self, p: usize, i: usize) -> [usize; 4] {
-        if !(self.half && p > 0) {
-            return [i; 4];
-        }
-        let (hn, m, n) = (self.n.div_ceil(2), self.m, self.n);
-        let (y, x) = (2 * (i / hn), 2 * (i % hn));
-        let (y1, x1) = ((y + 1).min(m - 1), (x + 1).min(n - 1));
-        [y * n + x, y * n + x1, y1 * n + x, y1 * n + x1]
-    }
-
-    /// Sample `i` of plane `p`, in levels.
-    #[inline]
-    fn value(&self, p: usize, i: usize) -> f32 {
-        if self.half && p > 0 {
-            return self
-                .covers(p, i)
-                .iter()
-                .map(|&j| self.pixel(p, j))
-                .sum::<f32>()
-                / 4.0;
-        }
-        self.pixel(p, i)
-    }
-
-    /// Full-size pixel `i` of plane `p`, in levels.
-    #[inline]
-    fn pixel(&self, p: usize, i: usize) -> f32 {
-        match &self.levels[..] {
-            [gray] => f32::from(gray[i]) - 128.0,
-            [r, g, b] => {
-                let [kr, kg, kb] = BT601;
-                let (r, g, b) = (f64::from(r[i]), f64::from(g[i]), f64::from(b[i]));
-                let y = kr * r + kg * g + kb * b;
-                (match p {
-                    0 => y - 128.0,
-                    1 => (b - y) / (2.0 * (1.0 - kb)),
-                    _ => (r - y) / (2.0 * (1.0 - kr)),
-                }) as f32
-            }
-            _ => unreachable!("gray or RGB"),
-        }
-    }
-
-    /// Whether sample `i` of plane `p` covers a pixel at 0 or 255 in a channel: clipped by
-    /// the JPEG's decoder.
-    fn clipped(&self, p: usize, i: usize) -> bool {
-        self.covers(p, i)
-            .iter()
-            .any(|&j| self.levels.iter().any(|l| l[j] == 0 || l[j] == 255))
-    }
-
-    /// The squared error per pixel (weighted as the picture's) that storing Cb and Cr at
-    /// half size costs by itself: each halved (2×2 means) and doubled again as the decoder
-    /// does.
-    fn halving(&self) -> f64 {
-        // On a band of whole rows across the middle, of at most 2^21 pixels (0.4 s less at
-        // 24 MP).
-        let n = self.n;
-        let m = ((1 << 21) / n).clamp(2, self.m) & !1;
-        let first = (self.m - m) / 2 * n;
-        let weights = StoredColor::YCbCr601.weights();
-        (1..3)
-            .map(|p| {
-                let plane: Vec<f32> = (first..first + m * n)
-                    .into_par_iter()
-                    .map(|i| self.pixel(p, i))
-                    .collect();
-                let back = double_chroma(&halve(&plane, m, n), m, n);
-                let sum: f64 = plane
-                    .par_iter()
-                    .zip(&back)
-                    .map(|(a, b)| f64::from(a - b).powi(2))
-                    .sum();
-                weights[p] * sum / (m * n) as f64
-            })
-            .sum()
-    }
-
-    /// Plane `p`'s steps and whether it shows the grid ([`grid::detect`]).
-    fn detect(&self, p: usize) -> Option<([f64; K], bool)> {
-        let (m, n) = self.size(p);
-        grid::detect(&|i| self.value(p, i), m, n, |i| self.clipped(p, i))
-    }
-
-    /// Plane `p`'s coefficients, of `patches` or all of them ([`grid::coefficients`]).
-    fn coefficients(&self, p: usize, patches: Option<&[usize]>) -> Vec<[f32; K]> {
-        let (m, n) = self.size(p);
-        grid::coefficients(&|i| self.value(p, i), m, n, patches)
-    }
-}
-
-/// The planes of an 8-bit gray or (where `colour`) RGB image in JPEG's terms, their grids,
-/// and the colour model they are stored in; `None` unless one plane shows a JPEG's grid.
-/// Where the luma shows it and neither chroma plane does (a JPEG with 4:2:0 chroma, whose
-/// decoder's upsampling hides its grid), Cb and Cr are taken at half size if halving them
-/// costs at most [`HALVING_SHARE`] of `mse` (the target's squared error per pixel).
-fn source<'a>(
-    input: &Input<'a>,
-    colour: bool,
-    mse: f64,
-) -> Option<(Source<'a>, Vec<[f64; K]>, StoredColor)> {
-    let (levels, color) = match (input.color, input.levels) {
-        (StoredColor::Gray, [LevelPlane::Eight(l)]) => (vec![&l[..]], StoredColor::Gray),
-        (
-            StoredColor::YCbCr,
-            [LevelPlane::Eight(r), LevelPlane::Eight(g), LevelPlane::Eight(b)],
-        ) if colour => (vec![&r[..], &g[..], &b[..]], StoredColor::YCbCr601),
-        _ => return None,
-    };
-    let mut source = Source {
-        levels,
-        m: input.m,
-        n: input.n,
-        half: false,
-    };
-    let mut grids: Vec<([f64; K], bool)> = (0..source.levels.len())
-        .map(|p| source.detect(p))
-        .collect::<Option<_>>()?;
-    if !grids.iter().any(|g| g.1) {
-        return None;
-    }
-    if let [(_, true), (_, false), (_, false)] = grids[..] {
-        if source.halving() > HALVING_SHARE * mse {
-            return Some((source, grids.into_iter().map(|g| g.0).collect(), color));
-        }
-        source.half = true;
-        for (p, g) in grids.iter_mut().enumerate().skip(1) {
-            *g = source.detect(p)?;
-        }
-    }
-    Some((source, grids.into_iter().map(|g| g.0).collect(), color))
 }
 
 /// The file of an 8-bit gray image, or (where `colour`) an RGB one, that was a JPEG: for a
@@ -581,6 +421,8 @@ pub(super) fn compress(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::color::BT601;
+    use crate::format::measure::LevelPlane;
     use crate::format::v2::lattice::grid::tests::{jpeg_like, table};
 
     #[test]
@@ -630,20 +472,9 @@ mod tests {
         // Luma on a JPEG's grid, smooth chroma off any grid (as a 4:2:0 JPEG's decoder
         // upsamples it): Cb and Cr go at half size, and the file decodes to the PSNR given.
         let (m, n) = (120, 136);
-        let luma = jpeg_like(m, n, &table(4.0), 5);
-        let [kr, kg, kb] = BT601;
-        let mut rgb = [vec![0u8; m * n], vec![0u8; m * n], vec![0u8; m * n]];
-        for i in 0..m * n {
-            let (y, x) = ((i / n) as f64, (i % n) as f64);
-            let (cb, cr) = (30.0 * (x / 23.0).sin(), 25.0 * (y / 19.0).cos());
-            let l = f64::from(luma[i]);
-            let (r, b) = (l + 2.0 * (1.0 - kr) * cr, l + 2.0 * (1.0 - kb) * cb);
-            let g = (l - kr * r - kb * b) / kg;
-            for (c, v) in rgb.iter_mut().zip([r, g, b]) {
-                c[i] = v.round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        let levels: Vec<LevelPlane> = rgb.into_iter().map(LevelPlane::Eight).collect();
+        let levels = luma_on_grid_with_chroma(m, n, |y, x| {
+            (30.0 * (x / 23.0).sin(), 25.0 * (y / 19.0).cos())
+        });
         let input = Input {
             color: StoredColor::YCbCr,
             stored: Vec::new(),
@@ -666,5 +497,46 @@ mod tests {
         assert_eq!(level_psnr(&planes, &levels, 255.0), found.q.psnr);
         // Without colour, or with the colour model named, no grid is looked for.
         assert!(compress(&input, Target::Psnr(38.0), false, None).is_none());
+        // Chroma with detail in every pixel (off any grid too) costs more to halve than a
+        // fifth of the target's error: it stays at full size.
+        let levels = luma_on_grid_with_chroma(m, n, |y, x| {
+            let sign = if (x as usize + y as usize) % 2 == 0 {
+                1.0
+            } else {
+                -1.0
+            };
+            (
+                12.0 * sign + 20.0 * (x / 23.0).sin(),
+                10.0 * (y / 19.0).cos(),
+            )
+        });
+        let input = Input {
+            levels: &levels,
+            ..input
+        };
+        let found = compress(&input, Target::Psnr(38.0), true, None).expect("the grid");
+        assert_eq!((found.color, found.half), (StoredColor::YCbCr601, false));
+    }
+
+    /// RGB levels whose BT.601 luma lies on a JPEG's grid (`jpeg_like`) and whose Cb and Cr
+    /// at (row, column) are `chroma`.
+    fn luma_on_grid_with_chroma(
+        m: usize,
+        n: usize,
+        chroma: impl Fn(f64, f64) -> (f64, f64),
+    ) -> Vec<LevelPlane> {
+        let luma = jpeg_like(m, n, &table(4.0), 5);
+        let [kr, kg, kb] = BT601;
+        let mut rgb = [vec![0u8; m * n], vec![0u8; m * n], vec![0u8; m * n]];
+        for i in 0..m * n {
+            let (cb, cr) = chroma((i / n) as f64, (i % n) as f64);
+            let l = f64::from(luma[i]);
+            let (r, b) = (l + 2.0 * (1.0 - kr) * cr, l + 2.0 * (1.0 - kb) * cb);
+            let g = (l - kr * r - kb * b) / kg;
+            for (c, v) in rgb.iter_mut().zip([r, g, b]) {
+                c[i] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        rgb.into_iter().map(LevelPlane::Eight).collect()
     }
 }
