@@ -468,18 +468,28 @@ pub(crate) fn gray_jpeg(quality: u8, side: u32) -> Planes<f32> {
         .image()
         .crop_imm(0, 0, side, side)
         .to_luma8();
-    jpeg_of(&gray, quality)
+    jpeg_of(&gray, quality, None)
 }
 
-/// `gray` JPEG-encoded at `quality` (optimised Huffman tables) and decoded.
-fn jpeg_of(gray: &image::GrayImage, quality: u8) -> Planes<f32> {
+/// A gray or RGB picture JPEG-encoded at `quality` (optimised Huffman tables, the chroma
+/// `sampling` given or the encoder's) and decoded.
+fn jpeg_of<P: image::Pixel<Subpixel = u8>>(
+    picture: &image::ImageBuffer<P, Vec<u8>>,
+    quality: u8,
+    sampling: Option<jpeg_encoder::SamplingFactor>,
+) -> Planes<f32> {
+    let color = match P::CHANNEL_COUNT {
+        1 => jpeg_encoder::ColorType::Luma,
+        _ => jpeg_encoder::ColorType::Rgb,
+    };
     let mut bytes = Vec::new();
     let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
     encoder.set_optimized_huffman_tables(true);
-    let (w, h) = (gray.width() as u16, gray.height() as u16);
-    encoder
-        .encode(gray.as_raw(), w, h, jpeg_encoder::ColorType::Luma)
-        .unwrap();
+    if let Some(sampling) = sampling {
+        encoder.set_sampling_factor(sampling);
+    }
+    let (w, h) = (picture.width() as u16, picture.height() as u16);
+    encoder.encode(picture.as_raw(), w, h, color).unwrap();
     Picture::decode(&bytes, &Limits::default())
         .unwrap()
         .planes(false)
@@ -521,7 +531,10 @@ fn a_gray_jpeg_is_stored_on_its_own_grid_and_smaller_than_jpeg() {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         image::Luma([64 + (state >> 25) as u8])
     });
-    for (planes, what) in [(jpeg_of(&noise, 90), "noise"), (gray_jpeg(85, 40), "40²")] {
+    for (planes, what) in [
+        (jpeg_of(&noise, 90, None), "noise"),
+        (gray_jpeg(85, 40), "40²"),
+    ] {
         let c = compress(
             &planes,
             &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
@@ -539,22 +552,7 @@ fn colour_jpeg(quality: u8, side: u32, sampling: jpeg_encoder::SamplingFactor) -
         .image()
         .crop_imm(0, 0, side, side)
         .to_rgb8();
-    rgb_jpeg(&rgb, quality, sampling)
-}
-
-/// `rgb` JPEG-encoded at `quality` with `sampling` (optimised Huffman tables) and decoded.
-fn rgb_jpeg(rgb: &RgbImage, quality: u8, sampling: jpeg_encoder::SamplingFactor) -> Planes<f32> {
-    let mut bytes = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
-    encoder.set_optimized_huffman_tables(true);
-    encoder.set_sampling_factor(sampling);
-    let (w, h) = (rgb.width() as u16, rgb.height() as u16);
-    encoder
-        .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
-        .unwrap();
-    Picture::decode(&bytes, &Limits::default())
-        .unwrap()
-        .planes(false)
+    jpeg_of(&rgb, quality, Some(sampling))
 }
 
 #[test]
@@ -641,7 +639,7 @@ fn a_colour_jpeg_of_a_gray_picture_stores_no_chroma_and_reads() {
         let l = gray.get_pixel(x, y)[0];
         image::Rgb([l, l, l])
     });
-    let planes = rgb_jpeg(&rgb, 92, jpeg_encoder::SamplingFactor::R_4_4_4);
+    let planes = jpeg_of(&rgb, 92, Some(jpeg_encoder::SamplingFactor::R_4_4_4));
     for db in [24.0, 40.0] {
         let c = compress(&planes, &v2(Target::Psnr(db), Layout::Auto, Chroma::Auto)).unwrap();
         assert_eq!(c.color, StoredColor::YCbCr601, "{db}");
