@@ -1,6 +1,7 @@
 """svdimg's Python API: NumPy's tutorial replayed with svdimg.svd, the truncated SVD's
 accuracy contract, dtype and shape round trips, .svdz, and the error messages."""
 
+import io
 import json
 import os
 import pathlib
@@ -264,6 +265,19 @@ def test_prefixes_decode_ever_better_and_cut_data_warns(tmp_path):
     assert np.array_equal(half, svdimg.decompress(data, max_bytes=len(cut)))
     with pytest.raises(ValueError, match="max_bytes must be at least 1"):
         svdimg.decompress(data, max_bytes=0)
+
+
+def test_a_photo_that_was_a_jpeg_is_stored_in_its_own_ycbcr():
+    # Colour model 3 (byte 9): a JPEG's own Y Cb Cr, on its grid; smaller than in Rec.709.
+    Image = pytest.importorskip("PIL.Image")
+    img, _, _ = shared_image("chelsea")
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=90)
+    jpeg = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    data = svdimg.compress(jpeg, psnr=38)
+    assert data[9] == 3
+    assert svdimg.psnr(jpeg, svdimg.decompress(data)) >= 38
+    assert len(data) < len(svdimg.compress(jpeg, psnr=38, color="ycbcr"))
 
 
 def test_compress_keeps_alpha_and_sixteen_bits():

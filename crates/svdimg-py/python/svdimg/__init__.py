@@ -332,7 +332,8 @@ def compress(
     when smaller; adaptive range coding); ``rank`` and ``energy`` name global components
     and write version 1. Give at most one target: ``psnr`` (default 35 dB, met on the decoded image),
     ``max_bytes`` (the best PSNR that fits), ``energy`` (share kept, in (0, 1]) or
-    ``rank``. ``color`` is ``"auto"`` (YCbCr for colour, gray for gray), ``"rgb"``,
+    ``rank``. ``color`` is ``"auto"`` (YCbCr for colour, a JPEG's own for a photo that was a
+    JPEG; gray for gray), ``"rgb"``,
     ``"ycbcr"`` or ``"gray"``. uint8 and uint16 keep their depth; float images (on [0, 1])
     are stored at 16 bits. Alpha is kept losslessly.
 
