@@ -204,7 +204,7 @@ struct Layer {
 /// PSNR, at the largest multiplier that reaches it; for a byte budget, at the smallest that
 /// fits. `None` for other images, when even the JPEG's own steps fall short of the PSNR, no
 /// steps tried fit, or the prediction says it cannot beat `rival` (the bytes and PSNR of
-/// the best other file). With the file come its quantised image and its colour model.
+/// the best other file).
 pub(super) fn compress(
     input: &Input,
     target: Target,
@@ -516,6 +516,21 @@ mod tests {
         };
         let found = compress(&input, Target::Psnr(38.0), true, None).expect("the grid");
         assert_eq!((found.color, found.half), (StoredColor::YCbCr601, false));
+        // Too small for 64 half-size patches (72×80: 25 of them): full size.
+        let (m, n) = (72, 80);
+        let levels = luma_on_grid_with_chroma(m, n, |y, x| {
+            (30.0 * (x / 23.0).sin(), 25.0 * (y / 19.0).cos())
+        });
+        let input = Input {
+            levels: &levels,
+            m,
+            n,
+            ..input
+        };
+        let found = compress(&input, Target::Psnr(38.0), true, None).expect("the grid");
+        assert_eq!((found.color, found.half), (StoredColor::YCbCr601, false));
+        let parsed = crate::format::v2::header::parse_written(&found.bytes).unwrap();
+        assert!(crate::format::v2::codec::decode(&found.bytes, &parsed, usize::MAX).is_ok());
     }
 
     /// RGB levels whose BT.601 luma lies on a JPEG's grid (`jpeg_like`) and whose Cb and Cr

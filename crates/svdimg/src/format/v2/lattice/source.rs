@@ -3,7 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::grid::{self, K};
+use super::super::patches;
+use super::grid::{self, K, SIDE};
 use crate::format::color::{double_chroma, halve, StoredColor, BT601};
 use crate::format::measure::LevelPlane;
 use crate::format::v2::input::Input;
@@ -158,12 +159,17 @@ pub(super) fn source<'a>(
         return None;
     }
     if let [(_, true), (_, false), (_, false)] = grids[..] {
-        if source.halving() > HALVING_SHARE * mse {
-            return Some((source, grids.into_iter().map(|g| g.0).collect(), color));
-        }
-        source.half = true;
-        for (p, g) in grids.iter_mut().enumerate().skip(1) {
-            *g = source.detect(p)?;
+        // A plane holds at most as many components as its patches: a half-size one needs
+        // 64 of them, and enough whole blocks to read.
+        let half = (input.m.div_ceil(2), input.n.div_ceil(2));
+        if patches::matrix_size(half.0, half.1, SIDE).0 >= K
+            && source.halving() <= HALVING_SHARE * mse
+        {
+            source.half = true;
+            match (source.detect(1), source.detect(2)) {
+                (Some(cb), Some(cr)) => (grids[1], grids[2]) = (cb, cr),
+                _ => source.half = false,
+            }
         }
     }
     Some((source, grids.into_iter().map(|g| g.0).collect(), color))
