@@ -75,12 +75,14 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
                             g: code.g[i],
                             dct: code.dct[i] & 1 != 0,
                             stride: header.stride(p),
+                            plane: p as u8,
                         });
                         vectors.push(Vector {
                             q: &code.v[i * w..(i + 1) * w],
                             g: code.g[i],
                             dct: code.dct[i] & 2 != 0,
                             stride: 0,
+                            plane: p as u8,
                         });
                     }
                     let (bytes, coding, entry) = stream::encode(&vectors);
@@ -166,13 +168,13 @@ pub(crate) fn decode(
             .zip(blocks)
             .zip(offsets)
             .map(|((chunk, block), &offset)| {
-                let shape: Vec<(usize, u8, usize)> = chunk
+                let shape: Vec<stream::Shape> = chunk
                     .iter()
-                    .flat_map(|&(p, t, i)| {
-                        let p = usize::from(p);
+                    .flat_map(|&(plane, t, i)| {
+                        let p = usize::from(plane);
                         let (_, th, _, tw) = grids[p].rect(t as usize);
                         let c = side[p][t as usize][i as usize];
-                        [(th, c, h.stride(p)), (tw, c, 0)]
+                        [(th, c, h.stride(p), plane), (tw, c, 0, plane)]
                     })
                     .collect();
                 let (mut out, mut kinds) = (Vec::new(), Vec::new());

@@ -21,6 +21,10 @@ pub(crate) const ZSTD: u8 = 1;
 /// A block range-coded as [`RANGE`] with the two-speed model ([`Adapt::Dual`]): what the
 /// encoder writes since 2026-12-04; [`RANGE`] blocks still decode.
 pub(crate) const RANGE2: u8 = 2;
+/// A block range-coded as [`RANGE2`], its patch coefficients also in the context of each
+/// patch's size in the block's earlier vectors (see `stream`): what the encoder writes since
+/// 2026-12-05 for blocks of patch coefficients where it is smaller.
+pub(crate) const RANGE3: u8 = 3;
 /// Bytes of one block-table entry: coding, stored length, inflated length, CRC-32.
 pub(crate) const ENTRY: u64 = 13;
 /// Contexts of the side block's ranks: the class of the rank of the tile to the left.
@@ -329,11 +333,11 @@ pub(crate) fn parse(bytes: &[u8], mut r: Reader, limits: &Limits) -> Result<Pars
             let e = entry(&mut r)?;
             let components = (u64::from(k) - b * bs).min(bs);
             match coding {
-                RANGE | RANGE2 if e.raw == 0 => {}
+                RANGE | RANGE2 | RANGE3 if e.raw == 0 => {}
                 ZSTD if u64::from(e.raw) <= raw_bound(components, side_len) => {
                     largest = largest.max(u64::from(e.raw));
                 }
-                RANGE | RANGE2 | ZSTD => {
+                RANGE | RANGE2 | RANGE3 | ZSTD => {
                     return Err(corrupt(format!(
                         "a block claims {} bytes inflated, more than its components take",
                         e.raw
