@@ -25,8 +25,9 @@ const EXPECTED: usize = 8;
 const PREVIOUS: usize = 6;
 /// zstd's level for the blocks it is tried on.
 const ZSTD_LEVEL: i32 = 19;
-/// Classes of a patch's activity in coding 3 (see [`Activity`]).
-const ACTIVITY: usize = 6;
+/// Classes of a patch's activity in coding 3 (see [`Activity`]; 8 measured 0.2% smaller
+/// files than 6).
+const ACTIVITY: usize = 8;
 
 /// One vector to code: its integers, the code of its component, whether the integers
 /// are DCT coefficients, the row length when the entries form an image (the patch
@@ -43,15 +44,17 @@ pub(crate) struct Vector<'a> {
 /// its row length (as [`Vector::stride`]) and its plane.
 pub(crate) type Shape = (usize, u8, usize, u8);
 
-/// Coding 3's memory of a block: per plane, for each patch, the sum of the magnitudes of
-/// its entries in the block's earlier vectors with a row length (saturating).
+/// Coding 3's memory of a block: per plane, for each patch, its activity A over the block's
+/// earlier vectors with a row length: after each, A ← (A − ⌊A/2⌋) + 2|entry| (saturating),
+/// so the latest frequencies count most. Measured against the plain sum on seven photos at
+/// 35 and 40 dB: files 2.6% smaller; halving is better than keeping 3/4 or 1/4 of A.
 #[derive(Default)]
 struct Activity {
     planes: Vec<Vec<u32>>,
 }
 
 impl Activity {
-    /// Plane `p`'s sums for vectors of `len` entries (zeros where the plane had none, or
+    /// Plane `p`'s activities for vectors of `len` entries (zeros where the plane had none, or
     /// had vectors of another length).
     fn plane(&mut self, p: u8, len: usize) -> &mut Vec<u32> {
         let p = usize::from(p);
@@ -67,9 +70,15 @@ impl Activity {
 
     fn add(&mut self, p: u8, q: &[i32]) {
         for (a, x) in self.plane(p, q.len()).iter_mut().zip(q) {
-            *a = a.saturating_add(x.unsigned_abs());
+            *a = next_activity(*a, *x);
         }
     }
+}
+
+/// A patch's activity after an entry `x`.
+#[inline]
+fn next_activity(a: u32, x: i32) -> u32 {
+    (a - (a >> 1)).saturating_add(x.unsigned_abs().saturating_mul(2))
 }
 
 /// What conditions a plain entry j: the previous entry, or with a row length the sum of the
@@ -367,8 +376,8 @@ fn range_vector(
         out.push(value);
     }
     if let (Some(s), Some(mut a)) = (sums, act) {
-        for (a, x) in a.iter_mut().zip(&out[start..]) {
-            *a = a.saturating_add(x.unsigned_abs());
+        for (a, &x) in a.iter_mut().zip(&out[start..]) {
+            *a = next_activity(*a, x);
         }
         *s.plane(plane, len) = a;
     }
