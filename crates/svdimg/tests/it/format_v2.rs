@@ -227,7 +227,9 @@ fn silhouette() -> Planes<f32> {
 #[test]
 fn sharp_diagonal_edges_take_sixteen_pixel_tiles() {
     // 16-pixel tiles joined the encoder's layouts for pictures like this one (measured on
-    // scikit-image's horse silhouette: 10-23% smaller files than with 32-pixel tiles).
+    // scikit-image's horse silhouette: 10-23% smaller files than with 32-pixel tiles). Since
+    // block coding 3 the learnt 8×8 patches are smaller still here (2,444 bytes against the
+    // 16-pixel tiles' 2,598): the encoder writes whichever is the smallest.
     let planes = silhouette();
     let bytes = |layout| {
         let c = compress(&planes, &v2(Target::Psnr(35.0), layout, Chroma::Auto)).unwrap();
@@ -241,10 +243,9 @@ fn sharp_diagonal_edges_take_sixteen_pixel_tiles() {
         bytes(Layout::Patches(8)),
     );
     eprintln!("auto {auto:?}, tiles 16 {t16:?}, tiles 32 {t32:?}, patches {patches:?}");
-    assert_eq!((auto.1, auto.2), ("tiled", 16), "{auto:?}");
-    assert_eq!(auto.0, t16.0);
+    assert!(t16.0 as f64 <= 0.9 * t32.0 as f64, "{t16:?} {t32:?}");
     assert!(
-        auto.0 as f64 <= 0.9 * t32.0 as f64 && auto.0 < patches.0,
+        auto.0 <= t16.0 && auto.0 <= t32.0 && auto.0 <= patches.0,
         "{auto:?}"
     );
 }
