@@ -570,22 +570,14 @@ mod tests {
     #[test]
     fn blocks_without_patches_stay_in_coding_2() {
         let (smooth, noisy, _) = golden_vectors();
-        let vs = [
-            Vector {
-                q: &smooth,
-                g: 40,
-                dct: false,
-                stride: 0,
-                plane: 0,
-            },
-            Vector {
-                q: &noisy,
-                g: 20,
-                dct: true,
-                stride: 0,
-                plane: 1,
-            },
-        ];
+        let vector = |q, g, dct, plane| Vector {
+            q,
+            g,
+            dct,
+            stride: 0,
+            plane,
+        };
+        let vs = [vector(&smooth, 40, false, 0), vector(&noisy, 20, true, 1)];
         assert_eq!(encode(&vs).1, RANGE2);
     }
 }
