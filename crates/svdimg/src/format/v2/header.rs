@@ -23,7 +23,7 @@ pub(crate) const ZSTD: u8 = 1;
 pub(crate) const RANGE2: u8 = 2;
 /// A block range-coded as [`RANGE2`], its patch coefficients also in the context of each
 /// patch's size in the block's earlier vectors (see `stream`): what the encoder writes since
-/// 2026-12-05 for blocks of patch coefficients where it is smaller.
+/// 2026-12-05 for blocks of patch coefficients (a small one only where it is smaller).
 pub(crate) const RANGE3: u8 = 3;
 /// Bytes of one block-table entry: coding, stored length, inflated length, CRC-32.
 pub(crate) const ENTRY: u64 = 13;

@@ -231,7 +231,8 @@ fn range_code(vectors: &[Vector], adapt: Adapt, activity: bool) -> Vec<u8> {
 pub(crate) fn encode(vectors: &[Vector]) -> (Vec<u8>, u8, BlockEntry) {
     // Patch coefficients: coding 3. A small block is coded both ways and keeps the smaller
     // (a context's first symbols cost more where there are more contexts); a large one
-    // gains so much from the patches' activity (2-17% on photos) that coding 2 is not tried.
+    // gains so much from the patches' activity (files on a JPEG's grid 2-10% smaller) that
+    // coding 2 is not tried (the same files on 27 images at 30/35/40 dB).
     let patches: usize = vectors
         .iter()
         .filter(|v| v.stride > 0)
