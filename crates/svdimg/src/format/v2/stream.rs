@@ -388,11 +388,9 @@ fn range_vector(
         value = if delta { value.wrapping_add(x) } else { x };
         out.push(value);
     }
-    if let (Some(s), Some(mut a)) = (sums, act) {
-        for (a, &x) in a.iter_mut().zip(&out[start..]) {
-            *a = next_activity(*a, x);
-        }
+    if let (Some(s), Some(a)) = (sums, act) {
         *s.plane(plane, len) = a;
+        s.add(plane, &out[start..]);
     }
     Ok(dct)
 }
