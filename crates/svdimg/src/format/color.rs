@@ -168,8 +168,13 @@ pub fn output_planes(stored: Vec<Vec<f32>>, color: StoredColor) -> Vec<Vec<f32>>
 /// The planes to store for `color`, from the input's colour planes.
 pub(super) fn from_input(planes: &Planes<f32>, color: StoredColor) -> Vec<Vec<f32>> {
     let data: Vec<&[f32]> = planes.color.iter().map(|p| &p.data[..]).collect();
+    from_slices(&data, color)
+}
+
+/// The planes to store for `color`, from gray or R G B planes.
+pub(super) fn from_slices(data: &[&[f32]], color: StoredColor) -> Vec<Vec<f32>> {
     let [kr, kg, kb] = color.luma().unwrap_or(REC709).map(|k| k as f32);
-    match (color, &data[..]) {
+    match (color, data) {
         (StoredColor::Gray | StoredColor::YCbCr | StoredColor::YCbCr601, [r, g, b]) => {
             let y: Vec<f32> = r
                 .par_iter()

@@ -680,3 +680,64 @@ fn a_gray_jpeg_for_a_byte_budget_gets_its_grid_and_a_better_psnr() {
         );
     }
 }
+
+#[test]
+fn a_jpeg_larger_than_the_crop_is_stored_on_its_grid_before_the_layouts() {
+    // Over 2 MP (where the layouts are chosen on a crop): the shared photos 600 pixels high,
+    // side by side in rows, 1680×1280, as one JPEG (quality 92, 4:4:4). The grid is judged
+    // against the crop's file scaled to the image and made first, with the stored planes
+    // set aside while it runs.
+    let Some(dir) = shared_dir() else { return };
+    let mut photos = Vec::new();
+    for name in ["astronaut", "camera", "chelsea", "coffee", "text"] {
+        let png = std::fs::read(dir.join("images").join(format!("{name}.png"))).unwrap();
+        let rgb = Picture::decode(&png, &Limits::default())
+            .unwrap()
+            .image()
+            .to_rgb8();
+        let width = rgb.width() * 600 / rgb.height();
+        photos.push(image::imageops::resize(
+            &rgb,
+            width,
+            600,
+            image::imageops::FilterType::Lanczos3,
+        ));
+    }
+    let mut mosaic = image::RgbImage::new(1680, 1280);
+    let (mut i, mut y) = (0, 0);
+    while y < 1280 {
+        let mut x = 0;
+        while x < 1680 {
+            let photo = &photos[i % photos.len()];
+            image::imageops::replace(&mut mosaic, photo, i64::from(x), i64::from(y));
+            x += photo.width();
+            i += 1;
+        }
+        (y, i) = (y + 600, i + 1);
+    }
+    let planes = jpeg_of(&mosaic, 92, Some(jpeg_encoder::SamplingFactor::R_4_4_4));
+    let target = 35.0;
+    let c = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Auto, Chroma::Auto),
+    )
+    .unwrap();
+    assert!(decoded_psnr(&c.bytes, &planes, None) >= target);
+    assert_eq!(
+        (c.color, c.layout(), c.half_chroma),
+        (StoredColor::YCbCr601, "patches", false)
+    );
+    assert_ne!(c.bytes[10] & 0x20, 0, "flags {:#04x}", c.bytes[10]);
+    // Smaller than the tiles the crop chose among.
+    let tiled = compress(
+        &planes,
+        &v2(Target::Psnr(target), Layout::Tiled(32), Chroma::Auto),
+    )
+    .unwrap();
+    assert!(
+        c.bytes.len() < tiled.bytes.len(),
+        "{} against {}",
+        c.bytes.len(),
+        tiled.bytes.len()
+    );
+}

@@ -56,6 +56,16 @@ pub(super) struct Quantised {
     pub(super) psnr: f64,
 }
 
+impl Quantised {
+    /// Per plane, the components kept in all its tiles.
+    pub(super) fn ranks(&self) -> Vec<usize> {
+        self.codes
+            .iter()
+            .map(|plane| plane.iter().map(TileCode::rank).sum())
+            .collect()
+    }
+}
+
 impl<'a> Candidate<'a> {
     /// The factored layout; `None` when `probe` is set, the layout is global and the
     /// first plane alone shows that it cannot reach the PSNR target. `luma`, the first

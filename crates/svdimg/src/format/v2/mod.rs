@@ -26,15 +26,15 @@ mod tiles;
 
 use rayon::prelude::*;
 
-use crate::format::color::{ColorChoice, StoredColor};
+use crate::format::color::{self, ColorChoice, StoredColor};
 use crate::format::measure::{level_psnr, LevelPlane};
 use crate::format::options::{Chroma, CompressOptions, Compressed, Layout, Target};
 use crate::{metrics, Error, Result};
-use candidate::{Candidate, Quantised, Shape};
+use candidate::{Candidate, Shape};
 pub(crate) use input::Input;
 use input::CROP_FROM;
+use lattice::Lattice;
 use threshold::{search_bytes, search_psnr};
-use tiles::TileCode;
 
 /// The side of the patches the encoder tries.
 const PATCH: usize = 8;
@@ -53,10 +53,17 @@ const CROP: usize = 1024;
 /// crop of a 6000×4000 mosaic, and 5% larger on the whole of it).
 const CROP_MARGIN: f64 = 0.01;
 
+/// On an image larger than the crop, a JPEG's grid whose file is below this share of the
+/// crop's file scaled to the image leaves the local layouts untried.
+const GRID_AHEAD: f64 = 0.5;
+
 /// The file an encoder candidate made.
 struct Made {
     bytes: Vec<u8>,
-    q: Quantised,
+    /// The PSNR it decodes to.
+    psnr: f64,
+    /// Per stored plane, the components it keeps.
+    ranks: Vec<usize>,
     shape: Shape,
     tile: u32,
     tiles: usize,
@@ -72,8 +79,8 @@ impl Made {
     fn beats(&self, other: &Made, target: Target) -> bool {
         match target {
             Target::MaxBytes(_) => {
-                (self.q.psnr, std::cmp::Reverse(self.bytes.len()))
-                    > (other.q.psnr, std::cmp::Reverse(other.bytes.len()))
+                (self.psnr, std::cmp::Reverse(self.bytes.len()))
+                    > (other.psnr, std::cmp::Reverse(other.bytes.len()))
             }
             _ => self.bytes.len() < other.bytes.len(),
         }
@@ -138,7 +145,8 @@ fn smallest(
         let bytes = codec::write(&c, &q, input);
         let made = Made {
             bytes,
-            q,
+            psnr: q.psnr,
+            ranks: q.ranks(),
             shape,
             tile: c.tile,
             tiles: match shape {
@@ -206,7 +214,7 @@ fn best_on_crop(
     input: &Input,
     options: &CompressOptions,
     candidates: &[(Shape, bool)],
-) -> Result<Option<(Shape, bool)>> {
+) -> Result<Option<((Shape, bool), usize)>> {
     let (rows, cols) = (crop_pieces(input.m), crop_pieces(input.n));
     let h: usize = rows.iter().map(|r| r.1).sum();
     let w: usize = cols.iter().map(|c| c.1).sum();
@@ -235,7 +243,9 @@ fn best_on_crop(
         alpha: None,
     };
     let best = smallest(&crop, options, candidates, false, CROP_MARGIN, None)?;
-    Ok(best.map(|b| (b.shape, b.half)))
+    // The crop's bytes scaled to the whole image.
+    let scale = (input.m * input.n) as f64 / (h * w) as f64;
+    Ok(best.map(|b| ((b.shape, b.half), (b.bytes.len() as f64 * scale) as usize)))
 }
 
 /// Compresses to version 2 for a PSNR or a byte budget.
@@ -282,30 +292,59 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     };
     let probe = options.layout == Layout::Auto;
     // A JPEG's own grid (in JPEG's Y Cb Cr where the colour model is the encoder's to
-    // choose). Up to the crop's size it is tried first: where it makes the smaller file, the
-    // other layouts stop at their first measurement. Above, it is tried last,
-    // and only where a sample predicts it can win.
+    // choose) is tried first: where it makes the smaller file, the other layouts stop at
+    // their first measurement. Up to the crop's size it is always made; above, only where a
+    // sample predicts it can beat the crop's file scaled to the image (for a PSNR), or,
+    // failing that, the best other file (tried last).
     let colour = options.color == ColorChoice::Auto;
     let large = input.m * input.n > CROP_FROM;
-    let early = match options.layout {
-        Layout::Auto if !large => lattice::compress(&input, options.target, colour, None),
+    let lattice = match options.layout {
+        Layout::Auto => Lattice::new(&input, options.target, colour),
         _ => None,
     };
+    // The file on the grid, and whether it was tried.
+    let (mut early, mut tried) = (None, false);
+    if let (Some(l), false) = (&lattice, large) {
+        (early, tried) = (l.make(&input, options.target), true);
+    }
     let hint = early.as_ref().map(|e| e.bytes.len());
     let found = if local.len() > 1 && large {
         // Large images try the local layout that wins on a crop (and the global one), and
         // the others only when those miss.
-        let winner = best_on_crop(&input, options, &local)?;
-        let first: Vec<_> = winner.into_iter().chain(globals.iter().copied()).collect();
-        match smallest(&input, options, &first, probe, 0.0, None)? {
+        let crop = best_on_crop(&input, options, &local)?;
+        let winner = crop.map(|c| c.0);
+        if let (Some(l), Target::Psnr(_), Some((_, scaled))) = (&lattice, options.target, crop) {
+            if l.may_beat(options.target, (scaled, f64::NAN)) {
+                // The grid reads the levels alone: the stored planes go while it runs (288
+                // MB at 24 MP in colour) and are made again from the reference after it.
+                input.stored = Vec::new();
+                (early, tried) = (l.make(&input, options.target), true);
+                let reference: Vec<&[f32]> = input.reference.iter().map(|r| &r[..]).collect();
+                let stored = color::from_slices(&reference, input.color);
+                input.stored = stored;
+            }
+        }
+        let hint = early.as_ref().map(|e| e.bytes.len());
+        let far_ahead = match (crop, hint) {
+            (Some((_, scaled)), Some(grid)) => (grid as f64) < GRID_AHEAD * scaled as f64,
+            _ => false,
+        };
+        let first: Vec<_> = winner
+            .filter(|_| !far_ahead)
+            .into_iter()
+            .chain(globals.iter().copied())
+            .collect();
+        match smallest(&input, options, &first, probe, 0.0, hint)? {
             Some(found) => Some(found),
+            // Behind the grid's file the layouts stop early: the others would too.
+            None if hint.is_some() => None,
             None => {
                 let rest: Vec<_> = local
                     .iter()
                     .copied()
                     .filter(|c| Some(*c) != winner)
                     .collect();
-                smallest(&input, options, &rest, probe, 0.0, None)?
+                smallest(&input, options, &rest, probe, 0.0, hint)?
             }
         }
     } else if halves.len() == 2 && local.len() > 2 {
@@ -329,11 +368,13 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe, 0.0, hint)?
     };
-    let rival = found.as_ref().map(|f| (f.bytes.len(), f.q.psnr));
+    let rival = found.as_ref().map(|f| (f.bytes.len(), f.psnr));
     // The lattice reads the levels alone: the stored planes go first.
     input.stored = Vec::new();
-    let late = || match (options.layout, large) {
-        (Layout::Auto, true) => lattice::compress(&input, options.target, colour, rival),
+    let late = || match (&lattice, tried) {
+        (Some(l), false) if rival.is_none_or(|r| l.may_beat(options.target, r)) => {
+            l.make(&input, options.target)
+        }
         _ => None,
     };
     let found = match options.layout {
@@ -341,7 +382,8 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             (Some(grid), f) => {
                 let made = Made {
                     bytes: grid.bytes,
-                    q: grid.q,
+                    psnr: grid.psnr,
+                    ranks: grid.ranks,
                     shape: Shape::Patches(8),
                     tile: 8,
                     tiles: 1,
@@ -360,7 +402,8 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     };
     let Some(Made {
         bytes,
-        q,
+        psnr: measured,
+        ranks,
         shape,
         tile,
         tiles,
@@ -379,13 +422,10 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     let (mut decoded, _) = codec::decode(&bytes, &header::parse_written(&bytes)?, usize::MAX)?;
     let planes: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
     let psnr = level_psnr(&planes, input.levels, input.max);
-    if psnr != q.psnr {
+    if psnr != measured {
         return Err(Error::new(
             crate::ErrorKind::Numerical,
-            format!(
-                "the file decodes to {psnr} dB, not the {} dB measured",
-                q.psnr
-            ),
+            format!("the file decodes to {psnr} dB, not the {measured} dB measured"),
         ));
     }
     let count = decoded.len() as f64;
@@ -401,15 +441,10 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         .sum::<f64>()
         / count;
     Ok(Compressed {
-        ranks: color
-            .plane_names()
-            .iter()
-            .zip(&q.codes)
-            .map(|(&name, c)| (name, c.iter().map(TileCode::rank).sum()))
-            .collect(),
+        ranks: color.plane_names().iter().copied().zip(ranks).collect(),
         bytes,
         color,
-        psnr_db: q.psnr,
+        psnr_db: measured,
         ssim,
         version: 2,
         tile_size: tile as usize,
