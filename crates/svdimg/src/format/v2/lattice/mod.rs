@@ -48,7 +48,7 @@ const C_MAX: f64 = (1 << 24) as f64;
 /// frequency keeps its grid step, above the last none is stored.
 const LAMBDAS: (f64, f64) = (1e-3, 1e7);
 /// The bytes predicted for a file on the grid may be this many times the rival's before it
-/// is left unmade (see [`compress`]; a 24 MP photo resized and saved as a JPEG, whose grid
+/// is left unmade (see [`Lattice::may_beat`]; a 24 MP photo resized and saved as a JPEG, whose grid
 /// loses, is predicted at 5-12 times the rival).
 const RIVAL_MARGIN: f64 = 2.0;
 
