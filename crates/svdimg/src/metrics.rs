@@ -138,7 +138,10 @@ pub fn ssim<T: Scalar>(a: &[T], b: &[T], width: usize, height: usize) -> f64 {
             // x86-64), chosen at run time; the plain loops vectorise for it.
             pulp::Arch::new().dispatch(
                 #[inline(always)]
-                || ssim_tile(a, b, width, &weights, rows, cols),
+                || match weights.len() {
+                    11 => ssim_tile::<T, 11>(a, b, width, &weights, rows, cols),
+                    _ => ssim_tile::<T, 0>(a, b, width, &weights, rows, cols),
+                },
             )
         })
         .reduce(|| (0.0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
@@ -148,11 +151,14 @@ pub fn ssim<T: Scalar>(a: &[T], b: &[T], width: usize, height: usize) -> f64 {
 /// The sum and count of SSIM values over the windows whose top-left corners are in
 /// `rows` × `cols`.
 ///
-/// Loops run along rows over plain `f64` arrays so that the compiler vectorises them.
-/// The window is symmetric, so each pair of taps at equal distance from the centre adds
-/// its two samples before one multiplication.
+/// Each row of output is made from a ring of `size` horizontally filtered rows. Both
+/// filters and the SSIM formula work on `LANES` adjacent columns at once, held in local
+/// arrays so that the compiler keeps them in vector registers; the SSIM values are summed
+/// per lane. `S` is the window's size where it is known when compiling (11, the size on
+/// any image at least 11 pixels each way), so that the loops over the taps unroll; 0 reads
+/// it from `weights`.
 #[inline(always)]
-fn ssim_tile<T: Scalar>(
+fn ssim_tile<T: Scalar, const S: usize>(
     a: &[T],
     b: &[T],
     width: usize,
@@ -160,8 +166,8 @@ fn ssim_tile<T: Scalar>(
     rows: std::ops::Range<usize>,
     cols: std::ops::Range<usize>,
 ) -> (f64, usize) {
+    let weights = if S > 0 { &weights[..S] } else { weights };
     let size = weights.len();
-    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let out_w = cols.len();
     let in_w = out_w + size - 1;
     let mut raw: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; in_w]);
@@ -173,25 +179,53 @@ fn ssim_tile<T: Scalar>(
         let start = row * width + cols.start;
         filter_row(a, b, start, weights, &mut raw, &mut ring[row % size]);
     }
-    let mut total = 0.0;
-    let mut m: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0; out_w]);
+    let mut sums = [0.0; LANES];
+    let mut tail = 0.0;
+    let whole = out_w - out_w % LANES;
     for top in rows.clone() {
         let bottom = top + size - 1;
         let start = bottom * width + cols.start;
         filter_row(a, b, start, weights, &mut raw, &mut ring[bottom % size]);
-        for (q, mq) in m.iter_mut().enumerate() {
-            symmetric_filter(mq, weights, |t| &ring[(top + t) % size][q][..]);
+        // The window's rows, top to bottom, for each quantity.
+        let window: [Vec<&[f64]>; 5] =
+            std::array::from_fn(|q| (0..size).map(|t| &ring[(top + t) % size][q][..]).collect());
+        for col in (0..whole).step_by(LANES) {
+            let mut m = [[0.0; LANES]; 5];
+            for (mq, rows) in m.iter_mut().zip(&window) {
+                *mq = symmetric(weights, |t| lanes(rows[t], col));
+            }
+            for (sum, value) in sums.iter_mut().zip(ssim_formula(m)) {
+                *sum += value;
+            }
         }
-        let [m0, m1, m2, m3, m4] = &m;
-        for ((((&mx, &my), &exx), &eyy), &exy) in m0.iter().zip(m1).zip(m2).zip(m3).zip(m4) {
-            let vx = exx - mx * mx;
-            let vy = eyy - my * my;
-            let cov = exy - mx * my;
-            total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
-                / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        for col in whole..out_w {
+            let mut m = [[0.0; 1]; 5];
+            for (mq, rows) in m.iter_mut().zip(&window) {
+                *mq = symmetric(weights, |t| lanes(rows[t], col));
+            }
+            tail += ssim_formula(m)[0];
         }
     }
-    (total, rows.len() * out_w)
+    (sums.iter().sum::<f64>() + tail, rows.len() * out_w)
+}
+
+/// Columns processed together by the SSIM loops.
+const LANES: usize = 8;
+
+/// SSIM at `L` positions from the filtered means of x, y, x², y² and xy.
+#[inline(always)]
+fn ssim_formula<const L: usize>([mx, my, exx, eyy, exy]: [[f64; L]; 5]) -> [f64; L] {
+    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
+    let mut out = [0.0; L];
+    for j in 0..L {
+        let (mx, my) = (mx[j], my[j]);
+        let vx = exx[j] - mx * mx;
+        let vy = eyy[j] - my * my;
+        let cov = exy[j] - mx * my;
+        out[j] =
+            ((2.0 * mx * my + c1) * (2.0 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+    }
+    out
 }
 
 /// Filters horizontally the five quantities x, y, x², y², xy of the samples of `a` and `b`
@@ -220,27 +254,43 @@ fn filter_row<T: Scalar>(
     {
         (*dxx, *dyy, *dxy) = (x * x, y * y, x * y);
     }
+    let whole = out_w - out_w % LANES;
     for (q, input) in out.iter_mut().zip(raw.iter()) {
-        symmetric_filter(q, weights, |t| &input[t..t + out_w]);
+        for (col, chunk) in (0..whole).step_by(LANES).zip(q.chunks_exact_mut(LANES)) {
+            chunk.copy_from_slice(&symmetric(weights, |t| lanes::<LANES>(input, col + t)));
+        }
+        for col in whole..out_w {
+            q[col] = symmetric(weights, |t| lanes::<1>(input, col + t))[0];
+        }
     }
 }
 
-/// `out = Σₜ weights[t] · tap(t)` for symmetric `weights` of odd length: taps t and
+/// The `L` values of `s` from `at` on, as an array.
+#[inline(always)]
+fn lanes<const L: usize>(s: &[f64], at: usize) -> [f64; L] {
+    let mut out = [0.0; L];
+    out.copy_from_slice(&s[at..at + L]);
+    out
+}
+
+/// `Σₜ weights[t] · tap(t)` for symmetric `weights` of odd length: taps t and
 /// size − 1 − t are added first, then multiplied once.
 #[inline(always)]
-fn symmetric_filter<'a>(out: &mut [f64], weights: &[f64], tap: impl Fn(usize) -> &'a [f64]) {
+fn symmetric<const L: usize>(weights: &[f64], tap: impl Fn(usize) -> [f64; L]) -> [f64; L] {
     let size = weights.len();
     let centre = size / 2;
     let g = weights[centre];
-    for (o, &v) in out.iter_mut().zip(tap(centre)) {
-        *o = g * v;
+    let mut out = tap(centre);
+    for o in &mut out {
+        *o *= g;
     }
     for (t, &g) in weights.iter().enumerate().take(centre) {
         let (left, right) = (tap(t), tap(size - 1 - t));
-        for ((o, &l), &r) in out.iter_mut().zip(left).zip(right) {
-            *o += g * (l + r);
+        for j in 0..L {
+            out[j] += g * (left[j] + right[j]);
         }
     }
+    out
 }
 
 /// Normalised 1-D Gaussian weights of odd length `size`.

@@ -55,6 +55,56 @@ fn ssim_handles_images_smaller_than_the_window() {
     assert!(ssim(&a, &[0.9f32, 0.5, 0.1], 3, 1) < 1.0);
 }
 
+/// SSIM by its definition: for each window position, the Gaussian-weighted means,
+/// variances and covariance summed directly over the window.
+fn ssim_by_definition(a: &[f64], b: &[f64], w: usize, h: usize) -> f64 {
+    let size = 11.min(w).min(h);
+    let size = if size % 2 == 0 { size - 1 } else { size };
+    let r = (size / 2) as f64;
+    let g: Vec<f64> = (0..size)
+        .map(|i| (-(i as f64 - r).powi(2) / (2.0 * 1.5 * 1.5)).exp())
+        .collect();
+    let norm: f64 = g.iter().sum::<f64>().powi(2);
+    let (c1, c2) = (1e-4, 9e-4);
+    let mut total = 0.0;
+    for top in 0..=h - size {
+        for left in 0..=w - size {
+            let mut m = [0.0; 5];
+            for (i, gi) in g.iter().enumerate() {
+                for (j, gj) in g.iter().enumerate() {
+                    let k = (top + i) * w + left + j;
+                    let (x, y, wt) = (a[k], b[k], gi * gj / norm);
+                    for (q, v) in m.iter_mut().zip([x, y, x * x, y * y, x * y]) {
+                        *q += wt * v;
+                    }
+                }
+            }
+            let [mx, my, xx, yy, xy] = m;
+            let (vx, vy, cov) = (xx - mx * mx, yy - my * my, xy - mx * my);
+            total += ((2.0 * mx * my + c1) * (2.0 * cov + c2))
+                / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        }
+    }
+    total / ((h - size + 1) * (w - size + 1)) as f64
+}
+
+#[test]
+fn ssim_matches_its_definition_for_every_window_size_and_width() {
+    let mut state = 7u64;
+    let mut noise = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // Heights from 1 to 12 give every window size (1, 3, 5, 7, 9, 11); the widths put
+    // the last columns outside a whole group of the vector loops.
+    for (w, h) in [(30, 1), (13, 3), (29, 6), (21, 7), (40, 9), (77, 12), (600, 20)] {
+        let a: Vec<f64> = (0..w * h).map(|_| noise()).collect();
+        let b: Vec<f64> = a.iter().map(|x| 0.7 * x + 0.3 * noise()).collect();
+        let (got, want) = (ssim(&a, &b, w, h), ssim_by_definition(&a, &b, w, h));
+        assert!((got - want).abs() < 1e-12, "{w}x{h}: {got} against {want}");
+    }
+}
+
 #[test]
 fn psnr_of_a_uniform_error() {
     let a = vec![0.0f64; 100];
