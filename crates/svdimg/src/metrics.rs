@@ -259,8 +259,8 @@ fn filter_row<T: Scalar>(
         for (col, chunk) in (0..whole).step_by(LANES).zip(q.chunks_exact_mut(LANES)) {
             chunk.copy_from_slice(&symmetric(weights, |t| lanes::<LANES>(input, col + t)));
         }
-        for col in whole..out_w {
-            q[col] = symmetric(weights, |t| lanes::<1>(input, col + t))[0];
+        for (col, value) in q.iter_mut().enumerate().skip(whole) {
+            *value = symmetric(weights, |t| lanes::<1>(input, col + t))[0];
         }
     }
 }

@@ -92,12 +92,22 @@ fn ssim_by_definition(a: &[f64], b: &[f64], w: usize, h: usize) -> f64 {
 fn ssim_matches_its_definition_for_every_window_size_and_width() {
     let mut state = 7u64;
     let mut noise = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     // Heights from 1 to 12 give every window size (1, 3, 5, 7, 9, 11); the widths put
     // the last columns outside a whole group of the vector loops.
-    for (w, h) in [(30, 1), (13, 3), (29, 6), (21, 7), (40, 9), (77, 12), (600, 20)] {
+    for (w, h) in [
+        (30, 1),
+        (13, 3),
+        (29, 6),
+        (21, 7),
+        (40, 9),
+        (77, 12),
+        (600, 20),
+    ] {
         let a: Vec<f64> = (0..w * h).map(|_| noise()).collect();
         let b: Vec<f64> = a.iter().map(|x| 0.7 * x + 0.3 * noise()).collect();
         let (got, want) = (ssim(&a, &b, w, h), ssim_by_definition(&a, &b, w, h));
