@@ -59,40 +59,80 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
         blocks: Vec::new(),
         alpha_block: input.alpha.as_ref().map(|a| a.1),
     };
-    let (blocks, entries): (Vec<Vec<Vec<u8>>>, Vec<Vec<Block>>) = header::streams(&header, &side)
+    let streams = header::streams(&header, &side);
+    let size = usize::from(header.block_size);
+    // Every block of every stream, with the samples it codes.
+    let jobs: Vec<(usize, &[(u8, u32, u32)], usize)> = streams
         .iter()
-        .map(|order| {
-            order
-                .par_chunks(usize::from(header.block_size))
-                .map(|chunk| {
-                    let mut vectors = Vec::with_capacity(2 * chunk.len());
-                    for &(p, t, i) in chunk {
-                        let (p, t, i) = (usize::from(p), t as usize, i as usize);
-                        let (_, h, _, w) = c.planes[p].grid.rect(t);
-                        let code = &q.codes[p][t];
-                        vectors.push(Vector {
-                            q: &code.u[i * h..(i + 1) * h],
-                            g: code.g[i],
-                            dct: code.dct[i] & 1 != 0,
-                            stride: header.stride(p),
-                            plane: p as u8,
-                        });
-                        vectors.push(Vector {
-                            q: &code.v[i * w..(i + 1) * w],
-                            g: code.g[i],
-                            dct: code.dct[i] & 2 != 0,
-                            stride: 0,
-                            plane: p as u8,
-                        });
-                    }
-                    let (bytes, coding, entry) = stream::encode(&vectors);
-                    (bytes, Block { coding, entry })
+        .enumerate()
+        .flat_map(|(s, order)| order.chunks(size).map(move |chunk| (s, chunk)))
+        .map(|(s, chunk)| {
+            let samples = chunk
+                .iter()
+                .map(|&(p, t, _)| {
+                    let (_, h, _, w) = c.planes[usize::from(p)].grid.rect(t as usize);
+                    h + w
                 })
-                .unzip()
+                .sum();
+            (s, chunk, samples)
         })
-        .unzip();
+        .collect();
+    // The blocks are coded in parallel, the largest first: a few large blocks (a layout
+    // of one tile per plane at 24 MP) then share the threads instead of one of them
+    // finishing alone on the last large block.
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&j| std::cmp::Reverse(jobs[j].2));
+    let coded: Vec<std::sync::OnceLock<(Vec<u8>, Block)>> =
+        jobs.iter().map(|_| std::sync::OnceLock::new()).collect();
+    rayon::scope_fifo(|scope| {
+        for &j in &order {
+            let (job, coded) = (&jobs[j], &coded[j]);
+            let header = &header;
+            scope.spawn_fifo(move |_| {
+                let _ = coded.set(encode_block(c, q, header, job.1));
+            });
+        }
+    });
+    let mut blocks: Vec<Vec<Vec<u8>>> = vec![Vec::new(); streams.len()];
+    let mut entries: Vec<Vec<Block>> = vec![Vec::new(); streams.len()];
+    for (job, coded) in jobs.iter().zip(coded) {
+        let (bytes, block) = coded.into_inner().expect("every block is coded");
+        blocks[job.0].push(bytes);
+        entries[job.0].push(block);
+    }
     header.blocks = entries;
     header.write(&side_bytes, &blocks, input.alpha.as_ref().map(|a| &a.0[..]))
+}
+
+/// The coded block of `chunk`, components (plane, tile, index) of `q` in file order.
+fn encode_block(
+    c: &Candidate,
+    q: &Quantised,
+    header: &Header,
+    chunk: &[(u8, u32, u32)],
+) -> (Vec<u8>, Block) {
+    let mut vectors = Vec::with_capacity(2 * chunk.len());
+    for &(p, t, i) in chunk {
+        let (p, t, i) = (usize::from(p), t as usize, i as usize);
+        let (_, h, _, w) = c.planes[p].grid.rect(t);
+        let code = &q.codes[p][t];
+        vectors.push(Vector {
+            q: &code.u[i * h..(i + 1) * h],
+            g: code.g[i],
+            dct: code.dct[i] & 1 != 0,
+            stride: header.stride(p),
+            plane: p as u8,
+        });
+        vectors.push(Vector {
+            q: &code.v[i * w..(i + 1) * w],
+            g: code.g[i],
+            dct: code.dct[i] & 2 != 0,
+            stride: 0,
+            plane: p as u8,
+        });
+    }
+    let (bytes, coding, entry) = stream::encode(&vectors);
+    (bytes, Block { coding, entry })
 }
 
 /// The side block of a parsed file, checked: each tile's codes.
