@@ -61,8 +61,8 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
     };
     let streams = header::streams(&header, &side);
     let size = usize::from(header.block_size);
-    // Every block of every stream, with the samples it codes.
-    let jobs: Vec<(usize, &[(u8, u32, u32)], usize)> = streams
+    // Every block of every stream: (stream, components, samples coded).
+    let jobs: Vec<(usize, &[Component], usize)> = streams
         .iter()
         .enumerate()
         .flat_map(|(s, order)| order.chunks(size).map(move |chunk| (s, chunk)))
@@ -104,12 +104,15 @@ pub(super) fn write(c: &Candidate, q: &Quantised, input: &Input) -> Vec<u8> {
     header.write(&side_bytes, &blocks, input.alpha.as_ref().map(|a| &a.0[..]))
 }
 
-/// The coded block of `chunk`, components (plane, tile, index) of `q` in file order.
+/// A component of a stream: plane, tile, index in the tile.
+type Component = (u8, u32, u32);
+
+/// The coded block of `chunk`, components of `q` in file order.
 fn encode_block(
     c: &Candidate,
     q: &Quantised,
     header: &Header,
-    chunk: &[(u8, u32, u32)],
+    chunk: &[Component],
 ) -> (Vec<u8>, Block) {
     let mut vectors = Vec::with_capacity(2 * chunk.len());
     for &(p, t, i) in chunk {
