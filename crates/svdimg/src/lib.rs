@@ -72,6 +72,7 @@ mod decomposition;
 mod error;
 mod factors;
 mod format;
+mod jpeg;
 mod lesson;
 mod limits;
 mod metrics;

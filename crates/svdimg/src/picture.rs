@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 
-use crate::{truncation, Error, Limits, Result, Scalar, Truncation};
+use crate::{jpeg, truncation, Error, Limits, Result, Scalar, Truncation};
 
 /// What a decoded image is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,7 +214,15 @@ impl Picture {
             )));
         }
         let orientation = decoder.orientation().map_err(fail)?;
-        let mut image = DynamicImage::from_decoder(decoder).map_err(fail)?;
+        let mut image = if known == ImageFormat::Jpeg && jpeg::non_interleaved(bytes) {
+            drop(decoder);
+            jpeg::decode(bytes, limits.max_alloc).map_err(|e| match &truncation {
+                Some(t) => truncated(t),
+                None => Error::input(format!("cannot decode image: {e}")),
+            })?
+        } else {
+            DynamicImage::from_decoder(decoder).map_err(fail)?
+        };
         image.apply_orientation(orientation);
         Ok(Picture {
             image,

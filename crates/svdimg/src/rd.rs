@@ -200,15 +200,15 @@ pub fn rate_distortion(
 ///
 /// Measured on the shared photos at 30 and 35 dB: `jpeg-encoder`'s optimised Huffman tables
 /// save 1 to 24% over [`JpegKind::Basic`] at 4:4:4; its progressive mode costs 6 to 29%
-/// more, so the 4:4:4 encoder is baseline. Its baseline 4:2:0 stream (0.7.1) does not
-/// decode correctly with the `image` crate's decoder (6.7 dB whatever the quality), so the
-/// 4:2:0 encoder is progressive.
+/// more at 4:4:4 and 4 to 13% more at 4:2:0 (qualities 40 to 92), so both encoders are
+/// baseline. (Its baseline files have one component per scan; svdimg decodes those with
+/// `jpeg-decoder`, as the `image` crate's decoder gets them wrong.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JpegKind {
     /// The `image` crate's encoder: baseline, chroma at full resolution (4:4:4), and the
     /// fixed Huffman tables of the standard's Annex K.
     Basic,
-    /// `jpeg-encoder`, progressive, with Huffman tables optimised for the image and chroma
+    /// `jpeg-encoder`, baseline, with Huffman tables optimised for the image and chroma
     /// box-averaged to half resolution both ways (4:2:0).
     Optimized420,
     /// `jpeg-encoder`, baseline, with optimised Huffman tables and chroma at full
@@ -315,7 +315,6 @@ impl<'a> Jpeg<'a> {
         };
         let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality);
         encoder.set_optimized_huffman_tables(true);
-        encoder.set_progressive(kind == JpegKind::Optimized420);
         encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
         encoder.set_sampling_factor(if kind == JpegKind::Optimized420 {
             jpeg_encoder::SamplingFactor::R_4_2_0

@@ -692,33 +692,7 @@ fn a_jpeg_larger_than_the_crop_is_stored_on_its_grid_before_the_layouts() {
     // which the grid's prediction had to beat by the old rule and did not; the grid's file
     // 96,907).
     let Some(dir) = shared_dir() else { return };
-    let mut photos = Vec::new();
-    for name in ["astronaut", "camera", "chelsea", "coffee", "text"] {
-        let png = std::fs::read(dir.join("images").join(format!("{name}.png"))).unwrap();
-        let rgb = Picture::decode(&png, &Limits::default())
-            .unwrap()
-            .image()
-            .to_rgb8();
-        let width = rgb.width() * 240 / rgb.height() / 8 * 8;
-        photos.push(image::imageops::resize(
-            &rgb,
-            width,
-            240,
-            image::imageops::FilterType::Lanczos3,
-        ));
-    }
-    let mut mosaic = image::RgbImage::new(1680, 1280);
-    let (mut i, mut y) = (0, 0);
-    while y < 1280 {
-        let mut x = 0;
-        while x < 1680 {
-            let photo = &photos[i % photos.len()];
-            image::imageops::replace(&mut mosaic, photo, i64::from(x), i64::from(y));
-            x += photo.width();
-            i += 1;
-        }
-        (y, i) = (y + 240, i + 1);
-    }
+    let mosaic = crate::photo_mosaic(&dir, 1680, 1280, 240);
     let planes = jpeg_of(&mosaic, 92, Some(jpeg_encoder::SamplingFactor::R_4_4_4));
     let target = 35.0;
     let c = compress(

@@ -6,6 +6,7 @@ mod divide;
 mod exact;
 mod format;
 mod format_v2;
+mod jpeg;
 mod metrics;
 mod prefix;
 mod randomized;
@@ -41,4 +42,38 @@ pub fn png_bytes(image: &image::DynamicImage) -> Vec<u8> {
         .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
         .unwrap();
     out
+}
+
+/// The shared photos `row` pixels high (widths rounded down to multiples of 8), side by
+/// side in rows that each start one photo further on, filling a `width`×`height` image:
+/// photo-like detail at any size, with repeats.
+pub fn photo_mosaic(dir: &std::path::Path, width: u32, height: u32, row: u32) -> image::RgbImage {
+    let mut photos = Vec::new();
+    for name in ["astronaut", "camera", "chelsea", "coffee", "text"] {
+        let png = std::fs::read(dir.join("images").join(format!("{name}.png"))).unwrap();
+        let rgb = svdimg::Picture::decode(&png, &svdimg::Limits::default())
+            .unwrap()
+            .image()
+            .to_rgb8();
+        let w = rgb.width() * row / rgb.height() / 8 * 8;
+        photos.push(image::imageops::resize(
+            &rgb,
+            w,
+            row,
+            image::imageops::FilterType::Lanczos3,
+        ));
+    }
+    let mut mosaic = image::RgbImage::new(width, height);
+    let (mut i, mut y) = (0, 0);
+    while y < height {
+        let mut x = 0;
+        while x < width {
+            let photo = &photos[i % photos.len()];
+            image::imageops::replace(&mut mosaic, photo, i64::from(x), i64::from(y));
+            x += photo.width();
+            i += 1;
+        }
+        (y, i) = (y + row, i + 1);
+    }
+    mosaic
 }
