@@ -242,7 +242,36 @@ fn best_on_crop(
         bit_depth: input.bit_depth,
         alpha: None,
     };
-    let best = smallest(&crop, options, candidates, false, CROP_MARGIN, None)?;
+    // As on a whole image of 1-2 MP, where the first layout comes with both chroma sizes
+    // the size is chosen on it and kept for the others.
+    let both = candidates.len() > 2 && candidates[0].0 == candidates[1].0;
+    let first_two = if both { 2 } else { candidates.len() };
+    let first = smallest(
+        &crop,
+        options,
+        &candidates[..first_two],
+        false,
+        CROP_MARGIN,
+        None,
+    )?;
+    let half = first.as_ref().map(|f| f.half);
+    let rest: Vec<_> = candidates[first_two..]
+        .iter()
+        .copied()
+        .filter(|c| half.is_none_or(|h| c.1 == h))
+        .collect();
+    let made = first.as_ref().map(|f| f.bytes.len());
+    let second = smallest(&crop, options, &rest, false, CROP_MARGIN, made)?;
+    let best = match (first, second) {
+        (Some(a), Some(b)) => Some(
+            if (b.bytes.len() as f64) < a.bytes.len() as f64 * (1.0 - CROP_MARGIN) {
+                b
+            } else {
+                a
+            },
+        ),
+        (a, b) => a.or(b),
+    };
     // The crop's bytes scaled to the whole image.
     let scale = (input.m * input.n) as f64 / (h * w) as f64;
     Ok(best.map(|b| ((b.shape, b.half), (b.bytes.len() as f64 * scale) as usize)))
