@@ -6,7 +6,9 @@
 //! `jpeg-encoder` crate write them) into a striped, wrongly coloured picture and reports
 //! success (zune-image issues 419 and 422, fixed after 0.5.15). Such files are decoded by
 //! `jpeg-decoder` instead, which reads them as libjpeg does. They are rare, so every
-//! other JPEG keeps the faster decoder.
+//! other JPEG keeps the faster decoder. Once `image` decodes with a fixed `zune-jpeg`
+//! (0.5.16 is only a release candidate as of 2026-12-05), this module can go; the test
+//! `jpegs_with_one_component_per_scan_decode_to_their_pixels` says whether it may.
 
 use image::{DynamicImage, GrayImage, RgbImage};
 
