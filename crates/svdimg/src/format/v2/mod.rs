@@ -85,6 +85,49 @@ impl Made {
             _ => self.bytes.len() < other.bytes.len(),
         }
     }
+
+    /// Whether this file, found after `other`, replaces it: smaller by the share `margin`
+    /// for a PSNR (see [`smallest`]), better by [`Made::beats`] for a byte budget.
+    fn wins_after(&self, other: &Made, target: Target, margin: f64) -> bool {
+        match target {
+            Target::Psnr(_) => {
+                (self.bytes.len() as f64) < other.bytes.len() as f64 * (1.0 - margin)
+            }
+            _ => self.beats(other, target),
+        }
+    }
+}
+
+/// [`smallest`] over `candidates`, whose first two are one layout with both chroma sizes:
+/// the size is chosen on that layout and kept for the other candidates; `extra` (the
+/// global layout) is tried as it is.
+fn chroma_first(
+    input: &Input,
+    options: &CompressOptions,
+    candidates: &[(Shape, bool)],
+    extra: &[(Shape, bool)],
+    probe: bool,
+    margin: f64,
+    made: Option<usize>,
+) -> Result<Option<Made>> {
+    let first = smallest(input, options, &candidates[..2], probe, margin, made)?;
+    let half = first.as_ref().is_some_and(|f| f.half);
+    let rest: Vec<_> = candidates[2..]
+        .iter()
+        .copied()
+        .filter(|c| c.1 == half)
+        .chain(extra.iter().copied())
+        .collect();
+    let made = smaller(first.as_ref(), made);
+    let second = smallest(input, options, &rest, probe, margin, made)?;
+    Ok(match (first, second) {
+        (Some(a), Some(b)) => Some(if b.wins_after(&a, options.target, margin) {
+            b
+        } else {
+            a
+        }),
+        (a, b) => a.or(b),
+    })
 }
 
 /// The best file of `candidates` (shape, half chroma): the smallest for a PSNR, the best
@@ -157,11 +200,10 @@ fn smallest(
             patch_dct: c.dct.is_square(),
             color: input.color,
         };
-        let wins = |b: &Made| match options.target {
-            Target::Psnr(_) => (made.bytes.len() as f64) < b.bytes.len() as f64 * (1.0 - margin),
-            _ => made.beats(b, options.target),
-        };
-        if best.as_ref().is_none_or(wins) {
+        if best
+            .as_ref()
+            .is_none_or(|b| made.wins_after(b, options.target, margin))
+        {
             best = Some(made);
         }
     }
@@ -242,35 +284,12 @@ fn best_on_crop(
         bit_depth: input.bit_depth,
         alpha: None,
     };
-    // As on a whole image of 1-2 MP, where the first layout comes with both chroma sizes
-    // the size is chosen on it and kept for the others.
-    let both = candidates.len() > 2 && candidates[0].0 == candidates[1].0;
-    let first_two = if both { 2 } else { candidates.len() };
-    let first = smallest(
-        &crop,
-        options,
-        &candidates[..first_two],
-        false,
-        CROP_MARGIN,
-        None,
-    )?;
-    let half = first.as_ref().map(|f| f.half);
-    let rest: Vec<_> = candidates[first_two..]
-        .iter()
-        .copied()
-        .filter(|c| half.is_none_or(|h| c.1 == h))
-        .collect();
-    let made = first.as_ref().map(|f| f.bytes.len());
-    let second = smallest(&crop, options, &rest, false, CROP_MARGIN, made)?;
-    let best = match (first, second) {
-        (Some(a), Some(b)) => Some(
-            if (b.bytes.len() as f64) < a.bytes.len() as f64 * (1.0 - CROP_MARGIN) {
-                b
-            } else {
-                a
-            },
-        ),
-        (a, b) => a.or(b),
+    // As on a whole image of 1-2 MP, the chroma size is chosen on the first layout where
+    // it comes with both.
+    let best = if candidates.len() > 2 && candidates[0].0 == candidates[1].0 {
+        chroma_first(&crop, options, candidates, &[], false, CROP_MARGIN, None)?
+    } else {
+        smallest(&crop, options, candidates, false, CROP_MARGIN, None)?
     };
     // The crop's bytes scaled to the whole image.
     let scale = (input.m * input.n) as f64 / (h * w) as f64;
@@ -377,22 +396,9 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             }
         }
     } else if halves.len() == 2 && local.len() > 2 {
-        // The chroma size is chosen on the first local layout, then kept for the others.
-        let first = smallest(&input, options, &local[..2], probe, 0.0, hint)?;
-        let half = first.as_ref().is_some_and(|f| f.half);
-        // The global layout tries both (its probe stops it early on photos).
-        let rest: Vec<_> = local[2..]
-            .iter()
-            .copied()
-            .filter(|c| c.1 == half)
-            .chain(globals.iter().copied())
-            .collect();
-        let made = smaller(first.as_ref(), hint);
-        let second = smallest(&input, options, &rest, probe, 0.0, made)?;
-        match (first, second) {
-            (Some(a), Some(b)) => Some(if b.beats(&a, options.target) { b } else { a }),
-            (a, b) => a.or(b),
-        }
+        // The chroma size is chosen on the first local layout, then kept for the others;
+        // the global layout tries both (its probe stops it early on photos).
+        chroma_first(&input, options, &local, &globals, probe, 0.0, hint)?
     } else {
         let all: Vec<_> = local.iter().chain(&globals).copied().collect();
         smallest(&input, options, &all, probe, 0.0, hint)?
