@@ -7,6 +7,7 @@ mod exact;
 mod format;
 mod format_v2;
 mod jpeg;
+mod layout;
 mod metrics;
 mod prefix;
 mod randomized;
