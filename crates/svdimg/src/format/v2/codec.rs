@@ -3,11 +3,12 @@
 
 use rayon::prelude::*;
 
-use super::candidate::{Candidate, Quantised};
+use super::candidate::Candidate;
 use super::dct::{Axis, Dct};
 use super::entropy::Adapt;
 use super::header::{self, Block, Header, Side};
 use super::input::Input;
+use super::quantised::Quantised;
 use super::rebuild::rebuild;
 use super::stream::{self, Vector};
 use super::tiles::TileCode;

@@ -3,10 +3,11 @@
 
 use rayon::prelude::*;
 
-use super::candidate::{Candidate, Quantised};
+use super::candidate::Candidate;
 use super::codec::write;
 use super::entropy::cost;
 use super::input::Input;
+use super::quantised::Quantised;
 use super::tiles::TileCode;
 use crate::{metrics, Error, Result};
 

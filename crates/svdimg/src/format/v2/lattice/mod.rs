@@ -24,11 +24,12 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use super::candidate::{Candidate, Quantised, Shape};
+use super::candidate::{Candidate, Shape};
 use super::dct::Dct;
 use super::input::Input;
 use super::patches;
 use super::plane::Plane;
+use super::quantised::Quantised;
 use super::rebuild::rebuild;
 use super::tiles::{Grid, TileCode, CODE_STEPS};
 use crate::format::color::StoredColor;
