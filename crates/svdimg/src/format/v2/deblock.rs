@@ -55,7 +55,14 @@ pub(crate) fn deblock(buf: &mut [f32], first: usize, grid: &Grid, alpha: f32) {
             row[x - 2..x + 2].copy_from_slice(&[p1, p0, q0, q1]);
         }
     }
-    for y in starts(grid.m, grid.rows) {
+    if rows == 0 {
+        return;
+    }
+    // Only the borders between the first and last rows of `buf` (a tall image has tens of
+    // thousands of rows of tiles).
+    let last = grid.m.min(first + rows) - 1;
+    let tiles = grid.row_of(first.min(last)).max(1)..grid.row_of(last) + 1;
+    for y in tiles.map(|i| i * grid.m / grid.rows) {
         if y < first + 2 || y + 2 > first + rows {
             continue;
         }

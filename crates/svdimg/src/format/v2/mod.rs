@@ -38,10 +38,7 @@ use candidate::Shape;
 pub(crate) use input::Input;
 use input::CROP_FROM;
 use lattice::Lattice;
-use search::{chroma_first, smallest, Made, Rules, TILE_SIZES};
-
-/// The side of the patches the encoder tries.
-const PATCH: usize = 8;
+use search::{chroma_first, smallest, Made, Rules, PATCH, TILE_SIZES};
 
 /// On an image larger than the crop, a JPEG's grid whose file is below this share of the
 /// crop's file scaled to the image leaves the local layouts untried.
@@ -108,7 +105,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     }
     let hint = early.as_ref().map(|e| e.bytes.len());
     let whole = Rules::whole(probe, hint);
-    let side = crop::side(input.m * input.n, options.target).filter(|_| local.len() > 1);
+    let side = crop::side(input.m, input.n, options.target).filter(|_| local.len() > 1);
     let found = if let Some(side) = side {
         // Images above 3/4 MP try the local layouts that win on a crop (and the global
         // one), and the others only when those miss.

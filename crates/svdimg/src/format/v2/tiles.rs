@@ -57,6 +57,12 @@ impl Grid {
         (y, h, x, w)
     }
 
+    /// The row of tiles that pixel row `y` (below `m`) lies in.
+    pub(crate) fn row_of(&self, y: usize) -> usize {
+        // Row i starts at ⌊i·m/rows⌋: the last start at or above y.
+        ((y + 1) * self.rows).div_ceil(self.m) - 1
+    }
+
     /// Every tile height and width (each at most two values).
     pub(crate) fn lengths(&self) -> Vec<usize> {
         let last = self.len() - 1;
@@ -433,7 +439,18 @@ pub(crate) fn assemble_rows(
     b: usize,
 ) -> Vec<f32> {
     let mut out = vec![0f32; (b - a) * grid.n];
-    for (t, code) in codes.iter().enumerate().take(grid.len()) {
+    if a >= b {
+        return out;
+    }
+    // Only the rows of tiles that meet rows a..b (a tall image has tens of thousands).
+    let tiles = grid.row_of(a) * grid.cols..(grid.row_of(b - 1) + 1) * grid.cols;
+    for (t, code) in codes
+        .iter()
+        .enumerate()
+        .take(grid.len())
+        .skip(tiles.start)
+        .take(tiles.len())
+    {
         let rect @ (y, h, _, _) = grid.rect(t);
         if y < b && y + h > a {
             let rows = a.max(y) - y..b.min(y + h) - y;
@@ -461,6 +478,25 @@ pub(crate) fn tile_of(plane: &[f32], grid: &Grid, t: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_row_of_tiles_of_every_pixel_row() {
+        for (m, tile) in [
+            (1, 32),
+            (31, 32),
+            (130, 64),
+            (900_001, 32),
+            (203, 16),
+            (64, 64),
+        ] {
+            let g = Grid::new(m, 5, tile);
+            for y in (0..m).step_by(m / 997 + 1).chain([m - 1]) {
+                let r = g.row_of(y);
+                let (y0, h, _, _) = g.rect(r * g.cols);
+                assert!(y0 <= y && y < y0 + h, "m {m} tile {tile} y {y}: row {r}");
+            }
+        }
+    }
 
     #[test]
     fn tiles_cover_the_plane_once() {
