@@ -93,8 +93,11 @@ impl Made {
     }
 }
 
-/// `files` with `files[best]` first, then the others, better first.
+/// `files` with `files[best]` first, then the others, better first (none: none).
 fn best_first(mut files: Vec<Made>, best: usize, target: Target) -> Vec<Made> {
+    if files.is_empty() {
+        return files;
+    }
     let first = files.swap_remove(best);
     files.sort_by(|a, b| {
         if a.beats(b, target) {
@@ -135,11 +138,7 @@ pub(super) fn chroma_first(
         (Some(a), Some(b)) if b.wins_after(a, options.target, rules.margin) => first,
         _ => 0,
     };
-    Ok(if files.is_empty() {
-        files
-    } else {
-        best_first(files, best, options.target)
-    })
+    Ok(best_first(files, best, options.target))
 }
 
 /// The best file of `candidates` (see [`ranked`]).
@@ -233,10 +232,7 @@ pub(super) fn ranked(
         }
         files.push(file);
     }
-    Ok(match best {
-        Some(b) => best_first(files, b, options.target),
-        None => files,
-    })
+    Ok(best_first(files, best.unwrap_or(0), options.target))
 }
 
 /// The smaller of a file's size and another size, either of them absent.
