@@ -43,27 +43,39 @@ pub(super) fn side(m: usize, n: usize, target: Target) -> Option<usize> {
     (2 * m.min(side) * n.min(side) >= side * side).then_some(side)
 }
 
+/// A layout's file on the crop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Proxy {
+    /// Shape and half chroma.
+    pub layout: (Shape, bool),
+    /// Its size scaled to the whole image.
+    pub bytes: usize,
+    /// The model's offset from the measurement at its file (see [`search::Made::bias`]).
+    pub bias: f64,
+}
+
 /// The layouts to make on the whole image, from the crop's `ranked` files of an image of
 /// `pixels`: the best, and up to [`CROP_FROM`] pixels those within [`NEAR`] of it and, where
 /// patches are best, the best tiles (the patches' one basis has less to cover on the crop:
 /// on an upscaled photo at 40 dB they made a file 9% smaller than 32-pixel tiles there and
 /// 13% larger on the whole).
-pub(super) fn with_near(ranked: &[((Shape, bool), usize)], pixels: usize) -> Vec<(Shape, bool)> {
-    let Some(&(best, bytes)) = ranked.first() else {
+pub(super) fn with_near(ranked: &[Proxy], pixels: usize) -> Vec<(Shape, bool)> {
+    let Some(best) = ranked.first() else {
         return Vec::new();
     };
     if pixels > CROP_FROM {
-        return vec![best];
+        return vec![best.layout];
     }
     let tiles = ranked
         .iter()
-        .position(|r| matches!(r.0 .0, Shape::Tiles(_)))
-        .filter(|_| matches!(best.0, Shape::Patches(_)));
+        .position(|r| matches!(r.layout.0, Shape::Tiles(_)))
+        .filter(|_| matches!(best.layout.0, Shape::Patches(_)));
+    let near = best.bytes as f64 * (1.0 + NEAR);
     ranked
         .iter()
         .enumerate()
-        .filter(|&(i, r)| i == 0 || Some(i) == tiles || r.1 as f64 <= bytes as f64 * (1.0 + NEAR))
-        .map(|(_, r)| r.0)
+        .filter(|&(i, r)| i == 0 || Some(i) == tiles || r.bytes as f64 <= near)
+        .map(|(_, r)| r.layout)
         .collect()
 }
 
@@ -99,8 +111,7 @@ fn gather<T: Copy>(
 }
 
 /// The files `candidates` make on a proxy of the image, the best first (see
-/// [`search::ranked`]; a later candidate must be smaller by `CROP_MARGIN` to come first):
-/// their layouts, with their sizes scaled to the whole image. The proxy is the four
+/// [`search::ranked`]; a later candidate must be smaller by `CROP_MARGIN` to come first). The proxy is the four
 /// `side/2`-square pieces centred in the image's quadrants, side by side (`side`² pixels in
 /// all). The pieces' sides are multiples of every tile and patch side tried, so no tile
 /// straddles two of them. Four places stand for the image better than its centre alone
@@ -111,7 +122,7 @@ pub(super) fn ranked(
     options: &CompressOptions,
     candidates: &[(Shape, bool)],
     side: usize,
-) -> Result<Vec<((Shape, bool), usize)>> {
+) -> Result<Vec<Proxy>> {
     let (rows, cols) = (pieces(input.m, side), pieces(input.n, side));
     let h: usize = rows.iter().map(|r| r.1).sum();
     let w: usize = cols.iter().map(|c| c.1).sum();
@@ -148,6 +159,7 @@ pub(super) fn ranked(
         margin: CROP_MARGIN,
         made: None,
         prune: side == LARGE,
+        biases: &[],
     };
     let files = if candidates.len() > 2 && candidates[0].0 == candidates[1].0 {
         search::chroma_first(&crop, options, candidates, &[], rules)?
@@ -158,7 +170,11 @@ pub(super) fn ranked(
     let scale = (input.m * input.n) as f64 / (h * w) as f64;
     Ok(files
         .iter()
-        .map(|f| (f.layout(), (f.bytes.len() as f64 * scale) as usize))
+        .map(|f| Proxy {
+            layout: f.layout(),
+            bytes: (f.bytes.len() as f64 * scale) as usize,
+            bias: f.bias,
+        })
         .collect())
 }
 
@@ -202,13 +218,23 @@ mod tests {
         );
         let mid = MID_FROM + 1;
         assert!(with_near(&[], mid).is_empty());
+        let proxies = |files: &[((Shape, bool), usize)]| -> Vec<Proxy> {
+            files
+                .iter()
+                .map(|&(layout, bytes)| Proxy {
+                    layout,
+                    bytes,
+                    bias: 0.0,
+                })
+                .collect()
+        };
         // Within 4% of the best, whatever the order they were ranked in.
-        let ranked = [(t32, 1000), (t16, 1030), (t64, 1041), (p8, 1100)];
+        let ranked = proxies(&[(t32, 1000), (t16, 1030), (t64, 1041), (p8, 1100)]);
         assert_eq!(with_near(&ranked, mid), [t32, t16]);
         // Above 2 MP the best alone.
         assert_eq!(with_near(&ranked, CROP_FROM + 1), [t32]);
         // Patches best: the best tiles too, however far behind.
-        let ranked = [(p8, 1000), (t64, 1200), (t32, 1300)];
+        let ranked = proxies(&[(p8, 1000), (t64, 1200), (t32, 1300)]);
         assert_eq!(with_near(&ranked, mid), [p8, t64]);
         assert_eq!(with_near(&ranked, CROP_FROM + 1), [p8]);
         let psnr = Target::Psnr(35.0);

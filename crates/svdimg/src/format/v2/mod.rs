@@ -110,8 +110,8 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         // Images above 3/4 MP try the local layouts that win on a crop (and the global
         // one), and the others only when those miss.
         let ranked = crop::ranked(&input, options, &local, side)?;
-        let crop = ranked.first().copied();
-        if let (Some(l), Target::Psnr(_), Some((_, scaled)), true) =
+        let crop = ranked.first().map(|p| p.bytes);
+        if let (Some(l), Target::Psnr(_), Some(scaled), true) =
             (&lattice, options.target, crop, large)
         {
             if l.may_beat(options.target, (scaled, f64::NAN)) {
@@ -125,9 +125,14 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             }
         }
         let hint = early.as_ref().map(|e| e.bytes.len());
-        let whole = Rules::whole(probe, hint);
+        // Each layout's search corrects the model as it did on the crop.
+        let biases: Vec<_> = ranked.iter().map(|p| (p.layout, p.bias)).collect();
+        let whole = Rules {
+            biases: &biases,
+            ..Rules::whole(probe, hint)
+        };
         let far_ahead = match (crop, hint, large) {
-            (Some((_, scaled)), Some(grid), true) => (grid as f64) < GRID_AHEAD * scaled as f64,
+            (Some(scaled), Some(grid), true) => (grid as f64) < GRID_AHEAD * scaled as f64,
             _ => false,
         };
         // The crop's best, and up to 2 MP those near it.
@@ -176,6 +181,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
                     psnr: grid.psnr,
                     ranks: grid.ranks,
                     shape: Shape::Patches(8),
+                    bias: f64::NAN,
                     tile: 8,
                     tiles: 1,
                     half: grid.half,
@@ -201,6 +207,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
         half,
         patch_dct,
         color,
+        ..
     }) = found
     else {
         return Err(Error::parameter(match options.target {

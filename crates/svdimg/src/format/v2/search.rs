@@ -22,7 +22,7 @@ pub(super) const TILE_SIZES: [usize; 3] = [32, 16, 64];
 
 /// How a search over candidates runs.
 #[derive(Clone, Copy)]
-pub(super) struct Rules {
+pub(super) struct Rules<'a> {
     /// Whether the global layout's probe may refuse it before it is searched.
     pub probe: bool,
     /// For a PSNR, the share by which a later candidate's file must be smaller to come
@@ -33,16 +33,20 @@ pub(super) struct Rules {
     /// Whether a layout whose first measurement predicts a file far larger than the best so
     /// far (or `made`) stops there, making no file.
     pub prune: bool,
+    /// For a PSNR, the model's offset from the measurement where layouts ended their search
+    /// on a crop (see [`search_psnr`]).
+    pub biases: &'a [((Shape, bool), f64)],
 }
 
-impl Rules {
+impl Rules<'_> {
     /// The rules for the whole image: real files, pruned.
-    pub fn whole(probe: bool, made: Option<usize>) -> Rules {
+    pub fn whole(probe: bool, made: Option<usize>) -> Rules<'static> {
         Rules {
             probe,
             margin: 0.0,
             made,
             prune: true,
+            biases: &[],
         }
     }
 }
@@ -55,6 +59,9 @@ pub(super) struct Made {
     /// Per stored plane, the components it keeps.
     pub ranks: Vec<usize>,
     pub shape: Shape,
+    /// The measured PSNR less the model's at its threshold, in dB (see
+    /// [`Candidate::model`]; NaN for a byte budget).
+    pub bias: f64,
     pub tile: u32,
     pub tiles: usize,
     pub half: bool,
@@ -167,6 +174,7 @@ pub(super) fn ranked(
         margin,
         made,
         prune,
+        biases,
     } = rules;
     let mut files: Vec<Made> = Vec::new();
     // The best so far, by its position in `files`.
@@ -206,18 +214,23 @@ pub(super) fn ranked(
                 // so far stops there (measured: the same files, 0.3-0.6 s less at 2 MP).
                 // The smallest file so far, of this call or the one before it.
                 let beat = smaller(best.map(|b| &files[b]), made).filter(|_| prune);
-                search_psnr(&mut c, input, db, beat)?.map(|(_, q)| q)
+                let bias = biases.iter().find(|s| s.0 == (shape, half)).map(|s| s.1);
+                search_psnr(&mut c, input, db, bias, beat)?
             }
-            Target::MaxBytes(budget) => search_bytes(&c, input, budget)?,
+            Target::MaxBytes(budget) => search_bytes(&c, input, budget)?.map(|q| (f64::NAN, q)),
             _ => unreachable!("version 2 is written for a PSNR or a byte budget"),
         };
-        let Some(q) = found else { continue };
+        let Some((threshold, q)) = found else {
+            continue;
+        };
+        let model = c.model(threshold);
         let bytes = codec::write(&c, &q, input);
         let file = Made {
             bytes,
             psnr: q.psnr,
             ranks: q.ranks(),
             shape,
+            bias: q.psnr.min(model + 20.0) - model,
             tile: c.tile,
             tiles: match shape {
                 Shape::Patches(_) => 1,
