@@ -111,12 +111,13 @@ fn gather<T: Copy>(
 }
 
 /// The files `candidates` make on a proxy of the image, the best first (see
-/// [`search::ranked`]; a later candidate must be smaller by `CROP_MARGIN` to come first). The proxy is the four
-/// `side/2`-square pieces centred in the image's quadrants, side by side (`side`² pixels in
-/// all). The pieces' sides are multiples of every tile and patch side tried, so no tile
-/// straddles two of them. Four places stand for the image better than its centre alone
-/// (measured on a 6000×4000 mosaic of photos: the centre crop chose 64-pixel tiles, whose
-/// file was 4.9% larger than with 32-pixel tiles, which the four pieces choose).
+/// [`search::ranked`]; a later candidate must be smaller by `CROP_MARGIN` to come first).
+/// The proxy is the four `side/2`-square pieces centred in the image's quadrants, side by
+/// side (`side`² pixels in all). The pieces' sides are multiples of every tile and patch
+/// side tried, so no tile straddles two of them. Four places stand for the image better
+/// than its centre alone (measured on a 6000×4000 mosaic of photos: the centre crop chose
+/// 64-pixel tiles, whose file was 4.9% larger than with 32-pixel tiles, which the four
+/// pieces choose).
 pub(super) fn ranked(
     input: &Input,
     options: &CompressOptions,

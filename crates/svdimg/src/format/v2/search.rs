@@ -5,7 +5,7 @@ use super::candidate::{Candidate, Shape};
 use super::codec;
 use super::input::Input;
 use super::plane;
-use super::threshold::{search_bytes, search_psnr};
+use super::threshold::{model_offset, search_bytes, search_psnr};
 use crate::format::color::StoredColor;
 use crate::format::options::{CompressOptions, Target};
 use crate::Result;
@@ -59,8 +59,8 @@ pub(super) struct Made {
     /// Per stored plane, the components it keeps.
     pub ranks: Vec<usize>,
     pub shape: Shape,
-    /// The measured PSNR less the model's at its threshold, in dB (see
-    /// [`Candidate::model`]; NaN for a byte budget).
+    /// The measured PSNR less the model's at its threshold, in dB (see [`model_offset`];
+    /// NaN for a byte budget).
     pub bias: f64,
     pub tile: u32,
     pub tiles: usize,
@@ -223,14 +223,13 @@ pub(super) fn ranked(
         let Some((threshold, q)) = found else {
             continue;
         };
-        let model = c.model(threshold);
         let bytes = codec::write(&c, &q, input);
         let file = Made {
             bytes,
             psnr: q.psnr,
             ranks: q.ranks(),
             shape,
-            bias: q.psnr.min(model + 20.0) - model,
+            bias: model_offset(&c, threshold, q.psnr),
             tile: c.tile,
             tiles: match shape {
                 Shape::Patches(_) => 1,

@@ -123,8 +123,7 @@ pub(super) fn search_psnr(
                 return Ok(None);
             }
         }
-        let model = c.model(t);
-        offset = q.psnr.min(model + 20.0) - model;
+        offset = model_offset(c, t, q.psnr);
         seen.push((t, q.psnr));
         if q.psnr >= db {
             let close = q.psnr - db < CLOSE;
@@ -142,6 +141,13 @@ pub(super) fn search_psnr(
         }
     }
     Ok(best)
+}
+
+/// The measured `psnr` at threshold `t` less the model's prediction there, in dB (a
+/// measurement far above the model, such as a lossless one, counts as 20 dB above it).
+pub(super) fn model_offset(c: &Candidate, t: f64, psnr: f64) -> f64 {
+    let model = c.model(t);
+    psnr.min(model + 20.0) - model
 }
 
 /// The best PSNR whose file fits `budget`. The entropy coder runs a few times only: an
