@@ -30,10 +30,27 @@ pub(super) fn left_factors(
     limit: f32,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     // The widest SIMD the CPU has (AVX2 and FMA on most x86-64), chosen at run time.
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || left_factors_simd(a, h, w, limit),
-    )
+    pulp::Arch::new().dispatch(LeftFactors { a, h, w, limit })
+}
+
+/// [`left_factors`] as an operation under [`pulp`]'s dispatch. A struct rather than a
+/// closure: a closure's call was compiled apart from the SIMD context, without its
+/// instructions (measured: SSE2 code in the profile of `compress`), which a struct's
+/// `#[inline(always)]` method avoids.
+struct LeftFactors<'a> {
+    a: &'a [f32],
+    h: usize,
+    w: usize,
+    limit: f32,
+}
+
+impl pulp::WithSimd for LeftFactors<'_> {
+    type Output = Result<(Vec<f32>, Vec<f32>)>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
+        left_factors_simd(self.a, self.h, self.w, self.limit)
+    }
 }
 
 #[inline(always)]
@@ -126,49 +143,47 @@ impl Eigen {
     ///
     /// The eigenvector matrix is `W = R_N ⋯ R_1 Qᵀ` (rows), so row j is `e_jᵀ R_N ⋯ R_1 Qᵀ`:
     /// the rotations are applied transposed, last first, to the unit vectors, and then the
-    /// reflections, last first. The wanted vectors are the columns of n×4 blocks, so each
-    /// rotation updates two rows of four lanes per block.
+    /// reflections, last first. The wanted vectors are the lanes of one n×L matrix (L the
+    /// count rounded up to 4): each rotation updates two of its rows, all vectors at once, so
+    /// that the vectors' chains of dependent rotations run side by side.
     #[inline(always)]
     fn vectors(&self, which: &[usize]) -> Vec<f64> {
         let n = self.n;
-        let mut blocks: Vec<Vec<[f64; 4]>> = which
-            .chunks(4)
-            .map(|group| {
-                let mut x = vec![[0.0; 4]; n];
-                for (j, &i) in group.iter().enumerate() {
-                    x[i][j] = 1.0;
-                }
-                x
-            })
-            .collect();
-        for x in &mut blocks {
-            for &(r, c, s) in self.rotations.iter().rev() {
-                let (a, b) = (x[r], x[r + 1]);
-                x[r] = std::array::from_fn(|l| c * a[l] - s * b[l]);
-                x[r + 1] = std::array::from_fn(|l| s * a[l] + c * b[l]);
+        let lanes = which.len().next_multiple_of(4);
+        if lanes == 0 {
+            return Vec::new();
+        }
+        let mut x = vec![0.0; n * lanes];
+        for (j, &i) in which.iter().enumerate() {
+            x[i * lanes + j] = 1.0;
+        }
+        for &(r, c, s) in self.rotations.iter().rev() {
+            let (top, bottom) = x[r * lanes..(r + 2) * lanes].split_at_mut(lanes);
+            for (a, b) in top.iter_mut().zip(bottom.iter_mut()) {
+                (*a, *b) = (c * *a - s * *b, s * *a + c * *b);
             }
-            for col in (0..n.saturating_sub(1)).rev() {
-                let beta = self.betas[col];
-                if beta == 0.0 {
-                    continue;
-                }
-                let mut dots = [0.0; 4];
-                for (i, row) in x.iter().enumerate().skip(col + 1) {
-                    let v = self.reflectors[i * n + col];
-                    dots = std::array::from_fn(|l| dots[l] + v * row[l]);
-                }
-                for (i, row) in x.iter_mut().enumerate().skip(col + 1) {
-                    let c = beta * self.reflectors[i * n + col];
-                    *row = std::array::from_fn(|l| row[l] - c * dots[l]);
-                }
+        }
+        let mut dots = vec![0.0; lanes];
+        for col in (0..n.saturating_sub(1)).rev() {
+            let beta = self.betas[col];
+            if beta == 0.0 {
+                continue;
+            }
+            dots.iter_mut().for_each(|d| *d = 0.0);
+            for (i, row) in x.chunks_exact(lanes).enumerate().skip(col + 1) {
+                let v = self.reflectors[i * n + col];
+                dots.iter_mut().zip(row).for_each(|(d, &r)| *d += v * r);
+            }
+            for (i, row) in x.chunks_exact_mut(lanes).enumerate().skip(col + 1) {
+                let c = beta * self.reflectors[i * n + col];
+                row.iter_mut().zip(&dots).for_each(|(r, &d)| *r -= c * d);
             }
         }
         // Columns to rows.
         let mut rows = vec![0.0; which.len() * n];
         for (j, row) in rows.chunks_exact_mut(n.max(1)).enumerate() {
-            let x = &blocks[j / 4];
             for (i, r) in row.iter_mut().enumerate() {
-                *r = x[i][j % 4];
+                *r = x[i * lanes + j];
             }
         }
         rows
