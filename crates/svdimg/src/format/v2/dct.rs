@@ -97,6 +97,7 @@ impl Dct {
     ///
     /// # Panics
     /// If no table was built for `x.len()`.
+    #[inline(always)]
     pub(crate) fn forward(&self, x: &[f32], axis: Axis, out: &mut Vec<f32>) {
         let len = x.len();
         let t = &self.table(len, axis).expect("a table for this length").2;
@@ -112,6 +113,7 @@ impl Dct {
     ///
     /// # Panics
     /// If no table was built for `c.len()`.
+    #[inline(always)]
     pub(crate) fn inverse(&self, c: &[i32], axis: Axis, out: &mut [f32]) {
         let len = c.len();
         let b = &self.table(len, axis).expect("a table for this length").1;

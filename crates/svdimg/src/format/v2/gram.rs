@@ -10,56 +10,76 @@
 //! Accuracy: σᵢ² has an absolute error near 10⁻¹⁶ σ₁² (σᵢ to about 10⁻⁸ σ₁ at worst), far
 //! below the floor under which the encoder drops a tile's components.
 
-use crate::{Error, ErrorKind, Result};
+use super::qr::{self, Qr};
+use crate::Result;
 
-/// QR sweeps allowed per eigenvalue before the solver gives up.
-const SWEEPS: usize = 30;
+/// One tile for [`left_factors`]: h×w, row-major.
+#[derive(Clone, Copy)]
+pub(super) struct Tile<'a> {
+    pub a: &'a [f32],
+    pub h: usize,
+    pub w: usize,
+}
 
-/// σ (descending, min(h, w) of them) and u for the leading σ ≥ `limit` (one vector of
-/// length h after another) of an h×w row-major tile. Each u has the SVD's sign convention:
-/// its largest entry is positive.
+/// Per tile, σ (descending, min(h, w) of them) and u for the leading σ ≥ `limit` (one
+/// vector of length h after another). Each u has the SVD's sign convention: its largest
+/// entry is positive.
 ///
 /// The vectors cost most of the work when all are formed (the QR steps' rotations applied to
 /// every row of an n×n matrix), so only those asked for are: the rotations are logged and
 /// replayed backwards on the wanted unit vectors alone, then the Householder reflections.
-/// A tile of a photo keeps a few of its 32 components at usual targets.
-pub(super) fn left_factors(
-    a: &[f32],
-    h: usize,
-    w: usize,
-    limit: f32,
-) -> Result<(Vec<f32>, Vec<f32>)> {
+/// A tile of a photo keeps a few of its 32 components at usual targets. The tiles' QR steps
+/// run side by side (see [`super::qr`]): give several tiles at once.
+pub(super) fn left_factors(tiles: &[Tile<'_>], limit: f32) -> Vec<Result<(Vec<f32>, Vec<f32>)>> {
     // The widest SIMD the CPU has (AVX2 and FMA on most x86-64), chosen at run time.
-    pulp::Arch::new().dispatch(LeftFactors { a, h, w, limit })
+    pulp::Arch::new().dispatch(LeftFactors { tiles, limit })
 }
 
 /// [`left_factors`] as an operation under [`pulp`]'s dispatch. A struct rather than a
 /// closure: a closure's call was compiled apart from the SIMD context, without its
 /// instructions (measured: SSE2 code in the profile of `compress`), which a struct's
-/// `#[inline(always)]` method avoids.
+/// `#[inline(always)]` method avoids. What runs under it must be inlined into it: plain
+/// loops and `#[inline(always)]` functions.
 struct LeftFactors<'a> {
-    a: &'a [f32],
-    h: usize,
-    w: usize,
+    tiles: &'a [Tile<'a>],
     limit: f32,
 }
 
 impl pulp::WithSimd for LeftFactors<'_> {
-    type Output = Result<(Vec<f32>, Vec<f32>)>;
+    type Output = Vec<Result<(Vec<f32>, Vec<f32>)>>;
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
-        left_factors_simd(self.a, self.h, self.w, self.limit)
+        // Plain loops: iterator adapters' closures were compiled apart, without the
+        // features, as the closure above was.
+        let mut grams = Vec::with_capacity(self.tiles.len());
+        for t in self.tiles {
+            assert_eq!(t.a.len(), t.h * t.w);
+            let mut rows = Vec::with_capacity(t.a.len());
+            for &x in t.a {
+                rows.push(f64::from(x));
+            }
+            grams.push((gram(&rows, t.h, t.w), t.h));
+        }
+        let mut out = Vec::with_capacity(self.tiles.len());
+        for (eigen, t) in Eigen::many(grams, self.limit.is_finite())
+            .into_iter()
+            .zip(self.tiles)
+        {
+            out.push(match eigen {
+                Ok(eigen) => Ok(leading(&eigen, t.h.min(t.w), self.limit)),
+                Err(e) => Err(e),
+            });
+        }
+        out
     }
 }
 
+/// The `r` largest σ of a tile from its Gram matrix's eigenvalues, and u for those at least
+/// `limit`.
 #[inline(always)]
-fn left_factors_simd(a: &[f32], h: usize, w: usize, limit: f32) -> Result<(Vec<f32>, Vec<f32>)> {
-    assert_eq!(a.len(), h * w);
-    let rows: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
-    let gram = gram(&rows, h, w);
-    let r = h.min(w);
-    let eigen = Eigen::new(gram, h, limit.is_finite())?;
+fn leading(eigen: &Eigen, r: usize, limit: f32) -> (Vec<f32>, Vec<f32>) {
+    let h = eigen.n;
     let order = eigen.descending();
     let sigma: Vec<f32> = order[..r]
         .iter()
@@ -77,7 +97,7 @@ fn left_factors_simd(a: &[f32], h: usize, w: usize, limit: f32) -> Result<(Vec<f
         }
         u.extend(row.iter().map(|&x| (sign * x) as f32));
     }
-    Ok((sigma, u))
+    (sigma, u)
 }
 
 /// `A Aᵀ` of the h×w row-major `a`, both triangles.
@@ -98,7 +118,7 @@ fn gram(a: &[f64], h: usize, w: usize) -> Vec<f64> {
 /// matrix `a` (row-major, both triangles).
 #[cfg(test)]
 pub(super) fn symmetric_eigen(a: Vec<f64>, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-    let eigen = Eigen::new(a, n, true)?;
+    let eigen = Eigen::many(vec![(a, n)], true).remove(0)?;
     let all: Vec<usize> = (0..n).collect();
     let vectors = eigen.vectors(&all);
     Ok((eigen.values, vectors))
@@ -117,19 +137,31 @@ struct Eigen {
 }
 
 impl Eigen {
-    /// Diagonalises `a`; the rotations are kept only when `vectors` is set.
+    /// Diagonalises each symmetric n×n matrix (row-major, both triangles); the rotations
+    /// are kept only when `vectors` is set.
     #[inline(always)]
-    fn new(mut a: Vec<f64>, n: usize, vectors: bool) -> Result<Eigen> {
-        let (mut d, mut e, betas) = tridiagonalize(&mut a, n);
-        let mut rotations = Vec::new();
-        implicit_qr(&mut d, &mut e, n, vectors.then_some(&mut rotations))?;
-        Ok(Eigen {
-            n,
-            values: d,
-            reflectors: a,
-            betas,
-            rotations,
-        })
+    fn many(matrices: Vec<(Vec<f64>, usize)>, vectors: bool) -> Vec<Result<Eigen>> {
+        let mut reduced = Vec::with_capacity(matrices.len());
+        let mut qrs = Vec::with_capacity(matrices.len());
+        for (mut a, n) in matrices {
+            let (d, e, betas) = tridiagonalize(&mut a, n);
+            qrs.push(Qr::new(d, e, vectors));
+            reduced.push((a, betas, n));
+        }
+        qr::diagonalize(&mut qrs);
+        qrs.into_iter()
+            .zip(reduced)
+            .map(|(qr, (reflectors, betas, n))| {
+                qr.result()?;
+                Ok(Eigen {
+                    n,
+                    values: qr.d,
+                    reflectors,
+                    betas,
+                    rotations: qr.log.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// The positions of the values, largest first.
@@ -246,75 +278,6 @@ fn tridiagonalize(a: &mut [f64], n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     (d, e, betas)
 }
 
-/// Diagonalises the symmetric tridiagonal (d, e) by implicit QR steps with Wilkinson
-/// shifts, logging each rotation in `log` when given.
-#[inline(always)]
-fn implicit_qr(
-    d: &mut [f64],
-    e: &mut [f64],
-    n: usize,
-    mut log: Option<&mut Vec<(usize, f64, f64)>>,
-) -> Result<()> {
-    // An off-diagonal entry below ε‖T‖ changes no eigenvalue by more than the Gram matrix's
-    // own rounding: the tiny eigenvalues of a smooth tile need no more accuracy than that
-    // (a test relative to them alone took hundreds of steps per tile).
-    let norm = (0..n)
-        .map(|i| {
-            d[i].abs()
-                + e.get(i).map_or(0.0, |x| x.abs())
-                + i.checked_sub(1).map_or(0.0, |j| e[j].abs())
-        })
-        .fold(0.0f64, f64::max);
-    let negligible =
-        |e: f64, a: f64, b: f64| e.abs() <= f64::EPSILON * (a.abs() + b.abs()).max(norm);
-    let mut hi = n.saturating_sub(1);
-    let mut steps = 0;
-    while hi > 0 {
-        if negligible(e[hi - 1], d[hi - 1], d[hi]) {
-            e[hi - 1] = 0.0;
-            hi -= 1;
-            continue;
-        }
-        steps += 1;
-        if steps > SWEEPS * n {
-            return Err(Error::new(
-                ErrorKind::Numerical,
-                "the eigenvalues of a tile's Gram matrix did not converge",
-            ));
-        }
-        let mut lo = hi - 1;
-        while lo > 0 && !negligible(e[lo - 1], d[lo - 1], d[lo]) {
-            lo -= 1;
-        }
-        // The Wilkinson shift: the eigenvalue of the trailing 2×2 nearer d[hi].
-        let delta = 0.5 * (d[hi - 1] - d[hi]);
-        let b = e[hi - 1];
-        let sign = if delta >= 0.0 { 1.0 } else { -1.0 };
-        let mu = d[hi] - b * b / (delta + sign * (delta * delta + b * b).sqrt());
-        let (mut x, mut z) = (d[lo] - mu, e[lo]);
-        for k in lo..hi {
-            let r = (x * x + z * z).sqrt();
-            let (c, s) = if r == 0.0 { (1.0, 0.0) } else { (x / r, z / r) };
-            if k > lo {
-                e[k - 1] = r;
-            }
-            let (a, b, f) = (d[k], e[k], d[k + 1]);
-            d[k] = c * c * a + 2.0 * c * s * b + s * s * f;
-            d[k + 1] = s * s * a - 2.0 * c * s * b + c * c * f;
-            e[k] = c * s * (f - a) + (c * c - s * s) * b;
-            if k + 1 < hi {
-                x = e[k];
-                z = s * e[k + 1];
-                e[k + 1] *= c;
-            }
-            if let Some(log) = log.as_deref_mut() {
-                log.push((k, c, s));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +353,48 @@ mod tests {
         }
     }
 
+    /// [`left_factors`] of one tile.
+    fn one(a: &[f32], h: usize, w: usize, limit: f32) -> (Vec<f32>, Vec<f32>) {
+        left_factors(&[Tile { a, h, w }], limit).remove(0).unwrap()
+    }
+
+    #[test]
+    fn tiles_factored_together_come_out_as_alone_to_the_bit() {
+        // Tiles of different shapes and spectra, so that their QR steps end apart.
+        let shapes = [
+            (32, 32),
+            (31, 33),
+            (16, 16),
+            (32, 30),
+            (1, 5),
+            (33, 31),
+            (8, 64),
+        ];
+        let data: Vec<Vec<f32>> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, &(h, w))| {
+                noise(i as u64 + 3, h * w)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &x)| (x * 0.8f64.powi((k % w) as i32 * (i as i32 % 3))) as f32)
+                    .collect()
+            })
+            .collect();
+        let tiles: Vec<Tile> = data
+            .iter()
+            .zip(shapes)
+            .map(|(a, (h, w))| Tile { a, h, w })
+            .collect();
+        for limit in [0.0, 0.05, f32::INFINITY] {
+            let together = left_factors(&tiles, limit);
+            for (t, got) in tiles.iter().zip(together) {
+                let alone = one(t.a, t.h, t.w, limit);
+                assert_eq!(got.unwrap(), alone, "{}x{} limit {limit}", t.h, t.w);
+            }
+        }
+    }
+
     #[test]
     fn left_factors_agree_with_the_svd() {
         for (h, w) in [
@@ -405,7 +410,7 @@ mod tests {
                 .iter()
                 .map(|&x| x as f32)
                 .collect();
-            let (sigma, u) = left_factors(&a, h, w, 0.0).unwrap();
+            let (sigma, u) = one(&a, h, w, 0.0);
             let f = crate::Factors::compute_with(
                 faer::MatRef::from_row_major_slice(&a, h, w),
                 faer::Par::Seq,
@@ -440,7 +445,7 @@ mod tests {
             .enumerate()
             .map(|(k, &x)| (x * 0.7f64.powi((k % w) as i32)) as f32)
             .collect();
-        let (all_s, all_u) = left_factors(&a, h, w, 0.0).unwrap();
+        let (all_s, all_u) = one(&a, h, w, 0.0);
         assert_eq!(all_u.len(), all_s.len() * h);
         for limit in [
             f32::INFINITY,
@@ -449,7 +454,7 @@ mod tests {
             all_s[10] * 0.999,
             1e-30,
         ] {
-            let (s, u) = left_factors(&a, h, w, limit).unwrap();
+            let (s, u) = one(&a, h, w, limit);
             assert_eq!(s, all_s, "the values do not depend on the limit");
             let k = s.iter().filter(|&&s| s >= limit).count();
             assert_eq!(u.len(), k * h, "limit {limit}");

@@ -21,6 +21,7 @@ mod input;
 mod lattice;
 mod patches;
 mod plane;
+mod qr;
 mod quantised;
 mod rebuild;
 mod search;
