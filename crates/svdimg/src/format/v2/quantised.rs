@@ -52,7 +52,16 @@ impl Candidate<'_> {
                     .map(|i| {
                         let a = tiles::tile_of(&plane.data, &plane.grid, i);
                         let (_, h, _, w) = plane.grid.rect(i);
-                        tiles::quantize(&a, h, w, &plane.svds[i], tau, delta, &self.dct)
+                        tiles::Quantize {
+                            a: &a,
+                            h,
+                            w,
+                            svd: &plane.svds[i],
+                            tau,
+                            delta,
+                            dct: &self.dct,
+                        }
+                        .run()
                     })
                     .collect()
             })

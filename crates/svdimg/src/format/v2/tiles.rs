@@ -337,87 +337,89 @@ pub(crate) fn values(q: &[i32], is_dct: bool, dct: &Dct, axis: Axis, out: &mut [
 
 /// Quantises the components of `svd` with σ ≥ `tau` at step `delta`, refitting each qᵥ by
 /// least squares to what the components before it leave of the tile `a` (h×w row-major).
-pub(crate) fn quantize(
-    a: &[f32],
-    h: usize,
-    w: usize,
-    svd: &TileSvd,
-    tau: f64,
-    delta: f32,
-    dct: &Dct,
-) -> TileCode {
-    // The widest SIMD the CPU has (AVX2 on most x86-64), chosen at run time. These loops
-    // use no fused multiply-add and sum in a fixed order, so the results are the same to the
-    // bit with or without it. (A struct: a closure's call was compiled without the features.)
-    struct Op<'a>(&'a [f32], usize, usize, &'a TileSvd, f64, f32, &'a Dct);
-    impl pulp::WithSimd for Op<'_> {
-        type Output = TileCode;
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _simd: S) -> TileCode {
-            let Op(a, h, w, svd, tau, delta, dct) = self;
-            quantize_simd(a, h, w, svd, tau, delta, dct)
-        }
-    }
-    pulp::Arch::new().dispatch(Op(a, h, w, svd, tau, delta, dct))
+///
+/// It runs under the widest SIMD the CPU has (AVX2 on most x86-64), chosen at run time.
+/// These loops use no fused multiply-add and sum in a fixed order, so the results are the
+/// same to the bit with or without it. A struct: a closure's call was compiled without the
+/// features.
+pub(crate) struct Quantize<'a> {
+    pub a: &'a [f32],
+    pub h: usize,
+    pub w: usize,
+    pub svd: &'a TileSvd,
+    pub tau: f64,
+    pub delta: f32,
+    pub dct: &'a Dct,
 }
 
-#[inline(always)]
-fn quantize_simd(
-    a: &[f32],
-    h: usize,
-    w: usize,
-    svd: &TileSvd,
-    tau: f64,
-    delta: f32,
-    dct: &Dct,
-) -> TileCode {
-    let mut code = TileCode::default();
-    let mut r = a.to_vec();
-    let (mut target, mut x) = (vec![0f32; w], vec![0f32; h]);
-    let (mut uf, mut vf, mut scratch) = (vec![0f32; h], vec![0f32; w], Vec::new());
-    let formed = svd.u.len() / h.max(1);
-    for (i, &sigma) in svd.s.iter().enumerate() {
-        if f64::from(sigma) < tau {
-            break;
-        }
-        if i >= formed {
-            // The encoder forms the vectors a threshold keeps before quantising at it.
-            debug_assert!(false, "tile vector {i} of {formed} not formed");
-            break;
-        }
-        let g = (CODE_STEPS * (sigma / delta).log2())
-            .round()
-            .clamp(0.0, MAX_CODE as f32) as u8;
-        let amp = (f32::from(g) / CODE_STEPS).exp2();
-        x.iter_mut()
-            .zip(&svd.u[i * h..(i + 1) * h])
-            .for_each(|(x, &u)| *x = amp * u);
-        let start = code.u.len();
-        let u_dct = choose(&x, dct, Axis::U, &mut code.u, &mut scratch);
-        values(&code.u[start..], u_dct, dct, Axis::U, &mut uf);
-        let norm2: f32 = uf.iter().map(|&q| q * q).sum();
-        if norm2 == 0.0 {
-            code.u.truncate(start);
-            break;
-        }
-        // qᵥ = round(Rᵀ ũ / (s ‖ũ‖²)).
-        let s = scale(delta, g);
-        target.iter_mut().for_each(|t| *t = 0.0);
-        for (row, &q) in r.chunks_exact(w).zip(&uf) {
-            if q != 0.0 {
-                target.iter_mut().zip(row).for_each(|(t, &x)| *t += q * x);
-            }
-        }
-        let inv = 1.0 / (s * norm2);
-        target.iter_mut().for_each(|t| *t *= inv);
-        let start = code.v.len();
-        let v_dct = choose(&target, dct, Axis::V, &mut code.v, &mut scratch);
-        values(&code.v[start..], v_dct, dct, Axis::V, &mut vf);
-        code.g.push(g);
-        code.dct.push(u8::from(u_dct) | (u8::from(v_dct) << 1));
-        subtract(&mut r, w, s, &uf, &vf);
+impl Quantize<'_> {
+    pub(crate) fn run(self) -> TileCode {
+        pulp::Arch::new().dispatch(self)
     }
-    code
+}
+
+impl pulp::WithSimd for Quantize<'_> {
+    type Output = TileCode;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) -> TileCode {
+        let Quantize {
+            a,
+            h,
+            w,
+            svd,
+            tau,
+            delta,
+            dct,
+        } = self;
+        let mut code = TileCode::default();
+        let mut r = a.to_vec();
+        let (mut target, mut x) = (vec![0f32; w], vec![0f32; h]);
+        let (mut uf, mut vf, mut scratch) = (vec![0f32; h], vec![0f32; w], Vec::new());
+        let formed = svd.u.len() / h.max(1);
+        for (i, &sigma) in svd.s.iter().enumerate() {
+            if f64::from(sigma) < tau {
+                break;
+            }
+            if i >= formed {
+                // The encoder forms the vectors a threshold keeps before quantising at it.
+                debug_assert!(false, "tile vector {i} of {formed} not formed");
+                break;
+            }
+            let g = (CODE_STEPS * (sigma / delta).log2())
+                .round()
+                .clamp(0.0, MAX_CODE as f32) as u8;
+            let amp = (f32::from(g) / CODE_STEPS).exp2();
+            x.iter_mut()
+                .zip(&svd.u[i * h..(i + 1) * h])
+                .for_each(|(x, &u)| *x = amp * u);
+            let start = code.u.len();
+            let u_dct = choose(&x, dct, Axis::U, &mut code.u, &mut scratch);
+            values(&code.u[start..], u_dct, dct, Axis::U, &mut uf);
+            let norm2: f32 = uf.iter().map(|&q| q * q).sum();
+            if norm2 == 0.0 {
+                code.u.truncate(start);
+                break;
+            }
+            // qᵥ = round(Rᵀ ũ / (s ‖ũ‖²)).
+            let s = scale(delta, g);
+            target.iter_mut().for_each(|t| *t = 0.0);
+            for (row, &q) in r.chunks_exact(w).zip(&uf) {
+                if q != 0.0 {
+                    target.iter_mut().zip(row).for_each(|(t, &x)| *t += q * x);
+                }
+            }
+            let inv = 1.0 / (s * norm2);
+            target.iter_mut().for_each(|t| *t *= inv);
+            let start = code.v.len();
+            let v_dct = choose(&target, dct, Axis::V, &mut code.v, &mut scratch);
+            values(&code.v[start..], v_dct, dct, Axis::V, &mut vf);
+            code.g.push(g);
+            code.dct.push(u8::from(u_dct) | (u8::from(v_dct) << 1));
+            subtract(&mut r, w, s, &uf, &vf);
+        }
+        code
+    }
 }
 
 /// `r -= s ũ ṽᵀ` over an h×w row-major tile.
@@ -433,83 +435,69 @@ fn subtract(r: &mut [f32], w: usize, s: f32, u: &[f32], v: &[f32]) {
 
 /// Adds `Σ sᵢ ũ ṽᵀ` over the first `rank` components of `code`, tile rows `rows`, to the
 /// tile at `rect` of a buffer of plane rows from `first` on (row-major, `n` columns). The
-/// encoder measures with this very function, so its PSNR is what the decoder gets.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn reconstruct(
-    code: &TileCode,
-    rank: usize,
-    delta: f32,
-    dct: &Dct,
-    out: &mut [f32],
-    n: usize,
-    first: usize,
-    rect: (usize, usize, usize, usize),
-    rows: std::ops::Range<usize>,
-) {
-    // Under SIMD dispatch, as [`quantize`], with the same results to the bit.
-    struct Op<'a>(
-        &'a TileCode,
-        usize,
-        f32,
-        &'a Dct,
-        &'a mut [f32],
-        usize,
-        usize,
-        Rect,
-        Range,
-    );
-    type Rect = (usize, usize, usize, usize);
-    type Range = std::ops::Range<usize>;
-    impl pulp::WithSimd for Op<'_> {
-        type Output = ();
-        #[inline(always)]
-        fn with_simd<S: pulp::Simd>(self, _simd: S) {
-            let Op(code, rank, delta, dct, out, n, first, rect, rows) = self;
-            reconstruct_simd(code, rank, delta, dct, out, n, first, rect, rows);
-        }
-    }
-    pulp::Arch::new().dispatch(Op(code, rank, delta, dct, out, n, first, rect, rows));
+/// encoder measures with this very code, so its PSNR is what the decoder gets. It runs
+/// under SIMD dispatch as [`Quantize`] does, with the same results to the bit.
+pub(crate) struct Rebuild<'a> {
+    pub code: &'a TileCode,
+    pub rank: usize,
+    pub delta: f32,
+    pub dct: &'a Dct,
+    pub out: &'a mut [f32],
+    pub n: usize,
+    pub first: usize,
+    pub rect: (usize, usize, usize, usize),
+    pub rows: std::ops::Range<usize>,
 }
 
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn reconstruct_simd(
-    code: &TileCode,
-    rank: usize,
-    delta: f32,
-    dct: &Dct,
-    out: &mut [f32],
-    n: usize,
-    first: usize,
-    (y, h, x, w): (usize, usize, usize, usize),
-    rows: std::ops::Range<usize>,
-) {
-    let (mut uf, mut vf) = (vec![0f32; h], vec![0f32; w]);
-    for i in 0..rank.min(code.rank()) {
-        let s = scale(delta, code.g[i]);
-        values(
-            &code.u[i * h..(i + 1) * h],
-            code.dct[i] & 1 != 0,
+impl Rebuild<'_> {
+    pub(crate) fn run(self) {
+        pulp::Arch::new().dispatch(self)
+    }
+}
+
+impl pulp::WithSimd for Rebuild<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let Rebuild {
+            code,
+            rank,
+            delta,
             dct,
-            Axis::U,
-            &mut uf,
-        );
-        values(
-            &code.v[i * w..(i + 1) * w],
-            code.dct[i] & 2 != 0,
-            dct,
-            Axis::V,
-            &mut vf,
-        );
-        for r in rows.clone() {
-            let q = uf[r];
-            if q != 0.0 {
-                let c = s * q;
-                let at = (y + r - first) * n + x;
-                out[at..at + w]
-                    .iter_mut()
-                    .zip(&vf)
-                    .for_each(|(o, &v)| *o += c * v);
+            out,
+            n,
+            first,
+            rect: (y, h, x, w),
+            rows,
+        } = self;
+        let (mut uf, mut vf) = (vec![0f32; h], vec![0f32; w]);
+        for i in 0..rank.min(code.rank()) {
+            let s = scale(delta, code.g[i]);
+            values(
+                &code.u[i * h..(i + 1) * h],
+                code.dct[i] & 1 != 0,
+                dct,
+                Axis::U,
+                &mut uf,
+            );
+            values(
+                &code.v[i * w..(i + 1) * w],
+                code.dct[i] & 2 != 0,
+                dct,
+                Axis::V,
+                &mut vf,
+            );
+            for r in rows.clone() {
+                let q = uf[r];
+                if q != 0.0 {
+                    let c = s * q;
+                    let at = (y + r - first) * n + x;
+                    out[at..at + w]
+                        .iter_mut()
+                        .zip(&vf)
+                        .for_each(|(o, &v)| *o += c * v);
+                }
             }
         }
     }
@@ -542,7 +530,18 @@ pub(crate) fn assemble(
             for col in 0..grid.cols {
                 let t = row * grid.cols + col;
                 let rect = grid.rect(t);
-                reconstruct(&codes[t], rank, delta, dct, band, n, y, rect, 0..rect.1);
+                Rebuild {
+                    code: &codes[t],
+                    rank,
+                    delta,
+                    dct,
+                    out: band,
+                    n,
+                    first: y,
+                    rect,
+                    rows: 0..rect.1,
+                }
+                .run();
             }
         });
     plane
@@ -573,17 +572,18 @@ pub(crate) fn assemble_rows(
         let rect @ (y, h, _, _) = grid.rect(t);
         if y < b && y + h > a {
             let rows = a.max(y) - y..b.min(y + h) - y;
-            reconstruct(
+            Rebuild {
                 code,
-                usize::MAX,
+                rank: usize::MAX,
                 delta,
                 dct,
-                &mut out,
-                grid.n,
-                a,
+                out: &mut out,
+                n: grid.n,
+                first: a,
                 rect,
                 rows,
-            );
+            }
+            .run();
         }
     }
     out
@@ -645,7 +645,16 @@ mod tests {
         let svd = factor(&a, &grid, 0.0, 0.0).unwrap().remove(0);
         let delta = 1e-3;
         let dct = Dct::new(grid.lengths());
-        let code = quantize(&a, h, w, &svd, 0.0, delta, &dct);
+        let code = Quantize {
+            a: &a,
+            h,
+            w,
+            svd: &svd,
+            tau: 0.0,
+            delta,
+            dct: &dct,
+        }
+        .run();
         assert!(code.rank() >= 2);
         // The smooth leading vectors are cheaper as DCT coefficients.
         assert!(code.dct[0] != 0, "{:?}", code.dct);
