@@ -142,19 +142,7 @@ const GROUP: usize = 4;
 /// σ ≥ `limit` (all of them when `limit` is at most `floor`), tiles in parallel.
 pub(crate) fn factor(plane: &[f32], grid: &Grid, floor: f32, limit: f32) -> Result<Vec<TileSvd>> {
     let all: Vec<usize> = (0..grid.len()).collect();
-    factor_many(plane, grid, &all, floor, limit)
-}
-
-/// [`factor`] of the tiles at `which`, in that order.
-fn factor_many(
-    plane: &[f32],
-    grid: &Grid,
-    which: &[usize],
-    floor: f32,
-    limit: f32,
-) -> Result<Vec<TileSvd>> {
-    which
-        .par_chunks(GROUP)
+    all.par_chunks(GROUP)
         .flat_map_iter(|group| factor_group(plane, grid, group, floor, limit))
         .collect()
 }
