@@ -70,12 +70,19 @@ pub(super) fn steps(coefficients: &[[f64; K]]) -> ([f64; K], bool) {
         if significant.is_empty() {
             continue;
         }
+        // Whether ON_GRID of the coefficients lie on multiples of q. Counting stops once so
+        // many are off that the rest cannot make up the share (the same answer; off a grid,
+        // after about a fifth of them).
+        let need = ON_GRID * significant.len() as f64;
         let fits = |q: f64| {
-            let on = significant
-                .iter()
-                .filter(|&&x| (x - q * round(x / q)).abs() <= TOLERANCE)
-                .count();
-            on as f64 >= ON_GRID * significant.len() as f64
+            let mut on = 0;
+            for (seen, &x) in significant.iter().enumerate() {
+                if ((on + significant.len() - seen) as f64) < need {
+                    return false;
+                }
+                on += usize::from((x - q * round(x / q)).abs() <= TOLERANCE);
+            }
+            on as f64 >= need
         };
         // The largest step the coefficients fit: multiples of the true step fail on its
         // odd multiples, and every divisor of it fits as well as it does.
