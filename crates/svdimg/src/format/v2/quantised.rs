@@ -88,7 +88,9 @@ impl Candidate<'_> {
         // Strengths are compared on every second band of tiles when there are some, every
         // fourth when there are many, and on 16 to 31 bands when there are more than 64 (a
         // 6000×4000 photo's 125 bands of 32-pixel tiles: 90 band measurements for the five
-        // strengths instead of 160, and the same strength chosen).
+        // strengths instead of 160, and the same strength chosen). Each band compared is
+        // rebuilt once and filtered at every strength; the full measurement then adds the
+        // other bands at the strength chosen.
         let rows = self.planes[0].grid.rows;
         let sample = match (strengths.len() > 1, rows) {
             (true, 64..) => rows / 16,
@@ -96,16 +98,32 @@ impl Candidate<'_> {
             (true, 8..) => 2,
             _ => 1,
         };
-        let (strength, mut psnr) = strengths
-            .iter()
-            .map(|&s| (s, self.psnr(&codes, &deltas, s, input, sample)))
-            .fold(
-                (0, f64::NEG_INFINITY),
-                |best, x| if x.1 > best.1 { x } else { best },
-            );
-        if sample > 1 {
-            psnr = self.psnr(&codes, &deltas, strength, input, 1);
-        }
+        let sampled: Vec<usize> = (0..rows).step_by(sample).collect();
+        let (strength, psnr) = match strengths {
+            &[s] => (s, self.psnr(&codes, &deltas, s, input, 1)),
+            _ => {
+                let sums = self.errors(&codes, &deltas, strengths, input, &sampled);
+                let (best, sum, psnr) = strengths
+                    .iter()
+                    .zip(sums)
+                    .map(|(&s, e)| (s, e, self.psnr_of(e, &sampled, input)))
+                    .fold((0, 0.0, f64::NEG_INFINITY), |best, x| {
+                        if x.2 > best.2 {
+                            x
+                        } else {
+                            best
+                        }
+                    });
+                if sample > 1 {
+                    let rest: Vec<usize> = (0..rows).filter(|r| r % sample != 0).collect();
+                    let all = sum + self.errors(&codes, &deltas, &[best], input, &rest)[0];
+                    let every: Vec<usize> = (0..rows).collect();
+                    (best, self.psnr_of(all, &every, input))
+                } else {
+                    (best, psnr)
+                }
+            }
+        };
         Quantised {
             deltas,
             codes,
@@ -147,84 +165,137 @@ impl Candidate<'_> {
             let d: Vec<&[f32]> = decoded.iter().map(|p| &p[..]).collect();
             return level_psnr(&d, input.levels, input.max);
         }
-        // Half-size chroma is rebuilt whole once for a full measurement; for a sample, only
-        // the rows each band needs.
-        let small: Vec<Option<Vec<f32>>> = self
-            .planes
-            .iter()
-            .enumerate()
-            .map(|(p, plane)| {
-                (self.half && p > 0 && sample == 1).then(|| {
-                    let mut s =
-                        tiles::assemble(&codes[p], &plane.grid, deltas[p], &self.dct, usize::MAX);
-                    deblock::deblock(&mut s, 0, &plane.grid, deblock::alpha(strength, deltas[p]));
-                    s
-                })
-            })
-            .collect();
         let g0 = self.planes[0].grid;
         let bands: Vec<usize> = (0..g0.rows).step_by(sample).collect();
-        let pixels: usize = bands.iter().map(|&r| g0.rect(r * g0.cols).1 * n).sum();
-        let sum: f64 = bands
-            .into_par_iter()
-            .map(|row| {
-                let (y0, h, _, _) = g0.rect(row * g0.cols);
-                let (a, b) = (y0.saturating_sub(2), (y0 + h + 2).min(m));
-                let bands: Vec<Vec<f32>> = self
-                    .planes
-                    .iter()
-                    .enumerate()
-                    .map(|(p, plane)| match &small[p] {
-                        Some(s) => double_rows(s, 0, m, n, y0, h),
-                        None if self.half && p > 0 => {
-                            // The half-size rows the band's pixels lie between, with three
-                            // rows more each side for the deblocking filter.
-                            let hm = plane.grid.m;
-                            let sa = (y0 / 2).saturating_sub(4);
-                            let sb = ((y0 + h) / 2 + 5).min(hm);
-                            let mut rows = tiles::assemble_rows(
-                                &codes[p],
-                                &plane.grid,
-                                deltas[p],
-                                &self.dct,
-                                sa,
-                                sb,
-                            );
-                            deblock::deblock(
-                                &mut rows,
-                                sa,
-                                &plane.grid,
-                                deblock::alpha(strength, deltas[p]),
-                            );
-                            double_rows(&rows, sa, m, n, y0, h)
-                        }
-                        None => {
-                            let mut rows = tiles::assemble_rows(
-                                &codes[p],
-                                &plane.grid,
-                                deltas[p],
-                                &self.dct,
-                                a,
-                                b,
-                            );
-                            deblock::deblock(
-                                &mut rows,
-                                a,
-                                &plane.grid,
-                                deblock::alpha(strength, deltas[p]),
-                            );
-                            rows.drain(..(y0 - a) * n);
-                            rows.truncate(h * n);
-                            rows
-                        }
-                    })
-                    .collect();
-                let out = to_output(bands, input.color);
-                let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
-                level_error(&d, input.levels, y0 * n, input.max)
-            })
+        let sum = self.errors(codes, deltas, &[strength], input, &bands)[0];
+        self.psnr_of(sum, &bands, input)
+    }
+
+    /// The PSNR of a squared level error `sum` over `bands` of tiles.
+    fn psnr_of(&self, sum: f64, bands: &[usize], input: &Input) -> f64 {
+        let g0 = self.planes[0].grid;
+        let pixels: usize = bands
+            .iter()
+            .map(|&r| g0.rect(r * g0.cols).1 * input.n)
             .sum();
         let channels = input.levels.len();
         metrics::psnr_from_squared_error(sum / (input.max * input.max), pixels * channels)
+    }
+
+    /// Per deblocking strength, the squared level error of the decoded image's `bands` of
+    /// tiles (by the first plane's grid), each band rebuilt once with two rows of margin for
+    /// the filter: the same numbers as [`rebuild`], and sums of integers, so the same
+    /// whatever the order of the bands.
+    fn errors(
+        &self,
+        codes: &[Vec<TileCode>],
+        deltas: &[f32],
+        strengths: &[u8],
+        input: &Input,
+        bands: &[usize],
+    ) -> Vec<f64> {
+        let (m, n) = (input.m, input.n);
+        let g0 = self.planes[0].grid;
+        // Where every band is measured, half-size chroma is rebuilt whole once; otherwise
+        // each band rebuilds only the rows it needs.
+        let whole = bands.len() == g0.rows;
+        let half = |p: usize| self.half && p > 0;
+        let filtered: Vec<Vec<Option<Vec<f32>>>> = {
+            let small: Vec<Option<Vec<f32>>> = (0..self.planes.len())
+                .map(|p| {
+                    let grid = &self.planes[p].grid;
+                    (half(p) && whole)
+                        .then(|| tiles::assemble(&codes[p], grid, deltas[p], &self.dct, usize::MAX))
+                })
+                .collect();
+            strengths
+                .iter()
+                .map(|&s| {
+                    small
+                        .iter()
+                        .enumerate()
+                        .map(|(p, plane)| {
+                            plane.as_ref().map(|plane| {
+                                let mut f = plane.clone();
+                                let alpha = deblock::alpha(s, deltas[p]);
+                                deblock::deblock(&mut f, 0, &self.planes[p].grid, alpha);
+                                f
+                            })
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        bands
+            .par_iter()
+            .map(|&row| {
+                let (y0, h, _, _) = g0.rect(row * g0.cols);
+                // Each plane's rows before filtering, and the first of them.
+                let mut rows: Vec<Option<(Vec<f32>, usize)>> = self
+                    .planes
+                    .iter()
+                    .enumerate()
+                    .map(|(p, plane)| {
+                        let (a, b) = match (half(p), whole) {
+                            (true, true) => return None,
+                            // The half-size rows the band's pixels lie between, with three
+                            // rows more each side for the filter.
+                            (true, false) => (
+                                (y0 / 2).saturating_sub(4),
+                                ((y0 + h) / 2 + 5).min(plane.grid.m),
+                            ),
+                            (false, _) => (y0.saturating_sub(2), (y0 + h + 2).min(m)),
+                        };
+                        let r = tiles::assemble_rows(
+                            &codes[p],
+                            &plane.grid,
+                            deltas[p],
+                            &self.dct,
+                            a,
+                            b,
+                        );
+                        Some((r, a))
+                    })
+                    .collect();
+                let last = strengths.len() - 1;
+                strengths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let band: Vec<Vec<f32>> = (0..self.planes.len())
+                            .map(|p| {
+                                if let Some(f) = &filtered[i][p] {
+                                    return double_rows(f, 0, m, n, y0, h);
+                                }
+                                let Some((r, a)) = &mut rows[p] else {
+                                    unreachable!("a plane not rebuilt whole is rebuilt here")
+                                };
+                                // The last strength takes the rows; the others filter a copy.
+                                let mut r = if i == last {
+                                    std::mem::take(r)
+                                } else {
+                                    r.clone()
+                                };
+                                let alpha = deblock::alpha(s, deltas[p]);
+                                deblock::deblock(&mut r, *a, &self.planes[p].grid, alpha);
+                                if half(p) {
+                                    double_rows(&r, *a, m, n, y0, h)
+                                } else {
+                                    r.drain(..(y0 - *a) * n);
+                                    r.truncate(h * n);
+                                    r
+                                }
+                            })
+                            .collect();
+                        let out = to_output(band, input.color);
+                        let d: Vec<&[f32]> = out.iter().map(|b| &b[..]).collect();
+                        level_error(&d, input.levels, y0 * n, input.max)
+                    })
+                    .collect::<Vec<f64>>()
+            })
+            .reduce(
+                || vec![0.0; strengths.len()],
+                |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+            )
     }
 }
