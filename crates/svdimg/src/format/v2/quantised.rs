@@ -200,32 +200,36 @@ impl Candidate<'_> {
         // each band rebuilds only the rows it needs.
         let whole = bands.len() == g0.rows;
         let half = |p: usize| self.half && p > 0;
-        let filtered: Vec<Vec<Option<Vec<f32>>>> = {
-            let small: Vec<Option<Vec<f32>>> = (0..self.planes.len())
-                .map(|p| {
-                    let grid = &self.planes[p].grid;
-                    (half(p) && whole)
-                        .then(|| tiles::assemble(&codes[p], grid, deltas[p], &self.dct, usize::MAX))
-                })
-                .collect();
-            strengths
-                .iter()
-                .map(|&s| {
-                    small
-                        .iter()
-                        .enumerate()
-                        .map(|(p, plane)| {
-                            plane.as_ref().map(|plane| {
-                                let mut f = plane.clone();
-                                let alpha = deblock::alpha(s, deltas[p]);
-                                deblock::deblock(&mut f, 0, &self.planes[p].grid, alpha);
-                                f
-                            })
+        let mut small: Vec<Option<Vec<f32>>> = (0..self.planes.len())
+            .map(|p| {
+                let grid = &self.planes[p].grid;
+                (half(p) && whole)
+                    .then(|| tiles::assemble(&codes[p], grid, deltas[p], &self.dct, usize::MAX))
+            })
+            .collect();
+        let last = strengths.len() - 1;
+        // Per strength, those planes filtered (the last strength takes them, the others
+        // filter a copy: no copy for one strength, at 24 MP 48 MB).
+        let filtered: Vec<Vec<Option<Vec<f32>>>> = (0..strengths.len())
+            .map(|i| {
+                small
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(p, plane)| {
+                        plane.as_mut().map(|plane| {
+                            let mut f = if i == last {
+                                std::mem::take(plane)
+                            } else {
+                                plane.clone()
+                            };
+                            let alpha = deblock::alpha(strengths[i], deltas[p]);
+                            deblock::deblock(&mut f, 0, &self.planes[p].grid, alpha);
+                            f
                         })
-                        .collect()
-                })
-                .collect()
-        };
+                    })
+                    .collect()
+            })
+            .collect();
         bands
             .par_iter()
             .map(|&row| {
@@ -257,7 +261,6 @@ impl Candidate<'_> {
                         Some((r, a))
                     })
                     .collect();
-                let last = strengths.len() - 1;
                 strengths
                     .iter()
                     .enumerate()
