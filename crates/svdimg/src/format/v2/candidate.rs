@@ -123,44 +123,45 @@ impl<'a> Candidate<'a> {
             }
             _ => vec![0.0; prepared.len()],
         };
+        // The planes are factored side by side: a patch matrix's or a global layout's SVD
+        // keeps about one core busy. The probe's factors of the first plane serve as they are.
+        let probed_first = probed.is_some();
+        let svds: Vec<Option<Result<Vec<tiles::TileSvd>>>> = prepared
+            .par_iter()
+            .enumerate()
+            .map(|(p, prepared)| {
+                let Prepared {
+                    grid, data, pm, pn, ..
+                } = prepared.as_ref()?;
+                if p == 0 && probed_first {
+                    return None;
+                }
+                Some(if let Shape::Patches(_) = shape {
+                    let (rows, cols) = (grid.m, grid.n);
+                    let exact = rows.min(cols);
+                    tiles::factor_global(data, rows, cols, exact, &options.randomized, options.par)
+                        .map(|svd| vec![svd])
+                } else if global {
+                    let rank = global_rank(options.layout, *pm, *pn);
+                    tiles::factor_global(data, *pm, *pn, rank, &options.randomized, options.par)
+                        .map(|svd| vec![svd])
+                } else {
+                    tiles::factor(data, grid, tile_floor(input, grid), limits[p])
+                })
+            })
+            .collect();
         let mut planes = Vec::with_capacity(prepared.len());
-        for (p, prepared) in prepared.into_iter().enumerate() {
+        for (p, (prepared, svds)) in prepared.into_iter().zip(svds).enumerate() {
             let Some(Prepared {
-                grid,
-                data,
-                weight,
-                pm,
-                pn,
+                grid, data, weight, ..
             }) = prepared
             else {
                 planes.push(luma.expect("the first plane is given").clone());
                 continue;
             };
-            let svds = if let Shape::Patches(_) = shape {
-                let (rows, cols) = (grid.m, grid.n);
-                let exact = rows.min(cols);
-                vec![tiles::factor_global(
-                    &data,
-                    rows,
-                    cols,
-                    exact,
-                    &options.randomized,
-                    options.par,
-                )?]
-            } else if let (0, Some(svd)) = (p, probed.take()) {
-                vec![svd]
-            } else if global {
-                let rank = global_rank(options.layout, pm, pn);
-                vec![tiles::factor_global(
-                    &data,
-                    pm,
-                    pn,
-                    rank,
-                    &options.randomized,
-                    options.par,
-                )?]
-            } else {
-                tiles::factor(&data, &grid, tile_floor(input, &grid), limits[p])?
+            let svds = match svds {
+                Some(svds) => svds?,
+                None => vec![probed.take().expect("the probe factored the first plane")],
             };
             planes.push(Plane::new(grid, data, svds, weight, limits[p]));
         }
