@@ -169,14 +169,14 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
             // Behind the grid's file the layouts stop early: the others would too.
             None if hint.is_some() => None,
             found => {
-                // Where the crop misled, the others it made, in its order; where nothing was
-                // found, every other layout.
-                let rest: Vec<_> = if unlike {
-                    ranked.iter().map(|p| p.layout).collect()
-                } else {
-                    local.clone()
-                };
-                let rest: Vec<_> = rest.into_iter().filter(|c| !first.contains(c)).collect();
+                // The others the crop made, in its order (where the crop's best made no file,
+                // trying every other layout instead took 31 s on a 24 MP photo whose crop
+                // chose learnt patches, which cannot reach 35 dB at that size).
+                let rest: Vec<_> = ranked
+                    .iter()
+                    .map(|p| p.layout)
+                    .filter(|c| !first.contains(c))
+                    .collect();
                 let rules = Rules {
                     made: search::smaller(found.as_ref(), hint),
                     ..whole
