@@ -123,7 +123,7 @@ pub(super) fn compress(mut input: Input, options: &CompressOptions) -> Result<Co
     let side = crop::side(input.m, input.n, options.target).filter(|_| local.len() > 1);
     let found = if let Some(side) = side {
         // Images above 3/4 MP try the local layouts that win on a crop (and the global
-        // one), and the others only when those miss.
+        // one), and the crop's others only when those miss or the crop misled.
         let ranked = crop::ranked(&input, options, &local, side)?;
         let crop = ranked.first().map(|p| p.bytes);
         if let (Some(l), Target::Psnr(_), Some(scaled), true) =
