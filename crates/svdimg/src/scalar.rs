@@ -14,6 +14,8 @@ pub trait Scalar:
     fn from_f64(x: f64) -> Self;
     /// Converts to `f64` exactly.
     fn to_f64(self) -> f64;
+    /// `self · a + b` with one rounding (a fused multiply-add where the CPU has one).
+    fn fma(self, a: Self, b: Self) -> Self;
 }
 
 impl Scalar for f32 {
@@ -25,6 +27,10 @@ impl Scalar for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
+    }
 }
 
 impl Scalar for f64 {
@@ -35,6 +41,10 @@ impl Scalar for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    #[inline(always)]
+    fn fma(self, a: Self, b: Self) -> Self {
+        self.mul_add(a, b)
     }
 }
 

@@ -11,10 +11,6 @@
 //! than b − 1 diagonals below and 2b − 1 above the main one, and every reflector has length
 //! b: the whole reduction costs about 16·n²·b flops on data that stays in cache.
 
-use faer::reborrow::ReborrowMut;
-use faer::Par;
-use rayon::prelude::*;
-
 use super::householder;
 use crate::Scalar;
 
@@ -236,12 +232,12 @@ pub(crate) struct Chased<T> {
 /// Householder reflectors `Hᵢ = I − τᵢ wᵢ wᵢᵀ`, each acting on `len ≤ b` consecutive
 /// indices from `start`, stored with a stride of b (`wᵢ[0] = 1` is stored too).
 pub(crate) struct Sequence<T> {
-    stride: usize,
-    sweeps: Vec<usize>,
-    starts: Vec<usize>,
-    lens: Vec<usize>,
-    taus: Vec<T>,
-    data: Vec<T>,
+    pub(super) stride: usize,
+    pub(super) sweeps: Vec<usize>,
+    pub(super) starts: Vec<usize>,
+    pub(super) lens: Vec<usize>,
+    pub(super) taus: Vec<T>,
+    pub(super) data: Vec<T>,
 }
 
 impl<T: Scalar> Sequence<T> {
@@ -274,99 +270,6 @@ impl<T: Scalar> Sequence<T> {
             return;
         }
         pulp::Arch::new().dispatch(ApplyRows { seq: self, x, k });
-    }
-}
-
-/// The reflectors of a [`Sequence`] gathered into blocks `I − V T Vᵀ`, for products with
-/// many columns: the reflectors of step j of `group` consecutive sweeps form one block.
-///
-/// Sweep s's step j acts on rows `s + 1 + jb ..= s + jb + b`. Within a sweep the steps
-/// touch disjoint rows; step j of a later sweep overlaps step j of an earlier one by all
-/// but its shift, and step j + 1 of an earlier one by a row. So, for group ≤ b, the
-/// group's product (sweep by sweep) equals `B_J ⋯ B₁ B₀` with `B_j` the product of the
-/// group's step-j reflectors in sweep order: every reflector that overlaps one of `B_j`
-/// and comes before it belongs to a `B_j'` with j' > j.
-pub(crate) struct Blocks<T> {
-    /// Per group, first to last: its blocks, step 0 first, as (first row, V, T).
-    groups: Vec<Vec<Block<T>>>,
-}
-
-/// One block reflector `I − V T Vᵀ` acting from row `first`: (first, V, T).
-type Block<T> = (usize, faer::Mat<T>, faer::Mat<T>);
-
-impl<T: Scalar> Blocks<T> {
-    pub(crate) fn new(seq: &Sequence<T>, group: usize) -> Self {
-        let b = seq.stride;
-        let group = group.clamp(1, b);
-        let count = seq.starts.len();
-        let mut groups = Vec::new();
-        let mut i = 0;
-        while i < count {
-            let s0 = seq.sweeps[i];
-            let mut end = i;
-            while end < count && seq.sweeps[end] < s0 + group {
-                end += 1;
-            }
-            // Members of each step, in sweep order.
-            let mut steps: Vec<Vec<usize>> = Vec::new();
-            for r in i..end {
-                let j = (seq.starts[r] - seq.sweeps[r] - 1) / b;
-                if steps.len() <= j {
-                    steps.resize(j + 1, Vec::new());
-                }
-                steps[j].push(r);
-            }
-            let blocks = steps
-                .into_iter()
-                .filter(|m| !m.is_empty())
-                .map(|members| {
-                    let first = members.iter().map(|&r| seq.starts[r]).min().unwrap();
-                    let last = members
-                        .iter()
-                        .map(|&r| seq.starts[r] + seq.lens[r])
-                        .max()
-                        .unwrap();
-                    let mut v = faer::Mat::<T>::zeros(last - first, members.len());
-                    for (c, &r) in members.iter().enumerate() {
-                        let w = &seq.data[r * b..r * b + seq.lens[r]];
-                        for (t, &x) in w.iter().enumerate() {
-                            v[(seq.starts[r] - first + t, c)] = x;
-                        }
-                    }
-                    let taus: Vec<T> = members.iter().map(|&r| seq.taus[r]).collect();
-                    let t = super::reduce::block_factor(v.as_ref(), &taus);
-                    (first, v, t)
-                })
-                .collect();
-            groups.push(blocks);
-            i = end;
-        }
-        Blocks { groups }
-    }
-
-    /// `X ← H₀ H₁ ⋯ X` for the sequence's reflectors, columns of `X` in parallel chunks.
-    pub(crate) fn apply(&self, x: faer::MatMut<'_, T>, par: Par) {
-        let threads = par.degree().max(1);
-        // Columns per task: measured at 2000×3000, 128 beat 32 and 64 (by 10–25%) and
-        // matched 256 and 1000.
-        let chunk = 128;
-        let apply = |mut c: faer::MatMut<'_, T>| {
-            for blocks in self.groups.iter().rev() {
-                for (first, v, t) in blocks {
-                    super::reduce::apply_block(
-                        v.as_ref(),
-                        t.as_ref(),
-                        c.rb_mut().subrows_mut(*first, v.nrows()),
-                        Par::Seq,
-                    );
-                }
-            }
-        };
-        if threads == 1 {
-            apply(x);
-        } else {
-            x.par_col_chunks_mut(chunk).for_each(apply);
-        }
     }
 }
 

@@ -13,13 +13,15 @@
 //! With vectors, both stages keep their reflectors and a third step follows:
 //! - all of them ([`Factors::compute_with`] on large matrices, [`top::thin`]): the
 //!   bidiagonal's SVD by divide and conquer ([`divide`]), then its vectors through the bulge
-//!   chasing's reflectors gathered into blocks ([`bulge::Blocks`]) and through the panels'
+//!   chasing's reflectors gathered into blocks ([`blocks::Blocks`]) and through the panels'
 //!   block reflectors, all as matrix products;
 //! - the first k ([`Factors::compute_top`], [`top::leading`]): the bidiagonal's k vectors
 //!   by inverse iteration ([`inverse`]), and the reflectors applied to k columns only.
 //!
 //! A far-from-square matrix is first replaced by the R of its QR factorisation.
 
+mod avx512;
+mod blocks;
 mod bulge;
 mod divide;
 mod dqds;

@@ -13,7 +13,8 @@
 
 use faer::{Mat, MatRef, Par};
 
-use super::bulge::{Blocks, Chased};
+use super::blocks::Blocks;
+use super::bulge::Chased;
 use super::{
     band_width, bidiagonal_singular_values, divide, inverse, is_finite, reduce, QR_FIRST_RATIO,
 };
@@ -67,8 +68,8 @@ pub(crate) fn leading_with<T: Scalar>(
     } else {
         let mut x = Mat::<T>::from_fn(n, k, |i, j| T::from_f64(x[i * k + j]));
         let mut y = Mat::<T>::from_fn(n, k, |i, j| T::from_f64(y[i * k + j]));
-        Blocks::new(&r.chased.left, BLOCK_SWEEPS).apply(x.as_mut(), par);
-        Blocks::new(&r.chased.right, BLOCK_SWEEPS).apply(y.as_mut(), par);
+        Blocks::new(&r.chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
+        Blocks::new(&r.chased.right, BLOCK_SWEEPS, n).apply(y.as_mut(), par);
         (x, y)
     };
     let (u, v) = r.through_panels(x, y, m, par);
@@ -149,8 +150,9 @@ fn solved<T: Scalar>(
     let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
     let mid = clock.elapsed().as_secs_f64();
     times.divide = mid - start;
-    Blocks::new(&r.chased.left, BLOCK_SWEEPS).apply(x.as_mut(), par);
-    Blocks::new(&r.chased.right, BLOCK_SWEEPS).apply(y.as_mut(), par);
+    let n = x.nrows();
+    Blocks::new(&r.chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
+    Blocks::new(&r.chased.right, BLOCK_SWEEPS, n).apply(y.as_mut(), par);
     times.chase_back = clock.elapsed().as_secs_f64() - mid;
     Ok((r, s.into_iter().map(T::from_f64).collect(), x, y))
 }
