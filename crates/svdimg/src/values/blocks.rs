@@ -57,10 +57,8 @@ struct Block<T> {
     rows: usize,
     /// Reflectors, padded to a multiple of TILE.
     width: usize,
-    /// `v[i * width + k] = V[i, k]`.
+    /// `v[i * width + k] = V[i, k]`, rows padded with zeros to a multiple of TILE.
     v: Vec<T>,
-    /// `vt[k * rows_padded + i] = V[i, k]`, rows padded to a multiple of TILE.
-    vt: Vec<T>,
     /// `tt[l * width + k] = T[k, l]`.
     tt: Vec<T>,
     /// Per reflector, the rows `[lo, hi)` of its non-zeros.
@@ -144,8 +142,7 @@ impl<T: Scalar> Block<T> {
         let t = super::reduce::block_factor(dense.as_ref(), &taus);
         let width = members.len().div_ceil(TILE) * TILE;
         let rows_padded = rows.div_ceil(TILE) * TILE;
-        let mut v = vec![zero; rows * width];
-        let mut vt = vec![zero; width * rows_padded];
+        let mut v = vec![zero; rows_padded * width];
         let mut tt = vec![zero; width * width];
         let mut reach = vec![(0, 0); width];
         let mut span = vec![(0, 0); rows_padded];
@@ -155,7 +152,6 @@ impl<T: Scalar> Block<T> {
             reach[k] = (lo, hi);
             for i in lo..hi {
                 v[i * width + k] = dense[(i, k)];
-                vt[k * rows_padded + i] = dense[(i, k)];
                 span[i] = if span[i].0 < span[i].1 {
                     (span[i].0, k + 1)
                 } else {
@@ -171,7 +167,6 @@ impl<T: Scalar> Block<T> {
             rows,
             width,
             v,
-            vt,
             tt,
             reach,
             span,
@@ -183,7 +178,6 @@ impl<T: Scalar> Block<T> {
     #[inline(always)]
     fn apply<const C: usize>(&self, panels: &mut [T], n: usize, w: &mut [T], tw: &mut [T]) {
         let width = self.width;
-        let rows_padded = self.span.len();
         for panel in panels.chunks_exact_mut(n * C) {
             let x = &mut panel[self.first * C..(self.first + self.rows) * C];
             // W = Vᵀ X: TILE reflectors at a time, over the rows they reach.
@@ -200,7 +194,7 @@ impl<T: Scalar> Block<T> {
             // X −= V TW: TILE rows at a time, over the reflectors that reach them.
             for i0 in (0..self.rows).step_by(TILE) {
                 let (lo, hi) = union(&self.span[i0..i0 + TILE]);
-                let acc = accumulate::<T, C>(tw, lo..hi, &self.vt, rows_padded, i0);
+                let acc = accumulate_across::<T, C>(tw, lo..hi, &self.v, width, i0);
                 for (t, a) in acc.iter().enumerate() {
                     let i = i0 + t;
                     if i < self.rows {
@@ -254,6 +248,34 @@ fn accumulate<T: Scalar, const C: usize>(
         for t in 0..TILE {
             for l in 0..C {
                 acc[t][l] = c[t].fma(row[l], acc[t][l]);
+            }
+        }
+    }
+    acc
+}
+
+/// [`accumulate`] with the coefficients read across: `coef[(off + t)·cstride + s]`.
+#[inline(always)]
+fn accumulate_across<T: Scalar, const C: usize>(
+    src: &[T],
+    range: std::ops::Range<usize>,
+    coef: &[T],
+    cstride: usize,
+    off: usize,
+) -> [[T; C]; TILE] {
+    const { assert!(TILE == 4) };
+    let zero = T::from_f64(0.0);
+    let mut acc = [[zero; C]; TILE];
+    if range.is_empty() {
+        return acc;
+    }
+    let at = |t: usize| &coef[(off + t) * cstride + range.start..(off + t) * cstride + range.end];
+    let rows = src[range.start * C..range.end * C].chunks_exact(C);
+    for ((((row, &c0), &c1), &c2), &c3) in rows.zip(at(0)).zip(at(1)).zip(at(2)).zip(at(3)) {
+        let row: &[T; C] = row.try_into().unwrap();
+        for (t, c) in [c0, c1, c2, c3].into_iter().enumerate() {
+            for l in 0..C {
+                acc[t][l] = c.fma(row[l], acc[t][l]);
             }
         }
     }
