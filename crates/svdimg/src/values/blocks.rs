@@ -183,18 +183,18 @@ impl<T: Scalar> Block<T> {
             // W = Vᵀ X: TILE reflectors at a time, over the rows they reach.
             for k0 in (0..width).step_by(TILE) {
                 let (lo, hi) = union(&self.reach[k0..k0 + TILE]);
-                let acc = accumulate::<T, C>(x, lo..hi, &self.v, width, k0);
+                let acc = accumulate::<T, C>(x, lo..hi, &self.v, (k0, width, 1));
                 store::<T, C>(w, k0, &acc);
             }
             // TW = T W: T is upper triangular, so reflector k sees W's rows k and after.
             for k0 in (0..width).step_by(TILE) {
-                let acc = accumulate::<T, C>(w, k0..width, &self.tt, width, k0);
+                let acc = accumulate::<T, C>(w, k0..width, &self.tt, (k0, width, 1));
                 store::<T, C>(tw, k0, &acc);
             }
             // X −= V TW: TILE rows at a time, over the reflectors that reach them.
             for i0 in (0..self.rows).step_by(TILE) {
                 let (lo, hi) = union(&self.span[i0..i0 + TILE]);
-                let acc = accumulate_across::<T, C>(tw, lo..hi, &self.v, width, i0);
+                let acc = accumulate::<T, C>(tw, lo..hi, &self.v, (i0 * width, 1, width));
                 for (t, a) in acc.iter().enumerate() {
                     let i = i0 + t;
                     if i < self.rows {
@@ -225,43 +225,14 @@ fn union(ranges: &[(usize, usize)]) -> (usize, usize) {
     }
 }
 
-/// `Σ_{s ∈ range} coef[s·cstride + off + t] · src[s·C ..][..C]` for t < TILE: one
-/// register tile of a product whose coefficients are read TILE at a time.
+/// `Σ_{s ∈ range} coef[base + s·step + t·across] · src[s·C ..][..C]` for t < TILE: one
+/// register tile of a product, each coefficient broadcast to C columns.
 #[inline(always)]
 fn accumulate<T: Scalar, const C: usize>(
     src: &[T],
     range: std::ops::Range<usize>,
     coef: &[T],
-    cstride: usize,
-    off: usize,
-) -> [[T; C]; TILE] {
-    let zero = T::from_f64(0.0);
-    let mut acc = [[zero; C]; TILE];
-    if range.is_empty() {
-        return acc;
-    }
-    let rows = src[range.start * C..range.end * C].chunks_exact(C);
-    let coefs = coef[range.start * cstride..].chunks(cstride);
-    for (row, c) in rows.zip(coefs) {
-        let row: &[T; C] = row.try_into().unwrap();
-        let c: &[T; TILE] = c[off..off + TILE].try_into().unwrap();
-        for t in 0..TILE {
-            for l in 0..C {
-                acc[t][l] = c[t].fma(row[l], acc[t][l]);
-            }
-        }
-    }
-    acc
-}
-
-/// [`accumulate`] with the coefficients read across: `coef[(off + t)·cstride + s]`.
-#[inline(always)]
-fn accumulate_across<T: Scalar, const C: usize>(
-    src: &[T],
-    range: std::ops::Range<usize>,
-    coef: &[T],
-    cstride: usize,
-    off: usize,
+    (base, step, across): (usize, usize, usize),
 ) -> [[T; C]; TILE] {
     const { assert!(TILE == 4) };
     let zero = T::from_f64(0.0);
@@ -269,7 +240,11 @@ fn accumulate_across<T: Scalar, const C: usize>(
     if range.is_empty() {
         return acc;
     }
-    let at = |t: usize| &coef[(off + t) * cstride + range.start..(off + t) * cstride + range.end];
+    let at = |t: usize| {
+        coef[base + t * across + range.start * step..]
+            .iter()
+            .step_by(step)
+    };
     let rows = src[range.start * C..range.end * C].chunks_exact(C);
     for ((((row, &c0), &c1), &c2), &c3) in rows.zip(at(0)).zip(at(1)).zip(at(2)).zip(at(3)) {
         let row: &[T; C] = row.try_into().unwrap();
