@@ -55,10 +55,10 @@ pub(crate) fn leading_with<T: Scalar>(
         return Ok(None);
     };
     // The bidiagonal's vectors through the bulge chasing's reflectors: one reflector at a
-    // time on rows of k entries for few columns, in blocks as matrix products for more.
+    // time on rows of k entries for few columns, in blocks ([`Blocks`]) for more.
+    let tiny = negligible::<T>();
+    let flush = |v: f64| T::from_f64(if v.abs() < tiny { 0.0 } else { v });
     let (x, y) = if k < BLOCKED_FROM {
-        let tiny = negligible::<T>();
-        let flush = |v: f64| T::from_f64(if v.abs() < tiny { 0.0 } else { v });
         let mut x: Vec<T> = x.into_iter().map(flush).collect();
         let mut y: Vec<T> = y.into_iter().map(flush).collect();
         r.chased.left.apply_rows(&mut x, k);
@@ -68,8 +68,6 @@ pub(crate) fn leading_with<T: Scalar>(
             Mat::<T>::from_fn(n, k, |i, j| y[i * k + j]),
         )
     } else {
-        let tiny = negligible::<T>();
-        let flush = |v: f64| T::from_f64(if v.abs() < tiny { 0.0 } else { v });
         let mut x = Mat::<T>::from_fn(n, k, |i, j| flush(x[i * k + j]));
         let mut y = Mat::<T>::from_fn(n, k, |i, j| flush(y[i * k + j]));
         Blocks::new(&r.chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
