@@ -210,6 +210,21 @@ fn update_and_project<T: Scalar>(
     let (rows, cols) = c.shape();
     let one = T::from_f64(1.0);
     let mut out = Mat::<T>::zeros(v.ncols(), cols);
+    if par.degree() > 1 && cols.div_ceil(TILE_COLS) < 2 * par.degree() {
+        // Too few column tiles to keep every thread busy (the last panels): two parallel
+        // products.
+        let mut c = c;
+        matmul(c.rb_mut(), Accum::Add, l, r, -one, par);
+        matmul(
+            out.as_mut(),
+            Accum::Replace,
+            v.transpose(),
+            c.rb(),
+            one,
+            par,
+        );
+        return out;
+    }
     let task = |j: usize, mut c: MatMut<'_, T>, mut out: MatMut<'_, T>| {
         let width = c.ncols();
         let r = r.subcols(j * TILE_COLS, width);
