@@ -192,9 +192,10 @@ struct Ahead<T> {
 const TILE_ROWS: usize = 1024;
 
 /// Columns of the trailing matrix per tile (and per task) in [`update_and_project`]: a
-/// tile of 1024 × 256 f64 is 2 MB. Measured at 6000×4000 f64, b = 48 (the update and the
-/// next panel's product, two passes against one): 0.083–0.102 s as two products over the
-/// whole matrix, 0.073–0.085 s tile by tile (256 rows 0.084–0.094 s, 2048 rows 0.089–0.097 s).
+/// tile of 1024 × 256 f64 is 2 MB. Measured with `examples/tile_update.rs` at the first
+/// panel's shapes of 4000×6000 f64, b = 48: the update and the next panel's product in
+/// 0.083–0.102 s as two products over the whole matrix, 0.073–0.085 s tile by tile (256
+/// rows 0.084–0.094 s, 2048 rows 0.089–0.097 s).
 const TILE_COLS: usize = 256;
 
 /// `C −= L R`, and returns `Vᵀ C` of the updated `C`: tile by tile, so that each tile is
@@ -269,8 +270,9 @@ fn update_and_project<T: Scalar>(
     out
 }
 
-/// `Z = C U` with C tall and U narrow, row tiles in parallel. Measured at 6000×4000 ·
-/// 4000×48 f64: 0.036–0.047 s against 0.040–0.055 s for one parallel product.
+/// `Z = C U` with C tall and U narrow, row tiles in parallel. Measured with
+/// `examples/tile_update.rs` at 6000×4000 · 4000×48 f64: 0.036–0.047 s against 0.040–0.055 s
+/// for one parallel product.
 fn by_row_tiles<T: Scalar>(mut z: MatMut<'_, T>, c: MatRef<'_, T>, u: MatRef<'_, T>, par: Par) {
     let one = T::from_f64(1.0);
     if par.degree() <= 1 {
