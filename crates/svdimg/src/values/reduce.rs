@@ -610,3 +610,70 @@ pub(super) fn qr_r<T: Scalar>(
         |i, j| if i <= j { a[(i, j)] } else { T::from_f64(0.0) },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reproducible value in [−1, 1) from a counter.
+    fn noise(i: usize) -> f64 {
+        let x = (i as u64)
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    /// The tiled update and product against the two products they replace: tiles in
+    /// parallel, one after another, and too few column tiles (two products), on shapes
+    /// that are not multiples of a tile.
+    #[test]
+    fn tiles_agree_with_the_whole_products() {
+        for (rows, cols, b, par) in [
+            (2100, 1100, 5, Par::rayon(2)),
+            (1500, 700, 3, Par::Seq),
+            (50, 300, 4, Par::rayon(2)),
+        ] {
+            let mat = |r: usize, c: usize, salt: usize| {
+                Mat::<f64>::from_fn(r, c, |i, j| noise(salt + i * c + j))
+            };
+            let (l, r, v) = (mat(rows, 2 * b, 1), mat(2 * b, cols, 2), mat(rows, b, 3));
+            let mut want = mat(rows, cols, 4);
+            let mut got = want.clone();
+            matmul(
+                want.as_mut(),
+                Accum::Add,
+                l.as_ref(),
+                r.as_ref(),
+                -1.0,
+                Par::Seq,
+            );
+            let mut projected = Mat::<f64>::zeros(b, cols);
+            let vt = v.transpose();
+            matmul(
+                projected.as_mut(),
+                Accum::Replace,
+                vt,
+                want.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            let out = update_and_project(got.as_mut(), l.as_ref(), r.as_ref(), v.as_ref(), par);
+            assert!((&got - &want).norm_max() < 1e-12, "{rows}x{cols}: update");
+            let off = (&out - &projected).norm_max() / projected.norm_max();
+            assert!(off < 1e-14, "{rows}x{cols}: projection off by {off:e}");
+            let u = mat(cols, b, 5);
+            let mut z = Mat::<f64>::zeros(rows, b);
+            by_row_tiles(z.as_mut(), got.as_ref(), u.as_ref(), par);
+            let mut want_z = Mat::<f64>::zeros(rows, b);
+            matmul(
+                want_z.as_mut(),
+                Accum::Replace,
+                got.as_ref(),
+                u.as_ref(),
+                1.0,
+                Par::Seq,
+            );
+            assert!((&z - &want_z).norm_max() / want_z.norm_max() < 1e-14);
+        }
+    }
+}
