@@ -139,7 +139,7 @@ impl<T: Scalar> Block<T> {
             }
         }
         let taus: Vec<T> = members.iter().map(|&r| seq.taus[r]).collect();
-        let t = super::reduce::block_factor(dense.as_ref(), &taus);
+        let t = super::qr::block_factor(dense.as_ref(), &taus);
         let width = members.len().div_ceil(TILE) * TILE;
         let rows_padded = rows.div_ceil(TILE) * TILE;
         let mut v = vec![zero; rows_padded * width];

@@ -26,6 +26,7 @@ mod bulge;
 mod divide;
 mod dqds;
 mod inverse;
+mod qr;
 mod reduce;
 mod top;
 
