@@ -198,6 +198,12 @@ const TILE_ROWS: usize = 1024;
 /// rows 0.084–0.094 s, 2048 rows 0.089–0.097 s).
 const TILE_COLS: usize = 256;
 
+/// Whether `len` split into tiles of `tile` gives fewer than two tiles per thread: too few
+/// to keep every thread busy, so whole parallel products do better.
+fn too_few_tiles(len: usize, tile: usize, par: Par) -> bool {
+    len.div_ceil(tile) < 2 * par.degree()
+}
+
 /// `C −= L R`, and returns `Vᵀ C` of the updated `C`: tile by tile, so that each tile is
 /// read from memory once for both products. Column tiles in parallel, each running down
 /// its rows.
@@ -211,9 +217,8 @@ fn update_and_project<T: Scalar>(
     let (rows, cols) = c.shape();
     let one = T::from_f64(1.0);
     let mut out = Mat::<T>::zeros(v.ncols(), cols);
-    if par.degree() > 1 && cols.div_ceil(TILE_COLS) < 2 * par.degree() {
-        // Too few column tiles to keep every thread busy (the last panels): two parallel
-        // products.
+    if par.degree() > 1 && too_few_tiles(cols, TILE_COLS, par) {
+        // The last panels: two parallel products.
         let mut c = c;
         matmul(c.rb_mut(), Accum::Add, l, r, -one, par);
         matmul(
@@ -275,7 +280,7 @@ fn update_and_project<T: Scalar>(
 /// 6000×4000 · 4000×48 f64: 0.036–0.047 s against 0.040–0.055 s for one parallel product.
 fn by_row_tiles<T: Scalar>(mut z: MatMut<'_, T>, c: MatRef<'_, T>, u: MatRef<'_, T>, par: Par) {
     let one = T::from_f64(1.0);
-    if par.degree() <= 1 || z.nrows().div_ceil(TILE_ROWS) < 2 * par.degree() {
+    if par.degree() <= 1 || too_few_tiles(z.nrows(), TILE_ROWS, par) {
         matmul(z, Accum::Replace, c, u, one, par);
         return;
     }
