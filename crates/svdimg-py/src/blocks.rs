@@ -123,7 +123,7 @@ fn gaussian(seed: u64, row: u64, col: u64) -> f64 {
     let (u1, u2) = (uniform(base), uniform(base ^ 0xA5A5_A5A5_A5A5_A5A5));
     let radius = (-2.0 * u1.ln()).sqrt();
     let angle = 2.0 * std::f64::consts::PI * u2;
-    if col % 2 == 0 {
+    if col.is_multiple_of(2) {
         radius * angle.cos()
     } else {
         radius * angle.sin()

@@ -96,7 +96,7 @@ fn neighbours(q: &[i32], j: usize, stride: usize) -> i32 {
     if stride == 0 {
         return if j > 0 { q[j - 1] } else { 0 };
     }
-    let left = if j % stride > 0 {
+    let left = if !j.is_multiple_of(stride) {
         q[j - 1].unsigned_abs()
     } else {
         0

@@ -589,7 +589,7 @@ mod tests {
         // Chroma with detail in every pixel (off any grid too) costs more to halve than a
         // fifth of the target's error: it stays at full size.
         let levels = luma_on_grid_with_chroma(m, n, |y, x| {
-            let sign = if (x as usize + y as usize) % 2 == 0 {
+            let sign = if (x as usize + y as usize).is_multiple_of(2) {
                 1.0
             } else {
                 -1.0
