@@ -211,13 +211,15 @@ impl<T: Scalar> Factors<T> {
 /// The short side from which [`Factors::compute_with`] takes the two-stage route (dense →
 /// band → bidiagonal, divide and conquer, blocked back-transformation) instead of faer's
 /// one-stage SVD. Measured side by side with `examples/bench_svd.rs` on coffee.png
-/// resized (docs/BENCHMARKS.md): in f64 the two-stage route is 0.9× faer's at 1500×2000,
-/// 1.1× at 2000×3000 and 1.1–1.6× at 4000×6000; in f32 0.8× at 2000×3000, 1.16× at
-/// 3000×4000 and 1.4× at 4000×6000 (faer's one-stage reduction moves half the bytes in f32).
+/// (docs/BENCHMARKS.md), since the chase back's kernel of 2026-12-06, three runs each in
+/// turn: in f64 the two-stage route took 0.62–0.65 s against 0.69–0.71 s at 1000×1500 and
+/// 1.35–1.49 s against 1.60–1.69 s at 1500×2000; in f32 0.41–0.44 s against 0.38–0.41 s at
+/// 1000×1500, 0.73–1.12 s against 0.87–1.20 s at 1500×2000 and 1.76–2.15 s against
+/// 2.16–3.92 s at 2000×3000 (faer's one-stage reduction moves half the bytes in f32).
 fn two_stage_from<T: Scalar>() -> usize {
     match T::PRECISION {
-        crate::Precision::F64 => 2000,
-        crate::Precision::F32 => 3000,
+        crate::Precision::F64 => 1000,
+        crate::Precision::F32 => 2000,
     }
 }
 
