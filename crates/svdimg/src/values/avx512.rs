@@ -25,6 +25,7 @@
 //! matrix (the test `values::flat_regions_and_repeated_columns`).
 #![allow(unsafe_code)]
 
+#[cfg(target_arch = "x86_64")]
 use std::any::Any;
 
 use faer::MatMut;
@@ -59,6 +60,7 @@ fn run_avx512<T: Scalar>(blocks: &Blocks<T>, x: MatMut<'_, T>) {
 }
 
 /// `x` as the type it is: T is f64 or f32 as `T::PRECISION` says.
+#[cfg(target_arch = "x86_64")]
 fn cast<X: Any, Y: Any>(x: &X) -> &Y {
     (x as &dyn Any)
         .downcast_ref::<Y>()
@@ -66,73 +68,11 @@ fn cast<X: Any, Y: Any>(x: &X) -> &Y {
 }
 
 /// [`cast`] for a mutable reference.
+#[cfg(target_arch = "x86_64")]
 fn cast_mut<X: Any, Y: Any>(x: &mut X) -> &mut Y {
     (x as &mut dyn Any)
         .downcast_mut::<Y>()
         .expect("the type T::PRECISION names")
-}
-
-/// One kernel per precision, from one body.
-macro_rules! block_kernel {
-    ($name:ident, $t:ty, $v:ty, $lanes:expr, $zero:ident, $set1:ident, $fmadd:ident, $load:ident, $store:ident) => {
-        /// `X ← (I − V T Vᵀ) X` on the block's rows of every panel (two registers wide).
-        #[target_feature(enable = "avx512f")]
-        pub(super) fn $name(block: &Block<$t>, panels: &mut [$t], stride: usize) {
-            const L: usize = $lanes;
-            const C: usize = 2 * L;
-            let load = |x: &[$t]| {
-                let x: &[$t; L] = x.try_into().unwrap();
-                // SAFETY: `x` holds the L lanes read.
-                unsafe { $load(x.as_ptr()) }
-            };
-            let (first, rows) = (block.first, block.rows);
-            for panel in panels.chunks_exact_mut(stride * C) {
-                let x = &mut panel[first * C..(first + rows) * C];
-                // W = Vᵀ X, 8 slots at a time.
-                let mut w = [[$zero(); 2]; SLOTS];
-                for half in 0..SLOTS / ROWS {
-                    let mut acc = [[$zero(); 2]; ROWS];
-                    let (lo, hi) = block.reach[half];
-                    let (x, v) = (&x[lo * C..hi * C], &block.v[lo * SLOTS..hi * SLOTS]);
-                    for (row, v) in x.chunks_exact(C).zip(v.chunks_exact(SLOTS)) {
-                        let v: &[$t; ROWS] = v[half * ROWS..][..ROWS].try_into().unwrap();
-                        let (r0, r1) = (load(&row[..L]), load(&row[L..]));
-                        for (a, &c) in acc.iter_mut().zip(v) {
-                            let c = $set1(c);
-                            a[0] = $fmadd(c, r0, a[0]);
-                            a[1] = $fmadd(c, r1, a[1]);
-                        }
-                    }
-                    w[half * ROWS..][..ROWS].copy_from_slice(&acc);
-                }
-                // X −= (V T) W, ROWS rows at a time.
-                for (x, vt) in x
-                    .chunks_exact_mut(ROWS * C)
-                    .zip(block.vt.chunks_exact(ROWS * SLOTS))
-                {
-                    let mut acc = [[$zero(); 2]; ROWS];
-                    for (a, row) in acc.iter_mut().zip(x.chunks_exact(C)) {
-                        *a = [load(&row[..L]), load(&row[L..])];
-                    }
-                    for (k, wk) in w.iter().enumerate() {
-                        for (i, a) in acc.iter_mut().enumerate() {
-                            let c = $set1(vt[i * SLOTS + k]);
-                            a[0] = $fmadd(c, wk[0], a[0]);
-                            a[1] = $fmadd(c, wk[1], a[1]);
-                        }
-                    }
-                    for (a, row) in acc.iter().zip(x.chunks_exact_mut(C)) {
-                        let row: &mut [$t; C] = row.try_into().unwrap();
-                        // SAFETY: `row` holds the 2 L lanes written.
-                        unsafe {
-                            $store(row.as_mut_ptr(), a[0]);
-                            $store(row.as_mut_ptr().add(L), a[1]);
-                        }
-                    }
-                }
-            }
-        }
-    };
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -141,10 +81,72 @@ mod x86 {
 
     use super::super::blocks::{Block, ROWS, SLOTS};
 
+    /// One kernel per precision, from one body.
+    macro_rules! block_kernel {
+        ($name:ident, $t:ty, $lanes:expr, $zero:ident, $set1:ident, $fmadd:ident, $load:ident, $store:ident) => {
+            /// `X ← (I − V T Vᵀ) X` on the block's rows of every panel (two registers wide).
+            #[target_feature(enable = "avx512f")]
+            pub(super) fn $name(block: &Block<$t>, panels: &mut [$t], stride: usize) {
+                const L: usize = $lanes;
+                const C: usize = 2 * L;
+                let load = |x: &[$t]| {
+                    let x: &[$t; L] = x.try_into().unwrap();
+                    // SAFETY: `x` holds the L lanes read.
+                    unsafe { $load(x.as_ptr()) }
+                };
+                let (first, rows) = (block.first, block.rows);
+                for panel in panels.chunks_exact_mut(stride * C) {
+                    let x = &mut panel[first * C..(first + rows) * C];
+                    // W = Vᵀ X, 8 slots at a time.
+                    let mut w = [[$zero(); 2]; SLOTS];
+                    for half in 0..SLOTS / ROWS {
+                        let mut acc = [[$zero(); 2]; ROWS];
+                        let (lo, hi) = block.reach[half];
+                        let (x, v) = (&x[lo * C..hi * C], &block.v[lo * SLOTS..hi * SLOTS]);
+                        for (row, v) in x.chunks_exact(C).zip(v.chunks_exact(SLOTS)) {
+                            let v: &[$t; ROWS] = v[half * ROWS..][..ROWS].try_into().unwrap();
+                            let (r0, r1) = (load(&row[..L]), load(&row[L..]));
+                            for (a, &c) in acc.iter_mut().zip(v) {
+                                let c = $set1(c);
+                                a[0] = $fmadd(c, r0, a[0]);
+                                a[1] = $fmadd(c, r1, a[1]);
+                            }
+                        }
+                        w[half * ROWS..][..ROWS].copy_from_slice(&acc);
+                    }
+                    // X −= (V T) W, ROWS rows at a time.
+                    for (x, vt) in x
+                        .chunks_exact_mut(ROWS * C)
+                        .zip(block.vt.chunks_exact(ROWS * SLOTS))
+                    {
+                        let mut acc = [[$zero(); 2]; ROWS];
+                        for (a, row) in acc.iter_mut().zip(x.chunks_exact(C)) {
+                            *a = [load(&row[..L]), load(&row[L..])];
+                        }
+                        for (k, wk) in w.iter().enumerate() {
+                            for (i, a) in acc.iter_mut().enumerate() {
+                                let c = $set1(vt[i * SLOTS + k]);
+                                a[0] = $fmadd(c, wk[0], a[0]);
+                                a[1] = $fmadd(c, wk[1], a[1]);
+                            }
+                        }
+                        for (a, row) in acc.iter().zip(x.chunks_exact_mut(C)) {
+                            let row: &mut [$t; C] = row.try_into().unwrap();
+                            // SAFETY: `row` holds the 2 L lanes written.
+                            unsafe {
+                                $store(row.as_mut_ptr(), a[0]);
+                                $store(row.as_mut_ptr().add(L), a[1]);
+                            }
+                        }
+                    }
+                }
+            }
+        };
+    }
+
     block_kernel!(
         block_f64,
         f64,
-        __m512d,
         8,
         _mm512_setzero_pd,
         _mm512_set1_pd,
@@ -155,7 +157,6 @@ mod x86 {
     block_kernel!(
         block_f32,
         f32,
-        __m512,
         16,
         _mm512_setzero_ps,
         _mm512_set1_ps,

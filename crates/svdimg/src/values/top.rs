@@ -215,13 +215,15 @@ impl<T: Scalar> Reduced<T> {
     fn new(a: MatRef<'_, T>, b: usize, par: Par, times: &mut VectorTimes) -> Result<Self> {
         let clock = std::time::Instant::now();
         let (m, n) = a.shape();
-        if !is_finite(a) {
+        // Copied first, checked on the copy: in memory order, where `a` may be a row-major
+        // matrix seen by columns.
+        let mut work = a.to_owned();
+        if !is_finite(work.as_ref()) {
             return Err(Error::new(
                 ErrorKind::Numerical,
                 format!("the {m}x{n} matrix holds a NaN or an infinity"),
             ));
         }
-        let mut work = a.to_owned();
         let mut qr = Vec::new();
         if m * QR_FIRST_RATIO.1 >= n * QR_FIRST_RATIO.0 {
             work = reduce::qr_r(work.as_mut(), b, par, Some(&mut qr));
