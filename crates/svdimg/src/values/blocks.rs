@@ -21,6 +21,9 @@
 //!   of `W` meets 8 coefficients. Folding `T` into `V` spends the flops of `T W` on the
 //!   zeros of `V T`'s first rows instead of on a third, short pass.
 //!
+//! The blocks are built while the bulge chasing runs ([`chase_into_blocks`]): the chasing
+//! holds one core, and each group of sweeps is handed to the other as soon as it is done.
+//!
 //! The kernel is written with AVX-512 intrinsics where the CPU has them ([`super::avx512`];
 //! C = two registers), else as plain loops that vectorise for AVX2 (C = one register).
 //! Measured against the previous kernel (register tiles of 4 reflectors, a pass for `T W`):
@@ -35,7 +38,7 @@ use faer::reborrow::ReborrowMut;
 use faer::{Mat, MatMut, Par};
 use rayon::prelude::*;
 
-use super::bulge::Sequence;
+use super::bulge::{Band, Chased, Sequence};
 use crate::Scalar;
 
 /// Reflectors per block: one per sweep of a group, each in its own slot. The kernel holds a
@@ -76,46 +79,26 @@ pub(super) struct Block<T> {
 }
 
 impl<T: Scalar> Blocks<T> {
+    /// The blocks of every reflector of `seq`, `group` consecutive sweeps to a block
+    /// (clamped to `1..=min(b, SLOTS)`: the grouping needs g ≤ b).
     pub(crate) fn new(seq: &Sequence<T>, group: usize, n: usize) -> Self {
-        let b = seq.stride;
-        let group = group.clamp(1, b.min(SLOTS));
-        let count = seq.starts.len();
+        let group = window(group, seq.stride);
         let mut groups = Vec::new();
         let mut i = 0;
-        while i < count {
-            let s0 = seq.sweeps[i];
+        while i < seq.len() {
+            let at = seq.sweeps[i] / group;
             let mut end = i;
-            while end < count && seq.sweeps[end] < s0 + group {
+            while end < seq.len() && seq.sweeps[end] / group == at {
                 end += 1;
             }
-            // Members of each step, in sweep order.
-            let mut steps: Vec<Vec<usize>> = Vec::new();
-            for r in i..end {
-                let j = (seq.starts[r] - seq.sweeps[r] - 1) / b;
-                if steps.len() <= j {
-                    steps.resize(j + 1, Vec::new());
-                }
-                steps[j].push(r);
-            }
-            let mut blocks = Vec::new();
-            for members in steps.iter().filter(|m| !m.is_empty()) {
-                // A step's reflectors start one row apart, one per sweep, so they fit the
-                // slots; should one not, it goes to a block of its own, applied first
-                // (the step's product is the earlier block times the later one).
-                let mut parts: Vec<&[usize]> = Vec::new();
-                let mut from = 0;
-                for (at, &r) in members.iter().enumerate() {
-                    if seq.starts[r] - seq.starts[members[from]] >= SLOTS {
-                        parts.push(&members[from..at]);
-                        from = at;
-                    }
-                }
-                parts.push(&members[from..]);
-                blocks.extend(parts.into_iter().rev().map(|m| Block::new(seq, m)));
-            }
-            groups.push(blocks);
+            groups.push(group_blocks(seq, i..end));
             i = end;
         }
+        Blocks::from_groups(groups, n)
+    }
+
+    /// The blocks of groups of sweeps given in the order they were chased.
+    fn from_groups(groups: Vec<Vec<Block<T>>>, n: usize) -> Self {
         // The group of the last sweeps is applied first.
         let blocks = groups.into_iter().rev().flatten().collect();
         Blocks { blocks, n }
@@ -138,6 +121,98 @@ impl<T: Scalar> Blocks<T> {
             x.par_col_chunks_mut(CHUNK).for_each(apply);
         }
     }
+}
+
+/// Sweeps per group as [`Blocks::new`] clamps them for band width `b`.
+fn window(group: usize, b: usize) -> usize {
+    group.clamp(1, b.min(SLOTS))
+}
+
+/// The blocks of reflectors `range` of `seq`, all from one group of consecutive sweeps, in
+/// order of application: step j's block(s) before step j + 1's.
+fn group_blocks<T: Scalar>(seq: &Sequence<T>, range: std::ops::Range<usize>) -> Vec<Block<T>> {
+    let b = seq.stride;
+    // Members of each step, in sweep order.
+    let mut steps: Vec<Vec<usize>> = Vec::new();
+    for r in range {
+        let j = (seq.starts[r] - seq.sweeps[r] - 1) / b;
+        if steps.len() <= j {
+            steps.resize(j + 1, Vec::new());
+        }
+        steps[j].push(r);
+    }
+    let mut blocks = Vec::new();
+    for members in steps.iter().filter(|m| !m.is_empty()) {
+        // A step's reflectors start one row apart, one per sweep, so they fit the slots;
+        // should one not, it goes to a block of its own, applied first (the step's product
+        // is the earlier block times the later one).
+        let mut parts: Vec<&[usize]> = Vec::new();
+        let mut from = 0;
+        for (at, &r) in members.iter().enumerate() {
+            if seq.starts[r] - seq.starts[members[from]] >= SLOTS {
+                parts.push(&members[from..at]);
+                from = at;
+            }
+        }
+        parts.push(&members[from..]);
+        blocks.extend(parts.into_iter().rev().map(|m| Block::new(seq, m)));
+    }
+    blocks
+}
+
+/// Bulge chasing of `band` keeping its reflectors, as [`Band::bidiagonalize_keeping`],
+/// with the blocks of both sides (left, right) built as [`Blocks::new`] builds them.
+///
+/// With two threads or more the blocks are built on a second thread while the chasing,
+/// which runs on one, goes on: each group of `group` sweeps is handed over as soon as it
+/// is chased. Measured at 2000×3000 f64 (b = 32), building took 0.07 s a side after the
+/// chasing's 0.27 s; now it is hidden behind it.
+#[allow(clippy::type_complexity)]
+pub(crate) fn chase_into_blocks<T: Scalar>(
+    band: Band<T>,
+    group: usize,
+    n: usize,
+    par: Par,
+) -> (Vec<f64>, Vec<f64>, Chased<T>, [Blocks<T>; 2]) {
+    let group = window(group, band.width());
+    if par.degree() <= 1 {
+        let (d, f, kept) = band.bidiagonalize_keeping(group, &mut |_| {});
+        let blocks = [
+            Blocks::new(&kept.left, group, n),
+            Blocks::new(&kept.right, group, n),
+        ];
+        return (d, f, kept, blocks);
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<[Sequence<T>; 2]>();
+    let chase = move || {
+        let mut sent = [0, 0];
+        let mut send = |kept: &Chased<T>| {
+            let now = [kept.left.len(), kept.right.len()];
+            let parts = [
+                kept.left.part(sent[0]..now[0]),
+                kept.right.part(sent[1]..now[1]),
+            ];
+            sent = now;
+            // The builder outlives the chasing: the channel is open.
+            let _ = tx.send(parts);
+        };
+        let (d, f, kept) = band.bidiagonalize_keeping(group, &mut send);
+        send(&kept);
+        (d, f, kept)
+    };
+    let build = move || {
+        let mut groups = [Vec::new(), Vec::new()];
+        for parts in rx {
+            for (side, seq) in parts.iter().enumerate() {
+                if seq.len() > 0 {
+                    groups[side].push(group_blocks(seq, 0..seq.len()));
+                }
+            }
+        }
+        groups.map(|g| Blocks::from_groups(g, n))
+    };
+    let ((d, f, kept), blocks) = rayon::join(chase, build);
+    (d, f, kept, blocks)
 }
 
 impl<T: Scalar> Block<T> {
@@ -335,7 +410,7 @@ mod tests {
                     band.set(r, c, T::from_f64(noise((r * n + c) as u64)));
                 }
             }
-            let (_, _, kept) = band.bidiagonalize_keeping();
+            let (_, _, kept) = band.bidiagonalize_keeping(1, &mut |_| {});
             for seq in [&kept.left, &kept.right] {
                 let x = Mat::<T>::from_fn(n, k, |i, j| T::from_f64(noise((i * k + j + 7) as u64)));
                 let mut rows: Vec<T> = (0..n * k).map(|i| x[(i / k, i % k)]).collect();
@@ -354,6 +429,38 @@ mod tests {
                         worst <= tolerance,
                         "n {n}, b {b}, group {group}, case {t}: off by {worst:e}"
                     );
+                }
+            }
+        }
+    }
+
+    /// The blocks built while the chasing runs, on two threads, are the blocks built after
+    /// it from the whole sequences, and the chasing's results are unchanged: sweep counts
+    /// that are and are not multiples of a group, groups clamped to narrow bands.
+    #[test]
+    fn blocks_built_alongside_the_chasing_are_the_same_blocks() {
+        for (n, b, group) in [(60, 8, 16), (67, 16, 16), (50, 5, 3), (35, 1, 16)] {
+            let band = || {
+                let mut band = Band::<f64>::zeros(n, b);
+                for r in 0..n {
+                    for c in r..(r + b + 1).min(n) {
+                        band.set(r, c, noise((r * n + c + 3) as u64));
+                    }
+                }
+                band
+            };
+            let (d, f, kept) = band().bidiagonalize_keeping(1, &mut |_| {});
+            for par in [Par::Seq, Par::rayon(2)] {
+                let (d2, f2, kept2, blocks) = chase_into_blocks(band(), group, n, par);
+                assert!(d == d2 && f == f2, "n {n}, b {b}: the chasing changed");
+                assert_eq!(kept.left.len(), kept2.left.len());
+                for (seq, got) in [&kept.left, &kept.right].into_iter().zip(&blocks) {
+                    let want = Blocks::new(seq, group, n);
+                    assert_eq!(want.blocks.len(), got.blocks.len(), "n {n}, b {b}");
+                    for (w, g) in want.blocks.iter().zip(&got.blocks) {
+                        assert!(w.first == g.first && w.rows == g.rows && w.reach == g.reach);
+                        assert!(w.v == g.v && w.vt == g.vt, "n {n}, b {b}: a block differs");
+                    }
                 }
             }
         }

@@ -60,21 +60,37 @@ impl<T: Scalar> Band<T> {
     /// Reduces the matrix to upper bidiagonal form by orthogonal transformations and
     /// returns its diagonal and superdiagonal, in f64.
     pub(crate) fn bidiagonalize(self) -> (Vec<f64>, Vec<f64>) {
-        self.chase(None)
+        self.chase(None, 1, &mut |_| {})
     }
 
     /// [`Band::bidiagonalize`], keeping its reflectors: with `B` this band and `Bd` the
     /// bidiagonal, `B = L Bd Rᵀ` where `L` and `R` are the returned sequences' products.
-    pub(crate) fn bidiagonalize_keeping(self) -> (Vec<f64>, Vec<f64>, Chased<T>) {
+    /// `done` sees the reflectors kept so far after every `every` sweeps (the last ones
+    /// excepted when `every` does not divide their count).
+    pub(crate) fn bidiagonalize_keeping(
+        self,
+        every: usize,
+        done: &mut dyn FnMut(&Chased<T>),
+    ) -> (Vec<f64>, Vec<f64>, Chased<T>) {
         let mut kept = Chased {
             left: Sequence::new(self.b),
             right: Sequence::new(self.b),
         };
-        let (d, f) = self.chase(Some(&mut kept));
+        let (d, f) = self.chase(Some(&mut kept), every.max(1), done);
         (d, f, kept)
     }
 
-    fn chase(mut self, kept: Option<&mut Chased<T>>) -> (Vec<f64>, Vec<f64>) {
+    /// The band width b.
+    pub(crate) fn width(&self) -> usize {
+        self.b
+    }
+
+    fn chase(
+        mut self,
+        kept: Option<&mut Chased<T>>,
+        every: usize,
+        done: &mut dyn FnMut(&Chased<T>),
+    ) -> (Vec<f64>, Vec<f64>) {
         let (n, b) = (self.n, self.b);
         let mut v = vec![T::from_f64(0.0); b];
         let mut acc = vec![T::from_f64(0.0); 2 * b + 1];
@@ -86,6 +102,8 @@ impl<T: Scalar> Band<T> {
                 v: &mut v,
                 acc: &mut acc,
                 kept,
+                every,
+                done,
             });
         }
         let d = (0..n).map(|i| self.data[self.at(i, i)].to_f64()).collect();
@@ -193,6 +211,8 @@ struct Chase<'a, T> {
     v: &'a mut [T],
     acc: &'a mut [T],
     kept: Option<&'a mut Chased<T>>,
+    every: usize,
+    done: &'a mut dyn FnMut(&Chased<T>),
 }
 
 impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
@@ -205,6 +225,8 @@ impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
             v,
             acc,
             mut kept,
+            every,
+            done,
         } = self;
         let (n, b) = (band.n, band.b);
         for s in 0..n.saturating_sub(2) {
@@ -216,6 +238,11 @@ impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
                 band.left_step(s, c0, ce, v, kept.as_mut().map(|k| &mut k.left));
                 row = c0;
                 c0 += b;
+            }
+            if let Some(kept) = kept.as_deref() {
+                if (s + 1).is_multiple_of(every) {
+                    done(kept);
+                }
             }
         }
     }
@@ -261,6 +288,24 @@ impl<T: Scalar> Sequence<T> {
         self.data.extend_from_slice(w);
         self.data
             .resize(self.starts.len() * self.stride, T::from_f64(0.0));
+    }
+
+    /// How many reflectors it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// A copy of reflectors `range`.
+    pub(crate) fn part(&self, range: std::ops::Range<usize>) -> Self {
+        let b = self.stride;
+        Sequence {
+            stride: b,
+            sweeps: self.sweeps[range.clone()].to_vec(),
+            starts: self.starts[range.clone()].to_vec(),
+            lens: self.lens[range.clone()].to_vec(),
+            taus: self.taus[range.clone()].to_vec(),
+            data: self.data[range.start * b..range.end * b].to_vec(),
+        }
     }
 
     /// `X ← H₀ H₁ ⋯ X` for `X` with `k` columns stored by rows (`x[r * k + c]`): the

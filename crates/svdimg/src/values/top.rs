@@ -46,7 +46,7 @@ pub(crate) fn leading_with<T: Scalar>(
         return Ok(leading_with(a.transpose(), k, b, par)?.map(|(u, s, v)| (v, s, u)));
     }
     let (b, k) = (b.max(1), k.min(n));
-    let r = Reduced::new(a, b, par, &mut VectorTimes::default())?;
+    let r = Reduced::new(a, b, par, false, &mut VectorTimes::default())?;
     let all = bidiagonal_singular_values(&r.d, &r.f)?;
     // A tolerance of a few hundred ε of the caller's precision, scaled with √n as the
     // residual of n-term sums grows.
@@ -147,14 +147,14 @@ fn solved<T: Scalar>(
     times: &mut VectorTimes,
 ) -> Result<(Reduced<T>, Vec<T>, Mat<T>, Mat<T>)> {
     let clock = std::time::Instant::now();
-    let r = Reduced::new(a, b.max(1), par, times)?;
+    let r = Reduced::new(a, b.max(1), par, true, times)?;
     let start = clock.elapsed().as_secs_f64();
     let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
     let mid = clock.elapsed().as_secs_f64();
     times.divide = mid - start;
-    let n = x.nrows();
-    Blocks::new(&r.chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
-    Blocks::new(&r.chased.right, BLOCK_SWEEPS, n).apply(y.as_mut(), par);
+    let [left, right] = r.blocks.as_ref().expect("built by Reduced::new");
+    left.apply(x.as_mut(), par);
+    right.apply(y.as_mut(), par);
     times.chase_back = clock.elapsed().as_secs_f64() - mid;
     Ok((r, s.into_iter().map(T::from_f64).collect(), x, y))
 }
@@ -180,11 +180,12 @@ fn negligible<T: Scalar>() -> f64 {
 pub struct VectorTimes {
     /// QR (when one comes first) and dense to band, keeping the reflectors.
     pub band: f64,
-    /// Band to bidiagonal, keeping the reflectors.
+    /// Band to bidiagonal, keeping the reflectors, with their blocks built alongside on a
+    /// second thread (the stage waits for the last of them).
     pub bulge: f64,
     /// The bidiagonal's SVD by divide and conquer.
     pub divide: f64,
-    /// The vectors through the bulge chasing's reflectors.
+    /// The vectors through the bulge chasing's reflectors (blocks already built).
     pub chase_back: f64,
     /// The vectors through the panels' reflectors (and the QR's).
     pub panels_back: f64,
@@ -206,13 +207,22 @@ struct Reduced<T> {
     qr: Vec<reduce::Panel<T>>,
     panels: Vec<reduce::Panel<T>>,
     chased: Chased<T>,
+    /// The bulge chasing's reflectors in blocks (left, right), when asked for.
+    blocks: Option<[Blocks<T>; 2]>,
     d: Vec<f64>,
     f: Vec<f64>,
 }
 
 impl<T: Scalar> Reduced<T> {
-    /// Reduces `a` (m ≥ n ≥ 1) with band width `b`.
-    fn new(a: MatRef<'_, T>, b: usize, par: Par, times: &mut VectorTimes) -> Result<Self> {
+    /// Reduces `a` (m ≥ n ≥ 1) with band width `b`, with the bulge chasing's reflectors
+    /// in blocks when `blocks` says so.
+    fn new(
+        a: MatRef<'_, T>,
+        b: usize,
+        par: Par,
+        blocks: bool,
+        times: &mut VectorTimes,
+    ) -> Result<Self> {
         let clock = std::time::Instant::now();
         let (m, n) = a.shape();
         // Copied first, checked on the copy: in memory order, where `a` may be a row-major
@@ -232,12 +242,20 @@ impl<T: Scalar> Reduced<T> {
         let band = reduce::to_band(work.as_mut(), b, par, Some(&mut panels));
         drop(work);
         times.band = clock.elapsed().as_secs_f64();
-        let (d, f, chased) = band.bidiagonalize_keeping();
+        let (d, f, chased, blocks) = if blocks {
+            let (d, f, chased, blocks) =
+                super::blocks::chase_into_blocks(band, BLOCK_SWEEPS, n, par);
+            (d, f, chased, Some(blocks))
+        } else {
+            let (d, f, chased) = band.bidiagonalize_keeping(1, &mut |_| {});
+            (d, f, chased, None)
+        };
         times.bulge = clock.elapsed().as_secs_f64() - times.band;
         Ok(Reduced {
             qr,
             panels,
             chased,
+            blocks,
             d,
             f,
         })
