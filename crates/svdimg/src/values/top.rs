@@ -47,6 +47,9 @@ pub(crate) fn leading_with<T: Scalar>(
     }
     let (b, k) = (b.max(1), k.min(n));
     let r = Reduced::new(a, b, par, false, &mut VectorTimes::default())?;
+    let Back::Sequences(chased) = &r.back else {
+        unreachable!("Reduced::new keeps the sequences when not asked for blocks")
+    };
     let all = bidiagonal_singular_values(&r.d, &r.f)?;
     // A tolerance of a few hundred ε of the caller's precision, scaled with √n as the
     // residual of n-term sums grows.
@@ -61,8 +64,8 @@ pub(crate) fn leading_with<T: Scalar>(
     let (x, y) = if k < BLOCKED_FROM {
         let mut x: Vec<T> = x.into_iter().map(flush).collect();
         let mut y: Vec<T> = y.into_iter().map(flush).collect();
-        r.chased.left.apply_rows(&mut x, k);
-        r.chased.right.apply_rows(&mut y, k);
+        chased.left.apply_rows(&mut x, k);
+        chased.right.apply_rows(&mut y, k);
         (
             Mat::<T>::from_fn(n, k, |i, j| x[i * k + j]),
             Mat::<T>::from_fn(n, k, |i, j| y[i * k + j]),
@@ -70,8 +73,8 @@ pub(crate) fn leading_with<T: Scalar>(
     } else {
         let mut x = Mat::<T>::from_fn(n, k, |i, j| flush(x[i * k + j]));
         let mut y = Mat::<T>::from_fn(n, k, |i, j| flush(y[i * k + j]));
-        Blocks::new(&r.chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
-        Blocks::new(&r.chased.right, BLOCK_SWEEPS, n).apply(y.as_mut(), par);
+        Blocks::new(&chased.left, BLOCK_SWEEPS, n).apply(x.as_mut(), par);
+        Blocks::new(&chased.right, BLOCK_SWEEPS, n).apply(y.as_mut(), par);
         (x, y)
     };
     let (u, v) = r.through_panels(x, y, m, par);
@@ -152,7 +155,9 @@ fn solved<T: Scalar>(
     let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
     let mid = clock.elapsed().as_secs_f64();
     times.divide = mid - start;
-    let [left, right] = r.blocks.as_ref().expect("built by Reduced::new");
+    let Back::Blocks([left, right]) = &r.back else {
+        unreachable!("Reduced::new builds the blocks when asked for them")
+    };
     left.apply(x.as_mut(), par);
     right.apply(y.as_mut(), par);
     times.chase_back = clock.elapsed().as_secs_f64() - mid;
@@ -206,11 +211,18 @@ const BLOCK_SWEEPS: usize = 16;
 struct Reduced<T> {
     qr: Vec<reduce::Panel<T>>,
     panels: Vec<reduce::Panel<T>>,
-    chased: Chased<T>,
-    /// The bulge chasing's reflectors in blocks (left, right), when asked for.
-    blocks: Option<[Blocks<T>; 2]>,
+    back: Back<T>,
     d: Vec<f64>,
     f: Vec<f64>,
+}
+
+/// The bulge chasing's reflectors, kept as the route needs them.
+enum Back<T> {
+    /// One by one, for the first k vectors ([`leading`]).
+    Sequences(Chased<T>),
+    /// In blocks (left, right), for all of them ([`thin`], [`full`]): the sequences they
+    /// were built from are dropped.
+    Blocks([Blocks<T>; 2]),
 }
 
 impl<T: Scalar> Reduced<T> {
@@ -242,20 +254,18 @@ impl<T: Scalar> Reduced<T> {
         let band = reduce::to_band(work.as_mut(), b, par, Some(&mut panels));
         drop(work);
         times.band = clock.elapsed().as_secs_f64();
-        let (d, f, chased, blocks) = if blocks {
-            let (d, f, chased, blocks) =
-                super::blocks::chase_into_blocks(band, BLOCK_SWEEPS, n, par);
-            (d, f, chased, Some(blocks))
+        let (d, f, back) = if blocks {
+            let (d, f, _, blocks) = super::blocks::chase_into_blocks(band, BLOCK_SWEEPS, n, par);
+            (d, f, Back::Blocks(blocks))
         } else {
             let (d, f, chased) = band.bidiagonalize_keeping(1, &mut |_| {});
-            (d, f, chased, None)
+            (d, f, Back::Sequences(chased))
         };
         times.bulge = clock.elapsed().as_secs_f64() - times.band;
         Ok(Reduced {
             qr,
             panels,
-            chased,
-            blocks,
+            back,
             d,
             f,
         })
