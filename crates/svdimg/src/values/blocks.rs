@@ -178,12 +178,12 @@ fn group_blocks_inline<T: Scalar>(
 /// Bulge chasing of `band` keeping its reflectors, as [`Band::bidiagonalize_keeping`],
 /// with the blocks of both sides (left, right) built as [`Blocks::new`] builds them.
 ///
-/// With two threads or more the blocks are built on a second thread (an OS thread of its
-/// own) while the chasing, which runs on the caller's, goes on: each group of `group`
-/// sweeps is handed over as soon as it is chased. Measured at n = 2000, b = 32 (a scratch timing of one thread): the chasing
-/// keeping its reflectors 0.23–0.30 s in f64, 0.17–0.25 s in f32; building both sides'
-/// blocks 0.05–0.07 s, hidden behind it (0.19 s before `Block::new` worked on fixed-size
-/// arrays in the CPU's widest SIMD).
+/// With two threads or more the blocks are built on a second thread (an OS thread of its own) while
+/// the chasing, which runs on the caller's, goes on: each group of `group` sweeps is handed over as
+/// soon as it is chased. Measured at n = 2000, b = 32 (a scratch timing of one thread): the chasing
+/// keeping its reflectors 0.23–0.30 s in f64, 0.17–0.25 s in f32; building both sides' blocks
+/// 0.05–0.07 s, hidden behind it (0.19 s before `Block::new` worked on fixed-size arrays in the
+/// CPU's widest SIMD).
 #[allow(clippy::type_complexity)]
 pub(crate) fn chase_into_blocks<T: Scalar>(
     band: Band<T>,
