@@ -12,11 +12,19 @@
 //! computed vectors orthogonal to working accuracy however close the roots. The merges'
 //! cost is two matrix products per side, restricted to the rows each half reaches.
 //!
+//! The memory is laid out as LAPACK's `?lasd0`: every block writes its vectors into its
+//! own diagonal block of the final `U` and `V`, where its parent finds them (no copies
+//! between levels), and the merges gather the columns they combine into one workspace of
+//! n × 4n entries, split between the halves below. A merge's columns are gathered in
+//! three groups, those reaching only the upper half's rows, both, only the lower half's,
+//! so that each half's rows are one product over contiguous columns.
+//!
 //! Everything here is in f64 (the bidiagonal is, whatever the input's precision).
 
 use faer::linalg::matmul::matmul;
 use faer::linalg::svd::ComputeSvdVectors;
-use faer::{Accum, Mat, Par};
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, ColMut, Mat, MatMut, MatRef, Par};
 
 use rayon::prelude::*;
 
@@ -29,68 +37,94 @@ const LEAF: usize = 24;
 const MAX_STEPS: usize = 200;
 
 /// The SVD of the n×n upper bidiagonal with diagonal `d` and superdiagonal `e`:
-/// `(s, U, V)` with `B = U diag(s) Vᵀ`, s descending.
+/// `(s, U, V)` with `B = U diag(s) Vᵀ`, s descending. `U` has `u_rows` ≥ n rows, the
+/// rows past n zero: room for the reflectors of a taller matrix to fill.
 pub(super) fn bidiagonal_svd<T: Scalar>(
     d: &[f64],
     e: &[f64],
+    u_rows: usize,
     par: Par,
 ) -> Result<(Vec<f64>, Mat<T>, Mat<T>)> {
     debug_assert!(d.len() == e.len() + 1 || d.is_empty());
-    let part = solve::<T>(d, e, false, par)?;
     let n = d.len();
+    let mut u = Mat::<T>::zeros(u_rows.max(n), n);
+    let mut v = Mat::<T>::zeros(n, n);
+    // Zeros by the allocator (fresh pages, not written until a merge needs them).
+    let mut space = vec![T::from_f64(0.0); n * 4 * n];
+    let work = MatMut::from_column_major_slice_mut(&mut space, n, 4 * n);
+    let s = solve(
+        d,
+        e,
+        false,
+        u.as_mut().subrows_mut(0, n),
+        v.as_mut(),
+        work,
+        par,
+    )?;
+    drop(space);
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| part.s[b].total_cmp(&part.s[a]));
-    let s = order.iter().map(|&i| part.s[i]).collect();
-    let u = Mat::from_fn(n, n, |r, c| part.u[(r, order[c])]);
-    let v = Mat::from_fn(n, n, |r, c| part.v[(r, order[c])]);
-    Ok((s, u, v))
-}
-
-/// The SVD of a bidiagonal block: `p` values (in no order), `U` p×p and `V` (p+w)×(p+w)
-/// with `B = U [diag(s) 0] Vᵀ`, where w = 1 for a block one column wider than tall (its
-/// last column of `V` spans the null space).
-struct Part<T> {
-    s: Vec<f64>,
-    u: Mat<T>,
-    v: Mat<T>,
+    order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+    rayon::join(
+        || permute_columns(u.as_mut(), &order),
+        || permute_columns(v.as_mut(), &order),
+    );
+    Ok((order.iter().map(|&i| s[i]).collect(), u, v))
 }
 
 /// Solves the block with diagonal `d` (p entries) and superdiagonal `e` (p − 1 + w
-/// entries, `e[i]` at (i, i + 1)).
-fn solve<T: Scalar>(d: &[f64], e: &[f64], wide: bool, par: Par) -> Result<Part<T>> {
+/// entries, `e[i]` at (i, i + 1)), w = 1 for a block one column wider than tall. Returns
+/// its p values (in no order) and writes `U` (p×p) and `V` ((p+w)×(p+w)) with
+/// `B = U [diag(s) 0] Vᵀ`, the last column of a wide block's `V` spanning its null space.
+/// `u` and `v` hold zeros on entry; `work` has at least p + w rows and 4p columns.
+fn solve<T: Scalar>(
+    d: &[f64],
+    e: &[f64],
+    wide: bool,
+    mut u: MatMut<'_, T>,
+    mut v: MatMut<'_, T>,
+    mut work: MatMut<'_, T>,
+    par: Par,
+) -> Result<Vec<f64>> {
     let p = d.len();
     if p <= LEAF {
-        return leaf(d, e, wide);
+        return leaf(d, e, wide, u, v);
     }
     let k = p / 2;
-    let (top, bottom) = if matches!(par, Par::Seq) || p < 256 {
-        (
-            solve(&d[..k], &e[..k], true, par)?,
-            solve(&d[k + 1..], &e[k + 1..], wide, par)?,
-        )
-    } else {
-        let (t, b) = rayon::join(
-            || solve(&d[..k], &e[..k], true, par),
-            || solve(&d[k + 1..], &e[k + 1..], wide, par),
-        );
-        (t?, b?)
+    let (top, bottom) = {
+        // The upper half (wide) in U's rows and columns 0..k and V's 0..=k, the lower half
+        // in both past k: each half's own diagonal block.
+        let (ut, _, _, ub) = u.rb_mut().split_at_mut(k + 1, k + 1);
+        let ut = ut.submatrix_mut(0, 0, k, k);
+        let (vt, _, _, vb) = v.rb_mut().split_at_mut(k + 1, k + 1);
+        let (wt, wb) = work.rb_mut().split_at_col_mut(4 * k);
+        let upper = || solve(&d[..k], &e[..k], true, ut, vt, wt, par);
+        let lower = || solve(&d[k + 1..], &e[k + 1..], wide, ub, vb, wb, par);
+        if matches!(par, Par::Seq) || p < 256 {
+            (upper()?, lower()?)
+        } else {
+            let (t, b) = rayon::join(upper, lower);
+            (t?, b?)
+        }
     };
     let beta = e.get(k).copied().unwrap_or(0.0);
-    merge(top, d[k], beta, bottom, wide, par)
+    merge(top, d[k], beta, bottom, wide, u, v, work, par)
 }
 
 /// A small block, densely by faer's SVD.
-fn leaf<T: Scalar>(d: &[f64], e: &[f64], wide: bool) -> Result<Part<T>> {
+fn leaf<T: Scalar>(
+    d: &[f64],
+    e: &[f64],
+    wide: bool,
+    mut u: MatMut<'_, T>,
+    mut v: MatMut<'_, T>,
+) -> Result<Vec<f64>> {
     let p = d.len();
     let cols = p + usize::from(wide);
     if p == 0 {
-        return Ok(Part {
-            s: Vec::new(),
-            u: Mat::zeros(0, 0),
-            v: Mat::from_fn(cols, cols, |i, j| {
-                T::from_f64(if i == j { 1.0 } else { 0.0 })
-            }),
-        });
+        if cols == 1 {
+            v[(0, 0)] = T::from_f64(1.0);
+        }
+        return Ok(Vec::new());
     }
     let b = Mat::<f64>::from_fn(p, cols, |r, c| {
         if c == r {
@@ -101,13 +135,19 @@ fn leaf<T: Scalar>(d: &[f64], e: &[f64], wide: bool) -> Result<Part<T>> {
             0.0
         }
     });
-    let (u, s, v) = crate::factors::raw_svd(b.as_ref(), ComputeSvdVectors::Full, Par::Seq)?;
-    let (u, v) = (u.expect("full U"), v.expect("full V"));
-    Ok(Part {
-        s,
-        u: Mat::from_fn(u.nrows(), u.ncols(), |i, j| T::from_f64(u[(i, j)])),
-        v: Mat::from_fn(v.nrows(), v.ncols(), |i, j| T::from_f64(v[(i, j)])),
-    })
+    let (bu, s, bv) = crate::factors::raw_svd(b.as_ref(), ComputeSvdVectors::Full, Par::Seq)?;
+    let (bu, bv) = (bu.expect("full U"), bv.expect("full V"));
+    for j in 0..p {
+        for i in 0..p {
+            u[(i, j)] = T::from_f64(bu[(i, j)]);
+        }
+    }
+    for j in 0..cols {
+        for i in 0..cols {
+            v[(i, j)] = T::from_f64(bv[(i, j)]);
+        }
+    }
+    Ok(s)
 }
 
 /// Where a column of Ũ or Ṽ has entries: in the rows of the upper half, the lower half,
@@ -119,103 +159,93 @@ struct Reach {
 }
 
 impl Reach {
+    const NONE: Reach = Reach {
+        top: false,
+        bottom: false,
+    };
+    const UPPER: Reach = Reach {
+        top: true,
+        bottom: false,
+    };
+    const LOWER: Reach = Reach {
+        top: false,
+        bottom: true,
+    };
+
     fn union(self, other: Reach) -> Reach {
         Reach {
             top: self.top || other.top,
             bottom: self.bottom || other.bottom,
         }
     }
+
+    /// The group a column is gathered in: upper rows only, both, lower rows only.
+    fn group(self) -> usize {
+        match (self.top, self.bottom) {
+            (true, false) => 0,
+            (true, true) => 1,
+            _ => 2,
+        }
+    }
 }
 
-/// Merges the halves' SVDs through row k (`alpha` at column k, `beta` at column k + 1).
+/// Merges the halves (values `top` and `bottom`, vectors in their diagonal blocks of `u`
+/// and `v`) through row k (`alpha` at column k, `beta` at column k + 1), writing the block's
+/// vectors over `u` and `v`.
+#[allow(clippy::too_many_arguments)]
 fn merge<T: Scalar>(
-    top: Part<T>,
+    top: Vec<f64>,
     alpha: f64,
     beta: f64,
-    bottom: Part<T>,
+    bottom: Vec<f64>,
     wide: bool,
+    mut u: MatMut<'_, T>,
+    mut v: MatMut<'_, T>,
+    work: MatMut<'_, T>,
     par: Par,
-) -> Result<Part<T>> {
-    let p1 = top.s.len();
-    let p2 = bottom.s.len();
+) -> Result<Vec<f64>> {
+    let p1 = top.len();
+    let p2 = bottom.len();
     let p = p1 + 1 + p2;
     let cols = p + usize::from(wide);
     let k = p1;
-    // Ũ (p×p) and Ṽ (cols×cols) in the merged problem's order: index 0 is row k (for Ũ)
-    // and the upper half's null vector (for Ṽ); 1..=p1 the upper half's components,
-    // p1+1..p the lower half's; for a wide block, index p of Ṽ the lower half's null vector.
-    let mut ut = Mat::<T>::zeros(p, p);
-    let mut vt = Mat::<T>::zeros(cols, cols);
-    let mut ureach = vec![
-        Reach {
-            top: false,
-            bottom: false
-        };
-        p
-    ];
-    let mut vreach = vec![
-        Reach {
-            top: false,
-            bottom: false
-        };
-        cols
-    ];
+    debug_assert!(work.nrows() >= cols && work.ncols() >= 4 * p);
+    // The merged problem's index c, in Ũ = [e_k, upper half's U, lower half's U] and
+    // Ṽ = [upper half's null vector, its V, lower half's V (and null vector)], is column
+    // `at(c)` of `u` and `v` as the halves left them. Column k of `u` is e_k.
+    let at = |c: usize| match c {
+        0 => k,
+        c if c <= k => c - 1,
+        c => c,
+    };
+    u[(k, k)] = T::from_f64(1.0);
+    let mut ureach = vec![Reach::NONE; p];
+    let mut vreach = vec![Reach::UPPER; cols];
     let mut dv = vec![0.0; p];
     let mut z = vec![0.0; cols];
-    ut[(k, 0)] = T::from_f64(1.0);
-    for c in 0..=p1 {
-        // Ṽ index 0 is the upper half's column p1 (its null vector), 1..=p1 its columns 0..p1.
-        let src = if c == 0 { p1 } else { c - 1 };
-        for r in 0..=p1 {
-            vt[(r, c)] = top.v[(r, src)];
-        }
-        vreach[c] = Reach {
-            top: true,
-            bottom: false,
-        };
-        z[c] = alpha * top.v[(p1, src)].to_f64();
+    for c in 0..=k {
+        // Row k sees the upper half through the last row of its V.
+        z[c] = alpha * v[(k, at(c))].to_f64();
     }
-    for c in 1..=p1 {
-        for r in 0..p1 {
-            ut[(r, c)] = top.u[(r, c - 1)];
-        }
-        ureach[c] = Reach {
-            top: true,
-            bottom: false,
-        };
-        dv[c] = top.s[c - 1];
+    for c in 1..=k {
+        ureach[c] = Reach::UPPER;
+        dv[c] = top[c - 1];
     }
-    let bcols = p2 + usize::from(wide);
-    for j in 0..bcols {
-        let c = p1 + 1 + j;
-        for r in 0..bcols {
-            vt[(p1 + 1 + r, c)] = bottom.v[(r, j)];
-        }
-        vreach[c] = Reach {
-            top: false,
-            bottom: true,
-        };
-        z[c] = beta * bottom.v[(0, j)].to_f64();
+    for c in k + 1..cols {
+        vreach[c] = Reach::LOWER;
+        z[c] = beta * v[(k + 1, c)].to_f64();
     }
-    for j in 0..p2 {
-        let c = p1 + 1 + j;
-        for r in 0..p2 {
-            ut[(p1 + 1 + r, c)] = bottom.u[(r, j)];
-        }
-        ureach[c] = Reach {
-            top: false,
-            bottom: true,
-        };
-        dv[c] = bottom.s[j];
+    for c in k + 1..p {
+        ureach[c] = Reach::LOWER;
+        dv[c] = bottom[c - k - 1];
     }
-    drop((top, bottom));
     if wide {
         // Column p of M holds only z[p]: rotate it into column 0, leaving a zero column
         // whose right vector spans the null space.
         let r = z[0].hypot(z[p]);
         if r > 0.0 {
             let (c, s) = (z[0] / r, z[p] / r);
-            rotate(&mut vt, 0, p, c, s);
+            rotate(v.rb_mut(), at(0), at(p), c, s);
             z[0] = r;
             z[p] = 0.0;
             vreach[0] = vreach[0].union(vreach[p]);
@@ -227,11 +257,7 @@ fn merge<T: Scalar>(
     let scale = dv.iter().chain(&z[..p]).fold(0.0f64, |m, x| m.max(x.abs()));
     if scale == 0.0 {
         // Every entry zero: the values are zero and Ũ, Ṽ serve as the vectors.
-        return Ok(Part {
-            s: vec![0.0; p],
-            u: ut,
-            v: vt,
-        });
+        return Ok(vec![0.0; p]);
     }
     dv.iter_mut().for_each(|x| *x /= scale);
     z.iter_mut().for_each(|x| *x /= scale);
@@ -254,7 +280,7 @@ fn merge<T: Scalar>(
             // row c of M is then negligible and its value zero.
             let r = z[0].hypot(z[c]);
             let (cs, sn) = (z[0] / r, z[c] / r);
-            rotate(&mut vt, 0, c, cs, sn);
+            rotate(v.rb_mut(), at(0), at(c), cs, sn);
             vreach[0] = vreach[0].union(vreach[c]);
             vreach[c] = vreach[0];
             z[0] = r;
@@ -265,8 +291,8 @@ fn merge<T: Scalar>(
             let prev = kept.pop().unwrap();
             let r = z[prev].hypot(z[c]);
             let (cs, sn) = (z[c] / r, -z[prev] / r);
-            rotate(&mut vt, prev, c, cs, sn);
-            rotate(&mut ut, prev, c, cs, sn);
+            rotate(v.rb_mut(), at(prev), at(c), cs, sn);
+            rotate(u.rb_mut(), at(prev), at(c), cs, sn);
             for reach in [&mut vreach, &mut ureach] {
                 let both = reach[prev].union(reach[c]);
                 reach[prev] = both;
@@ -283,83 +309,143 @@ fn merge<T: Scalar>(
     let dk: Vec<f64> = kept.iter().map(|&c| dv[c]).collect();
     let zk: Vec<f64> = kept.iter().map(|&c| z[c]).collect();
     let roots = secular_roots(&dk, &zk)?;
-    let (x, y) = vectors::<T>(&dk, &zk, &roots);
-
-    // The new vectors: Ũ[:, kept] X and Ṽ[:, kept] Y, each half's rows from the columns
-    // that reach them; the passed components' columns as they are.
     let kk = kept.len();
-    let mut u = Mat::<T>::zeros(p, p);
-    let mut v = Mat::<T>::zeros(cols, cols);
-    // Row k of Ũ is e₀ᵀ: row k of U is row 0 of X.
-    for i in 0..kk {
-        u[(k, i)] = x[(0, i)];
-    }
-    product(&ut, &kept, &ureach, &x, 0..k, |r| r.top, &mut u, par);
-    product(&ut, &kept, &ureach, &x, k + 1..p, |r| r.bottom, &mut u, par);
-    product(&vt, &kept, &vreach, &y, 0..k + 1, |r| r.top, &mut v, par);
+
+    // Ũ's kept columns but the first (e_k, which reaches row k only) and Ṽ's, by group;
+    // X and Y take their rows in the same order (X's row for index 0 last).
+    let mut uorder: Vec<usize> = (1..kk).collect();
+    uorder.sort_by_key(|&i| ureach[kept[i]].group());
+    let mut vorder: Vec<usize> = (0..kk).collect();
+    vorder.sort_by_key(|&i| vreach[kept[i]].group());
+    let ugroups = sizes(uorder.iter().map(|&i| ureach[kept[i]].group()));
+    let vgroups = sizes(vorder.iter().map(|&i| vreach[kept[i]].group()));
+    let mut xrow = vec![kk - 1; kk];
+    uorder.iter().enumerate().for_each(|(r, &i)| xrow[i] = r);
+    let mut yrow = vec![0; kk];
+    vorder.iter().enumerate().for_each(|(r, &i)| yrow[i] = r);
+
+    // The workspace: Ũ's gathered columns (kept, then passed), Ṽ's, X and Y.
+    let (u2, rest) = work.split_at_col_mut(p);
+    let (v2, rest) = rest.split_at_col_mut(p);
+    let (x, y) = rest.split_at_col_mut(p);
+    let (mut u2, mut v2) = (u2.subrows_mut(0, p), v2.subrows_mut(0, cols));
+    let (mut x, mut y) = (x.submatrix_mut(0, 0, kk, kk), y.submatrix_mut(0, 0, kk, kk));
+    let ucols: Vec<usize> = uorder
+        .iter()
+        .map(|&i| at(kept[i]))
+        .chain(passed.iter().map(|&(c, _)| at(c)))
+        .collect();
+    let vcols: Vec<usize> = vorder
+        .iter()
+        .map(|&i| at(kept[i]))
+        .chain(passed.iter().map(|&(c, _)| at(c)))
+        .collect();
+    rayon::join(
+        || gather(u2.rb_mut(), u.rb(), &ucols),
+        || gather(v2.rb_mut(), v.rb(), &vcols),
+    );
+    vectors(&dk, &zk, &roots, &xrow, &yrow, x.rb_mut(), y.rb_mut());
+
+    // The new vectors: each half's rows from the columns that reach them; row k of U is
+    // X's row for index 0 (row k of Ũ is e₀ᵀ); the passed components' columns as they are.
+    let [n1, n2, n3] = ugroups;
+    let (u2, x) = (u2.rb(), x.rb());
     product(
-        &vt,
-        &kept,
-        &vreach,
-        &y,
-        k + 1..cols,
-        |r| r.bottom,
-        &mut v,
+        u.rb_mut().submatrix_mut(0, 0, k, kk),
+        u2.submatrix(0, 0, k, n1 + n2),
+        x.subrows(0, n1 + n2),
+        par,
+    );
+    product(
+        u.rb_mut().submatrix_mut(k + 1, 0, p - k - 1, kk),
+        u2.submatrix(k + 1, n1, p - k - 1, n2 + n3),
+        x.subrows(n1, n2 + n3),
+        par,
+    );
+    for i in 0..kk {
+        u[(k, i)] = x[(kk - 1, i)];
+    }
+    let [m1, m2, m3] = vgroups;
+    let (v2, y) = (v2.rb(), y.rb());
+    product(
+        v.rb_mut().submatrix_mut(0, 0, k + 1, kk),
+        v2.submatrix(0, 0, k + 1, m1 + m2),
+        y.subrows(0, m1 + m2),
+        par,
+    );
+    product(
+        v.rb_mut().submatrix_mut(k + 1, 0, cols - k - 1, kk),
+        v2.submatrix(k + 1, m1, cols - k - 1, m2 + m3),
+        y.subrows(m1, m2 + m3),
         par,
     );
     let mut s: Vec<f64> = roots.iter().map(|r| r.sigma * scale).collect();
-    for (j, &(c, sigma)) in passed.iter().enumerate() {
-        u.col_mut(kk + j).copy_from(ut.col(c));
-        v.col_mut(kk + j).copy_from(vt.col(c));
+    for (j, &(_, sigma)) in passed.iter().enumerate() {
+        u.rb_mut().col_mut(kk + j).copy_from(u2.col(kk - 1 + j));
+        v.rb_mut().col_mut(kk + j).copy_from(v2.col(kk + j));
         s.push(sigma * scale);
     }
-    if wide {
-        v.col_mut(p).copy_from(vt.col(p));
-    }
-    Ok(Part { s, u, v })
+    Ok(s)
 }
 
-/// `out[rows, 0..K] = Q[rows, kept∩reach] · W[kept∩reach, :]`: one product over the
-/// columns of `Q` that have entries in `rows`.
-#[allow(clippy::too_many_arguments)]
-fn product<T: Scalar>(
-    q: &Mat<T>,
-    kept: &[usize],
-    reach: &[Reach],
-    w: &Mat<T>,
-    rows: std::ops::Range<usize>,
-    within: impl Fn(Reach) -> bool,
-    out: &mut Mat<T>,
-    par: Par,
-) {
-    let picked: Vec<usize> = (0..kept.len())
-        .filter(|&i| within(reach[kept[i]]))
-        .collect();
-    if picked.is_empty() || rows.is_empty() {
+/// How many of the groups (0, 1, 2, ascending) fall in each.
+fn sizes(groups: impl Iterator<Item = usize>) -> [usize; 3] {
+    let mut n = [0; 3];
+    groups.for_each(|g| n[g] += 1);
+    n
+}
+
+/// Column j of `dst` ← column `cols[j]` of `src`.
+fn gather<T: Scalar>(mut dst: MatMut<'_, T>, src: MatRef<'_, T>, cols: &[usize]) {
+    for (j, &c) in cols.iter().enumerate() {
+        dst.rb_mut().col_mut(j).copy_from(src.col(c));
+    }
+}
+
+/// `out = a · b`, or zeros when `a` has no columns.
+fn product<T: Scalar>(mut out: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) {
+    if out.nrows() == 0 || out.ncols() == 0 {
         return;
     }
-    let len = rows.len();
-    let a = Mat::<T>::from_fn(len, picked.len(), |r, j| {
-        q[(rows.start + r, kept[picked[j]])]
-    });
-    let b = Mat::<T>::from_fn(picked.len(), w.ncols(), |j, c| w[(picked[j], c)]);
-    matmul(
-        out.as_mut().submatrix_mut(rows.start, 0, len, w.ncols()),
-        Accum::Replace,
-        a.as_ref(),
-        b.as_ref(),
-        T::from_f64(1.0),
-        par,
-    );
+    if a.ncols() == 0 {
+        out.fill(T::from_f64(0.0));
+        return;
+    }
+    matmul(out, Accum::Replace, a, b, T::from_f64(1.0), par);
 }
 
 /// Columns a and b of `q` ← (c·a + s·b, −s·a + c·b).
-fn rotate<T: Scalar>(q: &mut Mat<T>, a: usize, b: usize, c: f64, s: f64) {
+fn rotate<T: Scalar>(mut q: MatMut<'_, T>, a: usize, b: usize, c: f64, s: f64) {
     let (c, s) = (T::from_f64(c), T::from_f64(s));
     for r in 0..q.nrows() {
         let (x, y) = (q[(r, a)], q[(r, b)]);
         q[(r, a)] = c * x + s * y;
         q[(r, b)] = -s * x + c * y;
+    }
+}
+
+/// Column j of `m` ← column `order[j]`, along the permutation's cycles.
+fn permute_columns<T: Scalar>(mut m: MatMut<'_, T>, order: &[usize]) {
+    let mut done = vec![false; order.len()];
+    let mut held = faer::Col::<T>::zeros(m.nrows());
+    for start in 0..order.len() {
+        if done[start] || order[start] == start {
+            continue;
+        }
+        held.copy_from(m.rb().col(start));
+        let mut at = start;
+        loop {
+            done[at] = true;
+            let from = order[at];
+            if from == start {
+                m.rb_mut().col_mut(at).copy_from(&held);
+                break;
+            }
+            let (to, src) = m.rb_mut().two_cols_mut(at, from);
+            let mut to = to;
+            to.copy_from(src);
+            at = from;
+        }
     }
 }
 
@@ -494,8 +580,17 @@ fn secular_root(d: &[f64], zz: &[f64], norm2: f64, i: usize) -> Result<Root> {
 }
 
 /// The left and right singular vectors of M (K×K each, by columns) for its roots, from
-/// the z recomputed by Löwner's formula.
-fn vectors<T: Scalar>(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<T>, Mat<T>) {
+/// the z recomputed by Löwner's formula, written into `x` and `y` with entry j of each
+/// column at row `xrow[j]` and `yrow[j]`.
+fn vectors<T: Scalar>(
+    d: &[f64],
+    z: &[f64],
+    roots: &[Root],
+    xrow: &[usize],
+    yrow: &[usize],
+    x: MatMut<'_, T>,
+    y: MatMut<'_, T>,
+) {
     let k = d.len();
     let zhat: Vec<f64> = (0..k)
         .into_par_iter()
@@ -511,18 +606,16 @@ fn vectors<T: Scalar>(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<T>, Mat<T>) 
             prod.abs().sqrt().copysign(z[j])
         })
         .collect();
-    let mut x = Mat::<T>::zeros(k, k);
-    let mut y = Mat::<T>::zeros(k, k);
-    let column = |i: usize, mut xc: faer::ColMut<'_, T>, mut yc: faer::ColMut<'_, T>| {
+    let column = |i: usize, mut xc: ColMut<'_, T>, mut yc: ColMut<'_, T>| {
         let root = roots[i];
         let t: Vec<f64> = (0..k).map(|j| zhat[j] / root.gap(d, j)).collect();
         let ny = t.iter().map(|t| t * t).sum::<f64>().sqrt();
         let nx = (1.0 + (1..k).map(|j| (d[j] * t[j]).powi(2)).sum::<f64>()).sqrt();
-        xc[0] = T::from_f64(-1.0 / nx);
+        xc[xrow[0]] = T::from_f64(-1.0 / nx);
         for j in 0..k {
-            yc[j] = T::from_f64(t[j] / ny);
+            yc[yrow[j]] = T::from_f64(t[j] / ny);
             if j > 0 {
-                xc[j] = T::from_f64(d[j] * t[j] / nx);
+                xc[xrow[j]] = T::from_f64(d[j] * t[j] / nx);
             }
         }
     };
@@ -531,5 +624,4 @@ fn vectors<T: Scalar>(d: &[f64], z: &[f64], roots: &[Root]) -> (Mat<T>, Mat<T>) 
         .enumerate()
         .with_min_len(64)
         .for_each(|(i, (xc, yc))| column(i, xc, yc));
-    (x, y)
 }

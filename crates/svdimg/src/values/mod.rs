@@ -212,7 +212,7 @@ pub fn bidiagonal_svd(d: &[f64], e: &[f64], par: Par) -> Result<(Vec<f64>, Mat<f
             "a bidiagonal needs one superdiagonal entry fewer than its diagonal",
         ));
     }
-    divide::bidiagonal_svd::<f64>(d, e, par)
+    divide::bidiagonal_svd::<f64>(d, e, d.len(), par)
 }
 
 fn is_finite<T: Scalar>(a: MatRef<'_, T>) -> bool {

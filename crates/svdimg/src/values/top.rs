@@ -98,7 +98,7 @@ pub(crate) fn thin<T: Scalar>(
         let (u, s, v) = thin(a.transpose(), b, par, times)?;
         return Ok((v, s, u));
     }
-    let (r, s, x, y) = solved(a, b, par, times)?;
+    let (r, s, x, y) = solved(a, b, true, par, times)?;
     let clock = std::time::Instant::now();
     let (u, v) = r.through_panels(x, y, m, par);
     times.panels_back = clock.elapsed().as_secs_f64();
@@ -119,7 +119,7 @@ pub(crate) fn full<T: Scalar>(
         let (u, s, v) = full(a.transpose(), b, par)?;
         return Ok((v, s, u));
     }
-    let (r, s, x, mut y) = solved(a, b, par, &mut VectorTimes::default())?;
+    let (r, s, x, mut y) = solved(a, b, false, par, &mut VectorTimes::default())?;
     let one = T::from_f64(1.0);
     let embed = |x: &Mat<T>, rows: usize| {
         let mut u = Mat::<T>::zeros(rows, rows);
@@ -141,24 +141,28 @@ pub(crate) fn full<T: Scalar>(
 }
 
 /// The reduction of a tall `a` and the bidiagonal's SVD, its vectors through the bulge
-/// chasing's reflectors: `(reduction, s, Q₂X, P₂Y)`.
+/// chasing's reflectors: `(reduction, s, Q₂X, P₂Y)`. With `room`, `Q₂X` comes with zero
+/// rows below it up to the height [`Reduced::through_panels`] fills.
 #[allow(clippy::type_complexity)]
 fn solved<T: Scalar>(
     a: MatRef<'_, T>,
     b: usize,
+    room: bool,
     par: Par,
     times: &mut VectorTimes,
 ) -> Result<(Reduced<T>, Vec<T>, Mat<T>, Mat<T>)> {
     let clock = std::time::Instant::now();
     let r = Reduced::new(a, b.max(1), par, true, times)?;
     let start = clock.elapsed().as_secs_f64();
-    let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, par)?;
+    let n = r.d.len();
+    let rows = if room { r.panel_rows(a.nrows()) } else { n };
+    let (s, mut x, mut y) = divide::bidiagonal_svd::<T>(&r.d, &r.f, rows, par)?;
     let mid = clock.elapsed().as_secs_f64();
     times.divide = mid - start;
     let Back::Blocks([left, right]) = &r.back else {
         unreachable!("Reduced::new builds the blocks when asked for them")
     };
-    left.apply(x.as_mut(), par);
+    left.apply(x.as_mut().subrows_mut(0, n), par);
     right.apply(y.as_mut(), par);
     times.chase_back = clock.elapsed().as_secs_f64() - mid;
     Ok((r, s.into_iter().map(T::from_f64).collect(), x, y))
@@ -271,16 +275,28 @@ impl<T: Scalar> Reduced<T> {
         })
     }
 
+    /// The rows the panels' reflectors act on in `U`, for an m-row matrix: m, or n when a
+    /// QR came first.
+    fn panel_rows(&self, m: usize) -> usize {
+        if self.qr.is_empty() {
+            m
+        } else {
+            self.d.len()
+        }
+    }
+
     /// `U = Q_qr [Q₁ X; 0]` (m rows) and `V = P₁ Y` for X, Y already through the bulge
-    /// chasing's reflectors.
+    /// chasing's reflectors (`X` n rows, or already [`Self::panel_rows`] with zeros below).
     fn through_panels(&self, x: Mat<T>, mut y: Mat<T>, m: usize, par: Par) -> (Mat<T>, Mat<T>) {
-        let (n, k) = x.shape();
-        let rows = if self.qr.is_empty() { m } else { n };
-        let mut u = if rows == n {
+        let n = self.d.len();
+        let (rows, k) = (self.panel_rows(m), x.ncols());
+        let mut u = if x.nrows() == rows {
             x
         } else {
             let mut u = Mat::<T>::zeros(rows, k);
-            u.as_mut().subrows_mut(0, n).copy_from(x.as_ref());
+            u.as_mut()
+                .subrows_mut(0, n)
+                .copy_from(x.as_ref().subrows(0, n));
             u
         };
         reduce::apply_left(&self.panels, u.as_mut(), par);
