@@ -44,7 +44,7 @@ pub(super) fn to_band<T: Scalar>(
         let (v, t, projected) = match ahead.take() {
             Some(Ahead { v, t, projected }) => (v, t, projected),
             None => {
-                let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb), par);
+                let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb));
                 (v, t, None)
             }
         };
@@ -108,7 +108,7 @@ pub(super) fn to_band<T: Scalar>(
             -one,
             par,
         );
-        let (u, s) = panel_qr(top.as_mut(), par);
+        let (u, s) = panel_qr(top.as_mut());
         // The rows become Rᵀ: lower triangular in their first b columns, zero after.
         for j in 0..kb {
             for i in 0..=j.min(p - 1) {
@@ -159,7 +159,7 @@ pub(super) fn to_band<T: Scalar>(
         let (mut next, rest) = c_rest.rb_mut().split_at_col_mut(nb);
         let (rhs_next, rhs_rest) = rhs.as_ref().split_at_col(nb);
         matmul(next.rb_mut(), Accum::Add, lhs.as_ref(), rhs_next, -one, par);
-        let (v2, t2) = panel_qr(next, par);
+        let (v2, t2) = panel_qr(next);
         let projected =
             (p > nb).then(|| update_and_project(rest, lhs.as_ref(), rhs_rest, v2.as_ref(), par));
         ahead = Some(Ahead {
@@ -454,7 +454,7 @@ pub(super) fn qr_r<T: Scalar>(
     let mut k = 0;
     while k < n {
         let kb = b.min(n - k);
-        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb), par);
+        let (v, t) = panel_qr(a.rb_mut().submatrix_mut(k, k, m - k, kb));
         let right = a.rb_mut().submatrix_mut(k, k + kb, m - k, n - k - kb);
         apply_left_transpose(v.as_ref(), t.as_ref(), right, par);
         if let Some(kept) = kept.as_mut() {
