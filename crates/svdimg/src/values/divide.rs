@@ -348,37 +348,12 @@ fn merge<T: Scalar>(
 
     // The new vectors: each half's rows from the columns that reach them; row k of U is
     // X's row for index 0 (row k of Ũ is e₀ᵀ); the passed components' columns as they are.
-    let [n1, n2, n3] = ugroups;
-    let (u2, x) = (u2.rb(), x.rb());
-    product(
-        u.rb_mut().submatrix_mut(0, 0, k, kk),
-        u2.submatrix(0, 0, k, n1 + n2),
-        x.subrows(0, n1 + n2),
-        par,
-    );
-    product(
-        u.rb_mut().submatrix_mut(k + 1, 0, p - k - 1, kk),
-        u2.submatrix(k + 1, n1, p - k - 1, n2 + n3),
-        x.subrows(n1, n2 + n3),
-        par,
-    );
+    let (u2, x, v2, y) = (u2.rb(), x.rb(), v2.rb(), y.rb());
+    by_halves(u.rb_mut(), u2, x, 0..k, k + 1..p, ugroups, par);
     for i in 0..kk {
         u[(k, i)] = x[(kk - 1, i)];
     }
-    let [m1, m2, m3] = vgroups;
-    let (v2, y) = (v2.rb(), y.rb());
-    product(
-        v.rb_mut().submatrix_mut(0, 0, k + 1, kk),
-        v2.submatrix(0, 0, k + 1, m1 + m2),
-        y.subrows(0, m1 + m2),
-        par,
-    );
-    product(
-        v.rb_mut().submatrix_mut(k + 1, 0, cols - k - 1, kk),
-        v2.submatrix(k + 1, m1, cols - k - 1, m2 + m3),
-        y.subrows(m1, m2 + m3),
-        par,
-    );
+    by_halves(v.rb_mut(), v2, y, 0..k + 1, k + 1..cols, vgroups, par);
     let mut s: Vec<f64> = roots.iter().map(|r| r.sigma * scale).collect();
     for (j, &(_, sigma)) in passed.iter().enumerate() {
         u.rb_mut().col_mut(kk + j).copy_from(u2.col(kk - 1 + j));
@@ -386,6 +361,30 @@ fn merge<T: Scalar>(
         s.push(sigma * scale);
     }
     Ok(s)
+}
+
+/// `out[rows, 0..K] = Q[rows, columns reaching them] · W[those rows, :]` for the upper
+/// half's rows and the lower half's, `Q`'s columns gathered in `groups` (upper only, both,
+/// lower only) and `W`'s rows in the same order.
+fn by_halves<T: Scalar>(
+    mut out: MatMut<'_, T>,
+    q: MatRef<'_, T>,
+    w: MatRef<'_, T>,
+    upper: std::ops::Range<usize>,
+    lower: std::ops::Range<usize>,
+    groups: [usize; 3],
+    par: Par,
+) {
+    let [g0, g1, g2] = groups;
+    let k = w.ncols();
+    for (rows, first, count) in [(upper, 0, g0 + g1), (lower, g0, g1 + g2)] {
+        product(
+            out.rb_mut().submatrix_mut(rows.start, 0, rows.len(), k),
+            q.submatrix(rows.start, first, rows.len(), count),
+            w.subrows(first, count),
+            par,
+        );
+    }
 }
 
 /// How many of the groups (0, 1, 2, ascending) fall in each.
