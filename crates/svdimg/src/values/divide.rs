@@ -624,3 +624,72 @@ fn vectors<T: Scalar>(
         .with_min_len(64)
         .for_each(|(i, (xc, yc))| column(i, xc, yc));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `max |B − U diag(s) Vᵀ| / s₁` and the largest entry of `UᵀU − I`, `VᵀV − I`, for
+    /// `U`'s first n rows.
+    fn residuals<T: Scalar>(d: &[f64], e: &[f64], s: &[f64], u: &Mat<T>, v: &Mat<T>) -> (f64, f64) {
+        let n = d.len();
+        let mut back = 0.0f64;
+        for i in 0..n {
+            for j in 0..n {
+                let b = if j == i {
+                    d[i]
+                } else if j == i + 1 {
+                    e[i]
+                } else {
+                    0.0
+                };
+                let usv: f64 = (0..n)
+                    .map(|l| u[(i, l)].to_f64() * s[l] * v[(j, l)].to_f64())
+                    .sum();
+                back = back.max((b - usv).abs());
+            }
+        }
+        let mut orth = 0.0f64;
+        for q in [u, v] {
+            for a in 0..n {
+                for b in 0..n {
+                    let dot: f64 = (0..n)
+                        .map(|l| q[(l, a)].to_f64() * q[(l, b)].to_f64())
+                        .sum();
+                    orth = orth.max((dot - if a == b { 1.0 } else { 0.0 }).abs());
+                }
+            }
+        }
+        (back / s[0], orth)
+    }
+
+    #[test]
+    fn room_rows_stay_zero_in_either_precision() {
+        // Sizes past a merge with parallel halves (256), with equal values in both halves
+        // (ones), so that rotations mix the halves' columns.
+        let n = 300;
+        let mut seed = 5u64;
+        let mut rnd = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 + 0.5
+        };
+        let random: (Vec<f64>, Vec<f64>) = (
+            (0..n).map(|_| rnd()).collect(),
+            (1..n).map(|_| rnd()).collect(),
+        );
+        let ones = (vec![1.0; n], vec![1.0; n - 1]);
+        for (d, e) in [random, ones] {
+            let (s, u, v) = bidiagonal_svd::<f64>(&d, &e, n + 9, Par::rayon(2)).unwrap();
+            assert_eq!((u.nrows(), u.ncols(), v.nrows()), (n + 9, n, n));
+            assert!((n..n + 9).all(|i| (0..n).all(|j| u[(i, j)] == 0.0)));
+            let (back, orth) = residuals(&d, &e, &s, &u, &v);
+            assert!(back < 1e-13 && orth < 1e-13, "f64: {back:e} {orth:e}");
+            let (s, u, v) = bidiagonal_svd::<f32>(&d, &e, n + 3, Par::Seq).unwrap();
+            assert!((n..n + 3).all(|i| (0..n).all(|j| u[(i, j)] == 0.0)));
+            let (back, orth) = residuals(&d, &e, &s, &u, &v);
+            assert!(back < 1e-5 && orth < 1e-5, "f32: {back:e} {orth:e}");
+        }
+    }
+}
