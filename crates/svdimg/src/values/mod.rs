@@ -28,6 +28,7 @@ mod dqds;
 mod inverse;
 mod qr;
 mod reduce;
+mod secular;
 mod top;
 
 use faer::{Mat, MatRef, Par};
