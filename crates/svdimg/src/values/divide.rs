@@ -62,7 +62,7 @@ pub(super) fn bidiagonal_svd<T: Scalar>(
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
     rayon::join(
-        || permute_columns(u.as_mut(), &order),
+        || permute_columns(u.as_mut().subrows_mut(0, n), &order),
         || permute_columns(v.as_mut(), &order),
     );
     Ok((order.iter().map(|&i| s[i]).collect(), u, v))
