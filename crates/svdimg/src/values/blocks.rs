@@ -21,8 +21,9 @@
 //!   of `W` meets 8 coefficients. Folding `T` into `V` spends the flops of `T W` on the
 //!   zeros of `V T`'s first rows instead of on a third, short pass.
 //!
-//! The blocks are built while the bulge chasing runs ([`chase_into_blocks`]): the chasing
-//! holds one core, and each group of sweeps is handed to the other as soon as it is done.
+//! The blocks are built while the bulge chasing runs ([`chase_into_blocks`]): the thread
+//! that finishes chasing a group of sweeps builds the group's blocks while the other chases
+//! on.
 //!
 //! The kernel is written with AVX-512 intrinsics where the CPU has them ([`super::avx512`];
 //! C = two registers), else as plain loops that vectorise for AVX2 (C = one register).
@@ -176,69 +177,43 @@ fn group_blocks_inline<T: Scalar>(
 }
 
 /// Bulge chasing of `band` keeping its reflectors, as [`Band::bidiagonalize_keeping`],
-/// with the blocks of both sides (left, right) built as [`Blocks::new`] builds them.
+/// with the blocks of both sides (left, right) built as [`Blocks::new`] builds them:
+/// `(d, f, blocks)`.
 ///
-/// With two threads or more the blocks are built on a second thread (an OS thread of its own) while
-/// the chasing, which runs on the caller's, goes on: each group of `group` sweeps is handed over as
-/// soon as it is chased. Measured at n = 2000, b = 32 (a scratch timing of one thread): the chasing
-/// keeping its reflectors 0.23–0.30 s in f64, 0.17–0.25 s in f32; building both sides' blocks
-/// 0.05–0.07 s, hidden behind it (0.19 s before `Block::new` worked on fixed-size arrays in the
-/// CPU's widest SIMD).
+/// With two threads or more the chasing runs on them as [`super::sweeps`] lays out, and the
+/// thread that completes a group of sweeps builds its blocks while the others chase on.
 #[allow(clippy::type_complexity)]
 pub(crate) fn chase_into_blocks<T: Scalar>(
     band: Band<T>,
     group: usize,
     n: usize,
     par: Par,
-) -> (Vec<f64>, Vec<f64>, Chased<T>, [Blocks<T>; 2]) {
+) -> (Vec<f64>, Vec<f64>, [Blocks<T>; 2]) {
     let group = window(group, band.width());
     if par.degree() <= 1 {
-        let (d, f, kept) = band.bidiagonalize_keeping(group, &mut |_| {});
+        let (d, f, kept) = band.bidiagonalize_keeping();
         let blocks = [
             Blocks::new(&kept.left, group, n),
             Blocks::new(&kept.right, group, n),
         ];
-        return (d, f, kept, blocks);
+        return (d, f, blocks);
     }
-    let (tx, rx) = std::sync::mpsc::channel::<[Sequence<T>; 2]>();
-    let chase = move || {
-        let mut sent = [0, 0];
-        let mut send = |kept: &Chased<T>| {
-            let now = [kept.left.len(), kept.right.len()];
-            let parts = [
-                kept.left.part(sent[0]..now[0]),
-                kept.right.part(sent[1]..now[1]),
-            ];
-            sent = now;
-            // The builder outlives the chasing: the channel is open.
-            let _ = tx.send(parts);
-        };
-        let (d, f, kept) = band.bidiagonalize_keeping(group, &mut send);
-        send(&kept);
-        (d, f, kept)
-    };
-    let build = move || {
-        let mut groups = [Vec::new(), Vec::new()];
-        for parts in rx {
-            for (side, seq) in parts.iter().enumerate() {
-                if seq.len() > 0 {
-                    groups[side].push(group_blocks(seq, 0..seq.len()));
-                }
+    let build = |kept: Chased<T>| {
+        [&kept.left, &kept.right].map(|seq| {
+            if seq.len() > 0 {
+                group_blocks(seq, 0..seq.len())
+            } else {
+                Vec::new()
             }
-        }
-        groups.map(|g| Blocks::from_groups(g, n))
+        })
     };
-    // A thread of its own, not one of rayon's: the builder waits on the channel, and a
-    // rayon worker waiting there could hold up whatever work it has stolen below it (the
-    // explorer factors three planes at once).
-    std::thread::scope(|scope| {
-        let builder = scope.spawn(build);
-        let (d, f, kept) = chase();
-        let blocks = builder
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (d, f, kept, blocks)
-    })
+    let (d, f, groups) = super::sweeps::chase_groups(band, group, par.degree(), true, &build);
+    let mut sides = [Vec::new(), Vec::new()];
+    for [left, right] in groups {
+        sides[0].push(left);
+        sides[1].push(right);
+    }
+    (d, f, sides.map(|groups| Blocks::from_groups(groups, n)))
 }
 
 impl<T: Scalar> Block<T> {
@@ -461,7 +436,7 @@ mod tests {
                     band.set(r, c, T::from_f64(noise((r * n + c) as u64)));
                 }
             }
-            let (_, _, kept) = band.bidiagonalize_keeping(1, &mut |_| {});
+            let (_, _, kept) = band.bidiagonalize_keeping();
             for seq in [&kept.left, &kept.right] {
                 let x = Mat::<T>::from_fn(n, k, |i, j| T::from_f64(noise((i * k + j + 7) as u64)));
                 let mut rows: Vec<T> = (0..n * k).map(|i| x[(i / k, i % k)]).collect();
@@ -500,11 +475,10 @@ mod tests {
                 }
                 band
             };
-            let (d, f, kept) = band().bidiagonalize_keeping(1, &mut |_| {});
+            let (d, f, kept) = band().bidiagonalize_keeping();
             for par in [Par::Seq, Par::rayon(2)] {
-                let (d2, f2, kept2, blocks) = chase_into_blocks(band(), group, n, par);
+                let (d2, f2, blocks) = chase_into_blocks(band(), group, n, par);
                 assert!(d == d2 && f == f2, "n {n}, b {b}: the chasing changed");
-                assert_eq!(kept.left.len(), kept2.left.len());
                 for (seq, got) in [&kept.left, &kept.right].into_iter().zip(&blocks) {
                     let want = Blocks::new(seq, group, n);
                     assert_eq!(want.blocks.len(), got.blocks.len(), "n {n}, b {b}");

@@ -18,10 +18,10 @@ use crate::Scalar;
 /// column `c` holds rows `c − 2b ..= c + b`, so that every column segment a reflector
 /// touches is contiguous.
 pub(crate) struct Band<T> {
-    n: usize,
-    b: usize,
-    ld: usize,
-    data: Vec<T>,
+    pub(super) n: usize,
+    pub(super) b: usize,
+    pub(super) ld: usize,
+    pub(super) data: Vec<T>,
 }
 
 impl<T: Scalar> Band<T> {
@@ -60,23 +60,14 @@ impl<T: Scalar> Band<T> {
     /// Reduces the matrix to upper bidiagonal form by orthogonal transformations and
     /// returns its diagonal and superdiagonal, in f64.
     pub(crate) fn bidiagonalize(self) -> (Vec<f64>, Vec<f64>) {
-        self.chase(None, 1, &mut |_| {})
+        self.chase(None)
     }
 
     /// [`Band::bidiagonalize`], keeping its reflectors: with `B` this band and `Bd` the
     /// bidiagonal, `B = L Bd Rᵀ` where `L` and `R` are the returned sequences' products.
-    /// `done` sees the reflectors kept so far after every `every` sweeps (the last ones
-    /// excepted when `every` does not divide their count).
-    pub(crate) fn bidiagonalize_keeping(
-        self,
-        every: usize,
-        done: &mut dyn FnMut(&Chased<T>),
-    ) -> (Vec<f64>, Vec<f64>, Chased<T>) {
-        let mut kept = Chased {
-            left: Sequence::new(self.b),
-            right: Sequence::new(self.b),
-        };
-        let (d, f) = self.chase(Some(&mut kept), every.max(1), done);
+    pub(crate) fn bidiagonalize_keeping(self) -> (Vec<f64>, Vec<f64>, Chased<T>) {
+        let mut kept = Chased::new(self.b);
+        let (d, f) = self.chase(Some(&mut kept));
         (d, f, kept)
     }
 
@@ -85,12 +76,7 @@ impl<T: Scalar> Band<T> {
         self.b
     }
 
-    fn chase(
-        mut self,
-        kept: Option<&mut Chased<T>>,
-        every: usize,
-        done: &mut dyn FnMut(&Chased<T>),
-    ) -> (Vec<f64>, Vec<f64>) {
+    fn chase(mut self, kept: Option<&mut Chased<T>>) -> (Vec<f64>, Vec<f64>) {
         let (n, b) = (self.n, self.b);
         let mut v = vec![T::from_f64(0.0); b];
         let mut acc = vec![T::from_f64(0.0); 2 * b + 1];
@@ -102,8 +88,6 @@ impl<T: Scalar> Band<T> {
                 v: &mut v,
                 acc: &mut acc,
                 kept,
-                every,
-                done,
             });
         }
         let d = (0..n).map(|i| self.data[self.at(i, i)].to_f64()).collect();
@@ -112,95 +96,160 @@ impl<T: Scalar> Band<T> {
             .collect();
         (d, f)
     }
+}
 
+/// Storage laid out as [`Band`]'s, column by column: column `c` holds rows `c − 2b ..= c + b`
+/// contiguously. The steps of the chasing work through it, on the whole band or on a window
+/// of its columns.
+pub(super) trait Columns<T> {
+    /// The contiguous storage of column `c`, rows `rows` (within the stored diagonals).
+    fn col(&mut self, c: usize, rows: std::ops::RangeInclusive<usize>) -> &mut [T];
+
+    /// Entry (r, c), within the stored diagonals.
+    fn entry(&mut self, r: usize, c: usize) -> &mut T;
+}
+
+impl<T: Scalar> Columns<T> for Band<T> {
     #[inline(always)]
-    /// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
-    /// applied to rows `row ..= ce` (the only rows with entries in those columns).
-    #[allow(clippy::too_many_arguments)]
-    fn right_step(
-        &mut self,
-        sweep: usize,
-        row: usize,
-        c0: usize,
-        ce: usize,
-        v: &mut [T],
-        acc: &mut [T],
-        kept: Option<&mut Sequence<T>>,
-    ) {
-        let len = ce - c0 + 1;
-        if len < 2 {
-            return;
-        }
-        for (j, x) in v[..len].iter_mut().enumerate() {
-            *x = self.data[self.at(row, c0 + j)];
-        }
-        let Some(tau) = householder(&mut v[..len]) else {
-            return;
-        };
-        // v[0] now holds the new entry β; the reflector's vector is (1, v[1..]).
-        let beta = v[0];
-        v[0] = T::from_f64(1.0);
-        if let Some(kept) = kept {
-            kept.push(sweep, c0, tau, &v[..len]);
-        }
-        let i = self.at(row, c0);
-        self.data[i] = beta;
-        for j in 1..len {
-            let i = self.at(row, c0 + j);
-            self.data[i] = T::from_f64(0.0);
-        }
-        // Rows row+1..=ce: acc = B[rows, cols] v, then B[rows, cols] −= τ acc vᵀ.
-        let rows = row + 1..=ce;
-        let count = ce - row;
-        let acc = &mut acc[..count];
-        acc.fill(T::from_f64(0.0));
-        for (j, &vj) in v[..len].iter().enumerate() {
-            for (a, &x) in acc.iter_mut().zip(self.col(c0 + j, rows.clone()).iter()) {
-                *a += vj * x;
-            }
-        }
-        for (j, &vj) in v[..len].iter().enumerate() {
-            let scale = tau * vj;
-            for (x, &a) in self.col(c0 + j, rows.clone()).iter_mut().zip(acc.iter()) {
-                *x -= scale * a;
-            }
-        }
+    fn col(&mut self, c: usize, rows: std::ops::RangeInclusive<usize>) -> &mut [T] {
+        Band::col(self, c, rows)
     }
 
     #[inline(always)]
-    /// Clears column `c0` in rows `c0 + 1 ..= ce` with a reflector on rows `c0..=ce`,
-    /// applied to columns `c0 ..= c0 + 2b − 1` (the only columns with entries in those rows).
-    fn left_step(
-        &mut self,
-        sweep: usize,
-        c0: usize,
-        ce: usize,
-        v: &mut [T],
-        kept: Option<&mut Sequence<T>>,
-    ) {
-        let len = ce - c0 + 1;
-        if len < 2 {
-            return;
+    fn entry(&mut self, r: usize, c: usize) -> &mut T {
+        let i = self.at(r, c);
+        &mut self.data[i]
+    }
+}
+
+/// How many steps sweep `s` of an n×n band of width b takes: one per b columns from s + 1.
+#[inline(always)]
+pub(super) fn steps(n: usize, b: usize, s: usize) -> usize {
+    (n - 1 - s).div_ceil(b)
+}
+
+/// The columns step `j` of sweep `s` reads and writes: `c0 ..= c0 + 2b − 1` from
+/// `c0 = s + 1 + jb` (and no further than the last column).
+#[inline(always)]
+pub(super) fn step_columns(n: usize, b: usize, s: usize, j: usize) -> (usize, usize) {
+    let c0 = s + 1 + j * b;
+    (c0, (c0 + 2 * b - 1).min(n - 1))
+}
+
+/// Step `j` of sweep `s` (b > 1): the reflector from the right that clears the bulge's row,
+/// then the one from the left that clears its column. It touches only the columns of
+/// [`step_columns`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn step<T: Scalar, C: Columns<T>>(
+    m: &mut C,
+    n: usize,
+    b: usize,
+    s: usize,
+    j: usize,
+    v: &mut [T],
+    acc: &mut [T],
+    kept: Option<&mut Chased<T>>,
+) {
+    let c0 = s + 1 + j * b;
+    let row = if j == 0 { s } else { c0 - b };
+    let ce = (c0 + b - 1).min(n - 1);
+    let (left, right) = match kept {
+        Some(k) => (Some(&mut k.left), Some(&mut k.right)),
+        None => (None, None),
+    };
+    right_step(m, s, row, c0, ce, v, acc, right);
+    left_step(m, n, b, s, c0, ce, v, left);
+}
+
+/// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
+/// applied to rows `row ..= ce` (the only rows with entries in those columns).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn right_step<T: Scalar, C: Columns<T>>(
+    m: &mut C,
+    sweep: usize,
+    row: usize,
+    c0: usize,
+    ce: usize,
+    v: &mut [T],
+    acc: &mut [T],
+    kept: Option<&mut Sequence<T>>,
+) {
+    let len = ce - c0 + 1;
+    if len < 2 {
+        return;
+    }
+    for (j, x) in v[..len].iter_mut().enumerate() {
+        *x = *m.entry(row, c0 + j);
+    }
+    let Some(tau) = householder(&mut v[..len]) else {
+        return;
+    };
+    // v[0] now holds the new entry β; the reflector's vector is (1, v[1..]).
+    let beta = v[0];
+    v[0] = T::from_f64(1.0);
+    if let Some(kept) = kept {
+        kept.push(sweep, c0, tau, &v[..len]);
+    }
+    *m.entry(row, c0) = beta;
+    for j in 1..len {
+        *m.entry(row, c0 + j) = T::from_f64(0.0);
+    }
+    // Rows row+1..=ce: acc = B[rows, cols] v, then B[rows, cols] −= τ acc vᵀ.
+    let rows = row + 1..=ce;
+    let count = ce - row;
+    let acc = &mut acc[..count];
+    acc.fill(T::from_f64(0.0));
+    for (j, &vj) in v[..len].iter().enumerate() {
+        for (a, &x) in acc.iter_mut().zip(m.col(c0 + j, rows.clone()).iter()) {
+            *a += vj * x;
         }
-        v[..len].copy_from_slice(self.col(c0, c0..=ce));
-        let Some(tau) = householder(&mut v[..len]) else {
-            return;
-        };
-        let beta = v[0];
-        v[0] = T::from_f64(1.0);
-        if let Some(kept) = kept {
-            kept.push(sweep, c0, tau, &v[..len]);
+    }
+    for (j, &vj) in v[..len].iter().enumerate() {
+        let scale = tau * vj;
+        for (x, &a) in m.col(c0 + j, rows.clone()).iter_mut().zip(acc.iter()) {
+            *x -= scale * a;
         }
-        let column = self.col(c0, c0..=ce);
-        column[0] = beta;
-        column[1..].fill(T::from_f64(0.0));
-        let last = (c0 + 2 * self.b - 1).min(self.n - 1);
-        for c in c0 + 1..=last {
-            let x = self.col(c, c0..=ce);
-            let scale = tau * dot(x, &v[..len]);
-            for (a, &vj) in x.iter_mut().zip(v[..len].iter()) {
-                *a -= scale * vj;
-            }
+    }
+}
+
+/// Clears column `c0` in rows `c0 + 1 ..= ce` with a reflector on rows `c0..=ce`,
+/// applied to columns `c0 ..= c0 + 2b − 1` (the only columns with entries in those rows).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn left_step<T: Scalar, C: Columns<T>>(
+    m: &mut C,
+    n: usize,
+    b: usize,
+    sweep: usize,
+    c0: usize,
+    ce: usize,
+    v: &mut [T],
+    kept: Option<&mut Sequence<T>>,
+) {
+    let len = ce - c0 + 1;
+    if len < 2 {
+        return;
+    }
+    v[..len].copy_from_slice(m.col(c0, c0..=ce));
+    let Some(tau) = householder(&mut v[..len]) else {
+        return;
+    };
+    let beta = v[0];
+    v[0] = T::from_f64(1.0);
+    if let Some(kept) = kept {
+        kept.push(sweep, c0, tau, &v[..len]);
+    }
+    let column = m.col(c0, c0..=ce);
+    column[0] = beta;
+    column[1..].fill(T::from_f64(0.0));
+    let last = (c0 + 2 * b - 1).min(n - 1);
+    for c in c0 + 1..=last {
+        let x = m.col(c, c0..=ce);
+        let scale = tau * dot(x, &v[..len]);
+        for (a, &vj) in x.iter_mut().zip(v[..len].iter()) {
+            *a -= scale * vj;
         }
     }
 }
@@ -211,8 +260,6 @@ struct Chase<'a, T> {
     v: &'a mut [T],
     acc: &'a mut [T],
     kept: Option<&'a mut Chased<T>>,
-    every: usize,
-    done: &'a mut dyn FnMut(&Chased<T>),
 }
 
 impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
@@ -225,24 +272,11 @@ impl<T: Scalar> pulp::WithSimd for Chase<'_, T> {
             v,
             acc,
             mut kept,
-            every,
-            done,
         } = self;
         let (n, b) = (band.n, band.b);
         for s in 0..n.saturating_sub(2) {
-            let mut row = s;
-            let mut c0 = s + 1;
-            while c0 < n {
-                let ce = (c0 + b - 1).min(n - 1);
-                band.right_step(s, row, c0, ce, v, acc, kept.as_mut().map(|k| &mut k.right));
-                band.left_step(s, c0, ce, v, kept.as_mut().map(|k| &mut k.left));
-                row = c0;
-                c0 += b;
-            }
-            if let Some(kept) = kept.as_deref() {
-                if (s + 1).is_multiple_of(every) {
-                    done(kept);
-                }
+            for j in 0..steps(n, b, s) {
+                step(band, n, b, s, j, v, acc, kept.as_deref_mut());
             }
         }
     }
@@ -254,6 +288,26 @@ pub(crate) struct Chased<T> {
     pub(crate) left: Sequence<T>,
     /// Applied from the right (to columns).
     pub(crate) right: Sequence<T>,
+}
+
+impl<T: Scalar> Chased<T> {
+    /// No reflectors yet, for a band of width `b`.
+    pub(super) fn new(b: usize) -> Self {
+        Chased {
+            left: Sequence::new(b),
+            right: Sequence::new(b),
+        }
+    }
+
+    /// The reflectors of `parts`, one after the other.
+    pub(super) fn concat(parts: Vec<Chased<T>>, b: usize) -> Self {
+        let mut all = Chased::new(b);
+        for part in parts {
+            all.left.append(part.left);
+            all.right.append(part.right);
+        }
+        all
+    }
 }
 
 /// Householder reflectors `Hᵢ = I − τᵢ wᵢ wᵢᵀ`, each acting on `len ≤ b` consecutive
@@ -268,7 +322,7 @@ pub(crate) struct Sequence<T> {
 }
 
 impl<T: Scalar> Sequence<T> {
-    fn new(stride: usize) -> Self {
+    pub(super) fn new(stride: usize) -> Self {
         Sequence {
             stride,
             sweeps: Vec::new(),
@@ -290,22 +344,19 @@ impl<T: Scalar> Sequence<T> {
             .resize(self.starts.len() * self.stride, T::from_f64(0.0));
     }
 
+    /// Appends the reflectors of `other` (of the same stride).
+    fn append(&mut self, mut other: Self) {
+        debug_assert_eq!(self.stride, other.stride);
+        self.sweeps.append(&mut other.sweeps);
+        self.starts.append(&mut other.starts);
+        self.lens.append(&mut other.lens);
+        self.taus.append(&mut other.taus);
+        self.data.append(&mut other.data);
+    }
+
     /// How many reflectors it holds.
     pub(crate) fn len(&self) -> usize {
         self.starts.len()
-    }
-
-    /// A copy of reflectors `range`.
-    pub(crate) fn part(&self, range: std::ops::Range<usize>) -> Self {
-        let b = self.stride;
-        Sequence {
-            stride: b,
-            sweeps: self.sweeps[range.clone()].to_vec(),
-            starts: self.starts[range.clone()].to_vec(),
-            lens: self.lens[range.clone()].to_vec(),
-            taus: self.taus[range.clone()].to_vec(),
-            data: self.data[range.start * b..range.end * b].to_vec(),
-        }
     }
 
     /// `X ← H₀ H₁ ⋯ X` for `X` with `k` columns stored by rows (`x[r * k + c]`): the

@@ -29,6 +29,7 @@ mod inverse;
 mod qr;
 mod reduce;
 mod secular;
+mod sweeps;
 mod top;
 
 use faer::{Mat, MatRef, Par};
@@ -71,6 +72,10 @@ fn band_width(n: usize) -> usize {
         32
     }
 }
+
+/// Sweeps per group when the bulge chasing runs on several threads without keeping its
+/// reflectors ([`sweeps::chase_groups`]): as many as the blocks of reflectors gather.
+const CHASE_GROUP: usize = 16;
 
 /// Below this short side faer's one-stage solver is used: the matrix fits in cache and
 /// the two-stage machinery has nothing to win.
@@ -250,7 +255,12 @@ fn two_stage<T: Scalar>(a: MatRef<'_, T>, b: usize, par: Par) -> Result<(Vec<T>,
     let band = reduce::to_band(work.as_mut(), b, par, None);
     drop(work);
     lap(&mut marks[1]);
-    let (d, f) = band.bidiagonalize();
+    let (d, f) = if par.degree() > 1 {
+        let (d, f, _) = sweeps::chase_groups(band, CHASE_GROUP, par.degree(), false, &|_| ());
+        (d, f)
+    } else {
+        band.bidiagonalize()
+    };
     lap(&mut marks[2]);
     let s = bidiagonal_singular_values(&d, &f)?;
     lap(&mut marks[3]);

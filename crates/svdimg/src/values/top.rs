@@ -259,10 +259,17 @@ impl<T: Scalar> Reduced<T> {
         drop(work);
         times.band = clock.elapsed().as_secs_f64();
         let (d, f, back) = if blocks {
-            let (d, f, _, blocks) = super::blocks::chase_into_blocks(band, BLOCK_SWEEPS, n, par);
+            let (d, f, blocks) = super::blocks::chase_into_blocks(band, BLOCK_SWEEPS, n, par);
             (d, f, Back::Blocks(blocks))
         } else {
-            let (d, f, chased) = band.bidiagonalize_keeping(1, &mut |_| {});
+            let (d, f, chased) = if par.degree() > 1 {
+                let width = band.width();
+                let (d, f, groups) =
+                    super::sweeps::chase_groups(band, BLOCK_SWEEPS, par.degree(), true, &|k| k);
+                (d, f, Chased::concat(groups, width))
+            } else {
+                band.bidiagonalize_keeping()
+            };
             (d, f, Back::Sequences(chased))
         };
         times.bulge = clock.elapsed().as_secs_f64() - times.band;
