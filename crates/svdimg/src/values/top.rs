@@ -219,8 +219,8 @@ fn negligible<T: Scalar>() -> f64 {
 pub struct VectorTimes {
     /// QR (when one comes first) and dense to band, keeping the reflectors.
     pub band: f64,
-    /// Band to bidiagonal, keeping the reflectors, with their blocks built alongside on a
-    /// second thread (the stage waits for the last of them).
+    /// Band to bidiagonal, keeping the reflectors, with their blocks built alongside (on
+    /// two threads or more, by the thread that finishes each group of sweeps).
     pub bulge: f64,
     /// The bidiagonal's SVD by divide and conquer.
     pub divide: f64,
