@@ -411,15 +411,8 @@ impl<T: Scalar> Blocks<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::noise;
     use faer::Mat;
-
-    /// A reproducible value in [−1, 1) from a counter.
-    fn noise(i: u64) -> f64 {
-        let x = i
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
 
     /// Every panel width the CPU may pick (4, 8, 16 columns), in whatever SIMD this build
     /// runs the test with, against the reflectors applied one at a time.

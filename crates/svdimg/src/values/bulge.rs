@@ -162,6 +162,25 @@ pub(super) fn step<T: Scalar, C: Columns<T>>(
     left_step(m, n, b, s, c0, ce, v, left);
 }
 
+/// Turns `v` into the reflector that maps it to `β e₀`, kept in `kept` as sweep `sweep`'s
+/// from index `start`: `(τ, β)`, with `v` the reflector's vector `(1, v[1..])`. `None` (v
+/// unchanged) when `v` is already a multiple of `e₀`.
+#[inline(always)]
+fn reflector<T: Scalar>(
+    v: &mut [T],
+    sweep: usize,
+    start: usize,
+    kept: Option<&mut Sequence<T>>,
+) -> Option<(T, T)> {
+    let tau = householder(v)?;
+    let beta = v[0];
+    v[0] = T::from_f64(1.0);
+    if let Some(kept) = kept {
+        kept.push(sweep, start, tau, v);
+    }
+    Some((tau, beta))
+}
+
 /// Clears row `row` in columns `c0 + 1 ..= ce` with a reflector on columns `c0..=ce`,
 /// applied to rows `row ..= ce` (the only rows with entries in those columns).
 #[inline(always)]
@@ -183,15 +202,9 @@ fn right_step<T: Scalar, C: Columns<T>>(
     for (j, x) in v[..len].iter_mut().enumerate() {
         *x = *m.entry(row, c0 + j);
     }
-    let Some(tau) = householder(&mut v[..len]) else {
+    let Some((tau, beta)) = reflector(&mut v[..len], sweep, c0, kept) else {
         return;
     };
-    // v[0] now holds the new entry β; the reflector's vector is (1, v[1..]).
-    let beta = v[0];
-    v[0] = T::from_f64(1.0);
-    if let Some(kept) = kept {
-        kept.push(sweep, c0, tau, &v[..len]);
-    }
     *m.entry(row, c0) = beta;
     for j in 1..len {
         *m.entry(row, c0 + j) = T::from_f64(0.0);
@@ -233,14 +246,9 @@ fn left_step<T: Scalar, C: Columns<T>>(
         return;
     }
     v[..len].copy_from_slice(m.col(c0, c0..=ce));
-    let Some(tau) = householder(&mut v[..len]) else {
+    let Some((tau, beta)) = reflector(&mut v[..len], sweep, c0, kept) else {
         return;
     };
-    let beta = v[0];
-    v[0] = T::from_f64(1.0);
-    if let Some(kept) = kept {
-        kept.push(sweep, c0, tau, &v[..len]);
-    }
     let column = m.col(c0, c0..=ce);
     column[0] = beta;
     column[1..].fill(T::from_f64(0.0));

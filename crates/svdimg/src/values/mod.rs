@@ -296,3 +296,12 @@ fn householder<T: Scalar>(x: &mut [T]) -> Option<T> {
     x[0] = T::from_f64(beta);
     Some(T::from_f64((beta - alpha) / beta))
 }
+
+/// A reproducible value in [−1, 1) from a counter, for the tests of the solver's parts.
+#[cfg(test)]
+pub(super) fn noise(i: u64) -> f64 {
+    let x = i
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+}

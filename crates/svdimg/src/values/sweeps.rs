@@ -301,14 +301,7 @@ impl<T: Scalar, R> pulp::WithSimd for Piece<'_, T, R> {
 mod tests {
     use super::*;
     use crate::values::bulge::Sequence;
-
-    /// A reproducible value in [−1, 1) from a counter.
-    fn noise(i: u64) -> f64 {
-        let x = i
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
+    use crate::values::noise;
 
     fn band<T: Scalar>(n: usize, b: usize, seed: u64) -> Band<T> {
         let mut band = Band::<T>::zeros(n, b);

@@ -351,14 +351,7 @@ impl<T: Scalar> Reduced<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A reproducible value in [−1, 1) from a counter.
-    fn noise(i: u64) -> f64 {
-        let x = i
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-    }
+    use crate::values::noise;
 
     /// Entries of `x` below [`negligible`] in magnitude, zeros aside.
     fn tiny<T: Scalar>(x: MatRef<'_, T>) -> usize {
