@@ -10,9 +10,9 @@
 //!   step by step, for the last sweep of the piece before ([`wait_for`]).
 //!
 //! A piece's last sweep starts 3 steps per sweep after its first, and the next piece waits
-//! for it: [`plan`] keeps pieces short next to their sweeps' steps. The thread that chases
-//! the last piece of a group of sweeps builds the group's blocks of reflectors
-//! ([`super::blocks`]) while the other goes on chasing.
+//! for it: [`plan`] keeps pieces short next to their sweeps' steps. The thread that
+//! finishes the last of a group's pieces hands the group's reflectors to `finish` (which
+//! builds its blocks, [`super::blocks`]) while the other goes on chasing.
 //!
 //! The band is held in blocks of b columns, each behind a lock that a step takes for the
 //! two or three blocks its columns span. Two threads' steps are at least b columns apart,
@@ -20,9 +20,9 @@
 //! both threads.
 //!
 //! Measured on this project's 2-core machine (`scripts/ab_stages.py`, 7 runs each, min /
-//! median), against one thread chasing while the other built the blocks: the bulge stage
-//! of `twostage-f64` at 2000×3000 0.199 / 0.225 s against 0.305 / 0.327 s, of `values-f64`
-//! 0.139 / 0.167 s against 0.236 / 0.282 s. One sweep after another on one thread, the same
+//! median): the bulge stage of `twostage-f64` at 2000×3000 0.199 / 0.225 s against 0.305 /
+//! 0.327 s for one thread chasing while the other built the blocks, of `values-f64` 0.139 /
+//! 0.167 s against 0.236 / 0.282 s for one thread. One sweep after another on one thread, the same
 //! steps take 5–10% less than by pieces behind locks (a scratch timing at n = 2000, b = 32),
 //! so one thread keeps [`Band::bidiagonalize`].
 
@@ -122,9 +122,9 @@ pub(crate) fn chase_groups<T: Scalar, R: Send>(
 
 /// The pieces a thread takes in turn, `(first sweep, sweeps)`: each group of `group` sweeps
 /// cut into even pieces of at most a [`PIECE_WAVES`]-th of the steps of the group's first
-/// sweep (and at least one). A piece's last sweep starts three steps per sweep after its first, and the
-/// next piece's first sweep waits for it; short sweeps in long pieces would leave the other
-/// thread waiting.
+/// sweep (and at least one). A piece's last sweep starts three steps per sweep after its
+/// first, and the next piece's first sweep waits for it; short sweeps in long pieces would
+/// leave the other thread waiting.
 fn plan(n: usize, b: usize, group: usize, sweeps: usize) -> Vec<(usize, usize)> {
     let mut plan = Vec::new();
     for start in (0..sweeps).step_by(group) {
